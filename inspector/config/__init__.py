@@ -1,0 +1,1 @@
+"""Configuration: section base (``base``) and the assembled settings (``settings``)."""

@@ -1,0 +1,126 @@
+"""Typed configuration: one YAML file plus ``INSPECTOR_*`` environment overrides.
+
+Each stage owns its section model (``inspector/<stage>/config.py``); this module
+assembles them, reads the file, and turns every validation failure into a
+``ConfigError`` listing key paths.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from inspector.app.config import RuntimeConfig
+from inspector.engine.config import EngineConfig
+from inspector.errors import ConfigError
+from inspector.health.config import HealthConfig
+from inspector.logging import LogConfig
+from inspector.plc.config import PlcConfig
+from inspector.preprocess.config import PreprocessStep
+from inspector.rules.config import RulesConfig
+from inspector.sources.config import SourceConfig
+from inspector.watchdog.config import WatchdogConfig
+
+CONFIG_ENV = "INSPECTOR_CONFIG"
+
+
+class InspectorConfig(BaseSettings):
+    """The whole daemon's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="INSPECTOR_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    sources: list[SourceConfig] = Field(
+        default_factory=list, description="Cameras / image sources feeding the line."
+    )
+    preprocess: list[PreprocessStep] = Field(
+        default_factory=list, description="Preprocessing steps applied in order to every frame."
+    )
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig, description="Segmentation model and inference options."
+    )
+    rules: RulesConfig = Field(
+        default_factory=RulesConfig, description="Geometry features and inspection rules."
+    )
+    plc: PlcConfig = Field(default_factory=PlcConfig, description="PLC link (Modbus) and fail-safe policy.")
+    runtime: RuntimeConfig = Field(
+        default_factory=RuntimeConfig, description="Queues, batching, shutdown, stats."
+    )
+    log: LogConfig = Field(default_factory=LogConfig, description="Log format and level.")
+    watchdog: WatchdogConfig = Field(
+        default_factory=WatchdogConfig, description="Memory and liveness watchdogs."
+    )
+    health: HealthConfig = Field(
+        default_factory=HealthConfig, description="Health state, sd_notify, HTTP endpoints."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment first: it overrides what the YAML file (passed as init kwargs) says.
+        return (env_settings, init_settings)
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping in a YAML file; a missing, unreadable or malformed file is a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(data).__name__}")
+    return data
+
+
+def problems_of(exc: ValidationError) -> tuple[tuple[str, str], ...]:
+    """(key path, reason) for each validation error, e.g. ('plc.port', 'Input should be ...')."""
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(part) for part in err["loc"]) or "<root>"
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        out.append((path, reason))
+    return tuple(out)
+
+
+def config_path_from_env(explicit: str | Path | None) -> Path | None:
+    """The config file to read: an explicit path, else ``$INSPECTOR_CONFIG``, else none."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else None
+
+
+def load_config(path: str | Path | None = None) -> InspectorConfig:
+    """Validate the YAML file (and environment overrides) into an ``InspectorConfig``."""
+    resolved = config_path_from_env(path)
+    data = read_yaml(resolved) if resolved else {}
+    try:
+        return InspectorConfig(**data)
+    except ValidationError as exc:
+        where = f"config file {resolved}" if resolved else "configuration"
+        raise ConfigError(f"{where} is invalid:", problems_of(exc)) from None

@@ -1,0 +1,55 @@
+"""Shared fixtures. The autouse ``no_leftovers`` fixture fails any test that leaves
+a thread or a child process running."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# Threads some libraries keep for the life of the process; not ours to stop.
+PROCESS_LIFETIME_THREADS = ("pymodbus", "asyncio_", "Dummy-", "pytest_timeout")
+LEFTOVER_GRACE_S = 5.0
+
+
+def _child_pids() -> set[int]:
+    me = str(os.getpid())
+    children = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[-1].split()
+        if len(fields) > 1 and fields[1] == me and fields[0] != "Z":
+            children.add(int(entry))
+    return children
+
+
+def _new_threads(before: set[threading.Thread]) -> list[threading.Thread]:
+    return [
+        t
+        for t in threading.enumerate()
+        if t not in before and t.is_alive() and not t.name.startswith(PROCESS_LIFETIME_THREADS)
+    ]
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> Iterator[None]:
+    threads_before = set(threading.enumerate())
+    children_before = _child_pids()
+    yield
+    deadline = time.monotonic() + LEFTOVER_GRACE_S
+    while time.monotonic() < deadline:
+        if not _new_threads(threads_before) and not (_child_pids() - children_before):
+            return
+        time.sleep(0.05)
+    threads = [t.name for t in _new_threads(threads_before)]
+    children = sorted(_child_pids() - children_before)
+    pytest.fail(f"test left running: threads={threads} child processes={children}")
