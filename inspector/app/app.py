@@ -61,6 +61,7 @@ class App:
         self.shutdown_reason = "stop"
         self.aborted = False
         self._output_started = False
+        self._reported_lost: bool | None = None
 
     # -- build -------------------------------------------------------------------------------
     def _queue(self, name: str, cfg: Any) -> StageQueue[Item]:
@@ -95,7 +96,9 @@ class App:
         triggered = rt.capture_mode == "triggered"
         # free-run readers stop with the intake; triggered ones keep capturing queued triggers while draining
         reader_stop = self.stop_event if triggered else self.intake_stop
-        self.line.readers = build_readers(self.config.sources, reader_stop, self._given_sources)
+        self.line.readers = build_readers(
+            self.config.sources, reader_stop, self._given_sources, self._source_state_changed
+        )
         seq = SeqCounter()
         trigger_queues = []
         for reader in self.line.readers:
@@ -155,8 +158,9 @@ class App:
             reader.open()
         parts.output.start()
         self._output_started = True
+        self._reported_lost = self._camera_lost()
         parts.output.set_status(
-            online=True, model_loaded=True, busy=False, fault=False, camera_lost=self._camera_lost()
+            online=True, model_loaded=True, busy=False, fault=False, camera_lost=self._reported_lost
         )
         parts.output.set_healthy(True)
         for stage in self.line.stages:
@@ -271,6 +275,16 @@ class App:
 
     def source_stats(self) -> list[Any]:
         return [r.stats() for r in self.line.readers]
+
+    def _source_state_changed(self, source_id: str, state: SourceState) -> None:
+        """Push camera-lost to the output (PLC status word) as soon as any source is lost or back."""
+        lost = self._camera_lost()
+        if self._output_started and self.components is not None and lost != self._reported_lost:
+            self._reported_lost = lost
+            try:
+                self.components.output.set_status(camera_lost=lost)
+            except Exception as exc:
+                log.warning("output_status_failed", error=str(exc))
 
     def _camera_lost(self) -> bool:
         return any(r.state is SourceState.LOST for r in self.line.readers)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from inspector.app.components import InferenceEngine, LogOnlyOutput, Output, VerdictMaker
 from inspector.config.settings import InspectorConfig
-from inspector.errors import InspectorError
+from inspector.errors import ConfigError, InspectorError
 from inspector.logging import get_logger
-from inspector.sources import FrameSource, SourceReader, build_source
+from inspector.sources import FrameSource, SourceReader, SourceState, build_source
 from inspector.sources.config import SourceConfig
 
 log = get_logger("inspector.app")
@@ -88,6 +88,7 @@ def build_readers(
     configs: Sequence[SourceConfig],
     stop: threading.Event,
     given: Mapping[str, FrameSource] | None = None,
+    on_state: Callable[[str, SourceState], None] | None = None,
 ) -> list[SourceReader]:
     """One reader per configured source (not yet opened); ids must be unique.
 
@@ -97,8 +98,6 @@ def build_readers(
     ids = [c.id for c in configs]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
-        from inspector.errors import ConfigError
-
         raise ConfigError("configuration is invalid:", (("sources", f"duplicate source id {dupes[0]!r}"),))
     return [
         SourceReader(
@@ -108,6 +107,7 @@ def build_readers(
             c.fps_limit,
             c.reconnect_initial_s,
             c.reconnect_max_s,
+            on_state=on_state,
         )
         for c in configs
     ]

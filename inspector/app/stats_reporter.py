@@ -1,4 +1,4 @@
-"""The periodic 'stats' event, and camera-lost status pushed to the output as it changes."""
+"""The periodic 'stats' event."""
 
 from __future__ import annotations
 
@@ -6,35 +6,25 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from inspector.logging import get_logger
-from inspector.sources import SourceState
 
 if TYPE_CHECKING:
     from inspector.app.app import App
 
 log = get_logger("inspector.app")
-STATUS_TICK_S = 0.25
 
 
 class StatsReporter(threading.Thread):
-    """Emits 'stats' every ``interval_s``; checks camera state every tick."""
+    """Emits 'stats' every ``interval_s`` and a final one at stop."""
 
     def __init__(self, app: App, interval_s: float) -> None:
         super().__init__(name="inspector-stats", daemon=True)
         self.app = app
         self.interval_s = interval_s
         self._halt = threading.Event()
-        self._camera_lost: bool | None = None
 
     def run(self) -> None:
-        next_report = self.interval_s
-        waited = 0.0
-        tick = min(STATUS_TICK_S, self.interval_s)
-        while not self._halt.wait(tick):
-            waited += tick
-            self._push_camera_status()
-            if waited >= next_report:
-                next_report += self.interval_s
-                log.info("stats", **self.fields())
+        while not self._halt.wait(self.interval_s):
+            log.info("stats", **self.fields())
 
     def stop(self) -> None:
         self._halt.set()
@@ -63,12 +53,3 @@ class StatsReporter(threading.Thread):
             "stage_errors": {s.name: s.errors for s in app.stage_status() if s.errors},
             "rescued": app.output_stage.rescued if app.output_stage is not None else 0,
         }
-
-    def _push_camera_status(self) -> None:
-        lost = any(s.state is SourceState.LOST for s in self.app.source_stats())
-        if lost != self._camera_lost and self.app.components is not None:
-            self._camera_lost = lost
-            try:
-                self.app.components.output.set_status(camera_lost=lost)
-            except Exception as exc:
-                log.warning("output_status_failed", error=str(exc))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -53,6 +54,7 @@ class SourceReader:
         fps_limit: float | None = None,
         backoff_initial_s: float = 0.5,
         backoff_max_s: float = 5.0,
+        on_state: Callable[[str, SourceState], None] | None = None,
     ) -> None:
         self.source_id = source_id
         self._source = source
@@ -73,6 +75,7 @@ class SourceReader:
         self.lost_since: float | None = None
         self.last_frame_t: float | None = None
         self._opened = False
+        self._on_state = on_state
 
     def stats(self) -> SourceStats:
         with self._lock:
@@ -213,4 +216,6 @@ class SourceReader:
 
     def _set_state(self, state: SourceState) -> None:
         with self._lock:
-            self.state = state
+            changed, self.state = self.state is not state, state
+        if changed and self._on_state is not None:
+            self._on_state(self.source_id, state)

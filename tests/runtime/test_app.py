@@ -166,8 +166,8 @@ def test_camera_failing_mid_run_counts_reconnects_invents_nothing(tmp_path: Path
     paths = write_frames(tmp_path, 8)
     camera = FlakyFolder(FolderSourceConfig(kind="folder", path=tmp_path), fail_after=3, fail_opens=2)
     cfg = InspectorConfig(
-        sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path), "reconnect_initial_s": 0.2,
-                  "reconnect_max_s": 0.4}],
+        sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path), "reconnect_initial_s": 0.05,
+                  "reconnect_max_s": 0.1}],
         runtime={"poll_timeout_s": 0.02, "stats_interval_s": 0.1, "frames_queue": {"overflow": "block"}},
     )  # fmt: skip
     components, out = parts()
@@ -177,6 +177,7 @@ def test_camera_failing_mid_run_counts_reconnects_invents_nothing(tmp_path: Path
     assert all(m.image.size > 0 and not m.verdict.failsafe for m in out.messages)  # type: ignore[union-attr]
     assert app.source_stats()[0].reconnects == 1
     assert logs.events("source_lost") and logs.events("source_reconnected")
+    assert {"camera_lost": True} in out.status_history, repr(out.status_history)
     lost_at = out.status_history.index({"camera_lost": True})  # pushed to the PLC status word
     assert {"camera_lost": False} in out.status_history[lost_at:]
     final = next(e for e in logs.events("stats") if e.get("final"))
