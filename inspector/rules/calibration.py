@@ -30,7 +30,8 @@ class PlaneScale:
             k = self._k()
             return x / k, y / k
         u, v, w = self.homography @ np.array([x, y, 1.0])
-        return float(u / w), float(v / w)
+        with np.errstate(divide="ignore", invalid="ignore"):  # off the plane: NaN/inf, rules fire
+            return float(u / w), float(v / w)
 
     def area_factor(self, x: float = 0.0, y: float = 0.0) -> float:
         """mm² per px² at (x, y)."""
@@ -53,6 +54,8 @@ def _jacobian_det(h: np.ndarray, x: float, y: float) -> float:
     """det of d(u, v)/d(x, y) for (u, v) = H (x, y, 1) dehomogenised."""
     p = h @ np.array([x, y, 1.0])
     w = p[2]
+    if w == 0.0:
+        return math.nan  # the point maps to infinity: no scale there
     du_dx = (h[0, 0] * w - p[0] * h[2, 0]) / (w * w)
     du_dy = (h[0, 1] * w - p[0] * h[2, 1]) / (w * w)
     dv_dx = (h[1, 0] * w - p[1] * h[2, 0]) / (w * w)

@@ -103,30 +103,32 @@ class RulesConfig(Section):
     def _consistent(self) -> RulesConfig:
         problems = self.cross_rule_problems()
         if problems:
-            raise PydanticCustomError("rules_inconsistent", "; ".join(problems))
+            lines = "".join(f"\n    {line}" for line in problems)
+            detail = f"{len(problems)} problem(s) across rules:{lines}"
+            raise PydanticCustomError("rules_inconsistent", "{detail}", {"detail": detail})
         return self
 
     def cross_rule_problems(self) -> list[str]:
-        """What is wrong across rules, each naming the rule and key."""
+        """What is wrong across rules, each as 'rules.rules.<rule>.<key>: reason'."""
         problems = []
         seen_codes: dict[int, str] = {}
         for name, spec in self.rules.items():
             if spec.code in seen_codes:
                 problems.append(
-                    f"rule {name!r} key 'code': {spec.code} is already used by rule {seen_codes[spec.code]!r}"
+                    f"rules.rules.{name}.code: {spec.code} is already used by rule {seen_codes[spec.code]!r}"
                 )
             seen_codes.setdefault(spec.code, name)
             if isinstance(spec, ZoneSpec) and spec.zone not in self.zones:
                 known = ", ".join(self.zones) or "none defined"
-                problems.append(f"rule {name!r} key 'zone': no zone {spec.zone!r} (zones: {known})")
+                problems.append(f"rules.rules.{name}.zone: no zone {spec.zone!r} (zones: {known})")
             mm_key = uses_mm(spec)
             if mm_key and not self.calibration.configured:
                 problems.append(
-                    f"rule {name!r} key {mm_key!r}: needs rules.calibration (px_per_mm or cameras)"
+                    f"rules.rules.{name}.{mm_key}: needs rules.calibration (px_per_mm or cameras)"
                 )
         for index, name in enumerate(self.measurements):
             if name not in self.rules:
-                problems.append(f"measurements[{index}]: no rule named {name!r}")
+                problems.append(f"rules.measurements.{index}: no rule named {name!r}")
         return problems
 
     def part_rules(self) -> dict[str, AnySpec]:
