@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--val-count", type=int, default=120)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--epochs", type=int, default=60, help="upper bound; --hours usually stops first")
-    p.add_argument("--hours", type=float, default=1.3, help="hard cap on training time (ultralytics time=)")
+    p.add_argument("--hours", type=float, default=1.45, help="hard cap on training time (ultralytics time=)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=16)
     args = p.parse_args(argv)
