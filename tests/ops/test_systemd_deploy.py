@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -120,3 +121,41 @@ def test_install_dry_run_changes_nothing(tmp_path: Path) -> None:
 def test_install_rejects_unknown_options(tmp_path: Path) -> None:
     result = install(tmp_path, "--frobnicate")
     assert result.returncode == 2 and "unknown option: --frobnicate" in result.stderr
+
+
+LOGS = ROOT / "deploy" / "inspector-logs"
+SAMPLE = Path(__file__).with_name("sample-log.jsonl")
+needs_jq = pytest.mark.skipif(shutil.which("jq") is None, reason="jq not installed")
+
+
+def logs_view(view: str) -> str:
+    result = subprocess.run(
+        ["bash", str(LOGS), view, "-"], stdin=SAMPLE.open(), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@needs_jq
+def test_log_views_on_sample_lines() -> None:
+    assert logs_view("rejects").splitlines() == [
+        "2026-11-22T02:00:02Z cam0 part=8 REJECT defect_present:11",
+        "2026-11-22T02:00:03Z cam0 part=9 REJECT (failsafe) failsafe.out_of_memory:907",
+    ]
+    assert "failsafe.out_of_memory:907" in logs_view("failsafe")
+    assert "batch reduced to 2" in logs_view("health")
+    assert 'e2e_ms={"p50":31.2' in logs_view("stats")
+    assert "Traceback (most recent call last):" in logs_view("tail")
+    summary = json.loads(logs_view("summary"))
+    assert summary == {
+        "frames": 3,
+        "verdicts": {"PASS": 1, "REJECT": 2},
+        "failsafe": 1,
+        "failsafe_causes": {"failsafe.out_of_memory:907": 1},
+    }
+
+
+def test_dashboard_is_valid_json_with_panels() -> None:
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    assert dashboard["uid"] == "inspector-line" and len(dashboard["panels"]) >= 10
+    assert all(p["targets"][0]["expr"] for p in dashboard["panels"])
