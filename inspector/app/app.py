@@ -32,6 +32,18 @@ class Line:
     readers: list[SourceReader] = field(default_factory=list)
 
 
+def check_sources(config: InspectorConfig) -> None:
+    """What the schema cannot say about sources: at least one, ids unique."""
+    if not config.sources:
+        raise ConfigError("configuration is invalid:", (("sources", "at least one source is needed"),))
+    ids = [c.id for c in config.sources]
+    for index, source_id in enumerate(ids):
+        if source_id in ids[:index]:
+            raise ConfigError(
+                "configuration is invalid:", ((f"sources.{index}.id", f"duplicate source id {source_id!r}"),)
+            )
+
+
 class App:
     """The running daemon. ``start()``, then ``run_until_stopped()`` or ``stop(deadline_s)``."""
 
@@ -41,8 +53,7 @@ class App:
         components: Components | None = None,
         sources: Mapping[str, FrameSource] | None = None,
     ) -> None:
-        if not config.sources:
-            raise ConfigError("configuration is invalid:", (("sources", "at least one source is needed"),))
+        check_sources(config)
         self.config = config
         self.rt = config.runtime
         self._given = components

@@ -10,7 +10,7 @@ from typing import Any
 
 from inspector.app.components import InferenceEngine, LogOnlyOutput, Output, VerdictMaker
 from inspector.config.settings import InspectorConfig
-from inspector.errors import ConfigError, InspectorError
+from inspector.errors import InspectorError
 from inspector.logging import get_logger
 from inspector.sources import FrameSource, SourceReader, SourceState, build_source
 from inspector.sources.config import SourceConfig
@@ -90,15 +90,11 @@ def build_readers(
     given: Mapping[str, FrameSource] | None = None,
     on_state: Callable[[str, SourceState], None] | None = None,
 ) -> list[SourceReader]:
-    """One reader per configured source (not yet opened); ids must be unique.
+    """One reader per configured source (not yet opened).
 
     ``given`` replaces the source of an id (hardware we cannot have here, behind the same interface).
     """
     given = given or {}
-    ids = [c.id for c in configs]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise ConfigError("configuration is invalid:", (("sources", f"duplicate source id {dupes[0]!r}"),))
     return [
         SourceReader(
             c.id,
