@@ -17,7 +17,7 @@ BAD_CONFIGS = [
     ("runtime:\n  batch_size: 0\n", "runtime.batch_size"),
     ("runtime:\n  frames_queue: {size: 4, overflow: sideways}\n", "runtime.frames_queue.overflow"),
     ("runtime:\n  shutdown_deadline_s: -1\n", "runtime.shutdown_deadline_s"),
-    ("runtime:\n  capture_mode: sometimes\n", "runtime.capture_mode"),
+    ("runtime:\n  stats_interval_s: 0\n", "runtime.stats_interval_s"),
     ("sources:\n  - kind: folder\n", "sources.0.folder.path"),
     ("sources:\n  - kind: webcam\n    uri: '0'\n", "sources.0"),
     ("sources:\n  - {kind: camera, uri: '0', fps_limit: 0}\n", "sources.0.camera.fps_limit"),
