@@ -107,7 +107,8 @@ class Supervisor:
             checks.append((self.disk, cfg.disk_interval_s))
         for watchdog, interval in checks:
             if cfg.enabled:
-                self.scheduler.add(f"watchdog.{watchdog.name}", watchdog.check, interval)
+                # first check after one interval: at start there is no trend and no progress to judge
+                self.scheduler.add(f"watchdog.{watchdog.name}", watchdog.check, interval, run_now=False)
             self.add_component(watchdog.name, watchdog.health, watchdog.metrics)
         self.add_component(self.oom_guard.name, self.oom_guard.health, self.oom_guard.metrics)
         self.metrics.add("health", self.health.metrics)
