@@ -15,6 +15,7 @@ from typing import Protocol
 
 import torch
 
+from inspector.archive.writer import ArchiveWriter
 from inspector.health.config import HealthConfig
 from inspector.health.http import HealthHttpServer
 from inspector.health.metrics import Collector, Metric, MetricsRegistry
@@ -89,6 +90,7 @@ class Supervisor:
             if health.http
             else None
         )
+        self.archive: ArchiveWriter | None = None  # stopped with the supervisor when set
         for name, probe in line.components.items():
             self.monitor.add_probe(name, probe)
         self._register()
@@ -132,8 +134,14 @@ class Supervisor:
     def ready(self) -> None:
         self.health.ready()
 
-    def stop(self, reason: str = "shutdown") -> None:
+    def stopping(self, reason: str) -> None:
+        """STOPPING=1 to systemd: the drain begins."""
+        self.health.stopping(reason)
+
+    def stop(self, reason: str = "shutdown", timeout: float = 5.0) -> None:
         self.health.stopping(reason)
         self.scheduler.stop()
         if self.http is not None:
             self.http.stop()
+        if self.archive is not None:
+            self.archive.stop(timeout)

@@ -108,6 +108,13 @@ def gpu_mib() -> dict[str, float] | None:
     }
 
 
+def plc_simulator() -> Any:
+    """The PLC simulator (Modbus TCP server on 127.0.0.1, free port), as a context manager."""
+    from inspector.plc.sim import PlcSimulator
+
+    return PlcSimulator()
+
+
 def plc_outage(sim: Any, outage_s: float, count: list[int]) -> None:
     """Alternate the two ways a PLC goes away: the TCP link drops, or it stops answering."""
     count[0] += 1
@@ -153,10 +160,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from inspector.app import App
     from inspector.app.build import build_components
     from inspector.logging import configure_logging
-    from inspector.plc.sim import PlcSimulator
     from inspector.sources import build_source
 
-    with PlcSimulator() as sim:
+    with plc_simulator() as sim:
         config = build_config(args, sim.port)
         configure_logging(config.log)
         camera = FaultyCamera(build_source(config.sources[0]))
