@@ -34,6 +34,9 @@ class Line:
     readers: list[SourceReader] = field(default_factory=list)
 
 
+ABORT_GRACE_S = 1.0  # after a second signal, how long stages get to notice the hard stop
+
+
 def check_sources(config: InspectorConfig) -> None:
     """What the schema cannot say about sources: at least one, ids unique."""
     if not config.sources:
@@ -74,6 +77,7 @@ class App:
         self.clean_stop: bool | None = None
         self.shutdown_reason = "stop"
         self.aborted = False
+        self.abort_deadline: float | None = None
         self._output_started = False
         self._reported_lost: bool | None = None
         self.supervisor: Supervisor | None = None  # watchdogs, health, sd_notify (inspector.health)
@@ -241,8 +245,8 @@ class App:
             if stage.ident is None:
                 continue
             while stage.is_alive() and time.monotonic() < end:
-                if self.aborted and not self.stop_event.is_set():
-                    self.stop_event.set()
+                if self.abort_deadline is not None:
+                    end = min(end, self.abort_deadline)
                 stage.join(min(0.1, max(0.0, end - time.monotonic())))
         return not any(s.is_alive() for s in self.line.stages)
 
@@ -286,6 +290,7 @@ class App:
     def abort(self) -> None:
         """Leave now (second signal): hard stop every stage; the stop reports unclean."""
         self.aborted = True
+        self.abort_deadline = time.monotonic() + ABORT_GRACE_S
         self.intake_stop.set()
         self.stop_event.set()
         self.request_shutdown("abort")
