@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspector.app.build import Components, build_components, build_readers, capture_mode
-from inspector.app.capture import CaptureStage, SeqCounter, TriggerDispatcher, trigger_dropped
+from inspector.app.capture import (
+    CaptureStage,
+    FrameBudget,
+    SeqCounter,
+    TriggerDispatcher,
+    trigger_dropped,
+)
 from inspector.app.components import TriggerSource
 from inspector.app.queues import StageQueue
 from inspector.app.stage import Item, Stage, StageContext, StageStatus, failsafe_copy, log
@@ -120,6 +126,7 @@ class App:
             self.config.sources, reader_stop, self._given_sources, self._source_state_changed
         )
         seq = SeqCounter()
+        budget = FrameBudget(rt.max_frames)
         trigger_queues = []
         for reader in self.line.readers:
             tq = None
@@ -133,7 +140,9 @@ class App:
                 self.line.queues[tq.name] = tq
                 trigger_queues.append(tq)
             stages.append(
-                CaptureStage(ctx, self.intake_stop, reader, frames, seq, tq, rt.trigger_grab_timeout_s)
+                CaptureStage(
+                    ctx, self.intake_stop, reader, frames, seq, tq, rt.trigger_grab_timeout_s, budget
+                )
             )
         if triggered:
             if not isinstance(parts.output, TriggerSource):
@@ -146,8 +155,7 @@ class App:
         self.output_stage.rescue(msg)
 
     def _on_frame(self, delivered: int) -> None:
-        if self.rt.max_frames is not None and delivered >= self.rt.max_frames:
-            self.request_shutdown("max_frames")
+        """Called by the output stage after each frame (hook for callers; the line needs nothing)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -192,6 +200,7 @@ class App:
         self.reporter.start()
         self.supervisor.start()
         self.started_at = time.monotonic()
+        self.stats.restart_clock()  # fps counts from here, not from model loading
 
     def request_shutdown(self, reason: str) -> None:
         """Ask for a graceful stop (signal handler safe: only sets events)."""
