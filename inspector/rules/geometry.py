@@ -141,12 +141,13 @@ def nearest_distance(a: np.ndarray, b: np.ndarray, chunk: int = 256) -> float:
     if len(a) == 0 or len(b) == 0:
         return math.inf
     pa = a[np.argmin(((a - b.mean(axis=0)) ** 2).sum(axis=1))]
-    bound = float(np.sqrt(((b - pa) ** 2).sum(axis=1).min()))
+    # Slack so rounding cannot prune the very pair that gave the bound.
+    bound = float(np.sqrt(((b - pa) ** 2).sum(axis=1).min())) * (1 + 1e-9) + 1e-9
     a_near = a[_distance_to_box(a, b) <= bound]
     b_near = b[_distance_to_box(b, a) <= bound]
     if len(a_near) > len(b_near):
         a_near, b_near = b_near, a_near
-    best = bound * bound
+    best = math.inf  # the pair that gave the bound survives the pruning
     for start in range(0, len(a_near), chunk):
         part = a_near[start : start + chunk]
         d2 = ((part[:, None, :] - b_near[None, :, :]) ** 2).sum(axis=2)
