@@ -115,20 +115,18 @@ class Shape:
 def min_area_rect(points: np.ndarray) -> tuple[float, float, float]:
     """(long side, short side, long side angle) of the minimum-area rectangle, in whole pixels.
 
-    The angle is taken from the rectangle's corners rather than OpenCV's angle
-    field, whose convention changed between OpenCV releases.
+    OpenCV's ``RotatedRect`` puts its width along ``angle`` (x toward y), whatever
+    range ``minAreaRect`` returns that angle in (the range changed between
+    releases), so the long side's direction follows from which side is longer.
     """
-    rect = cv2.minAreaRect(points)
-    corners = cv2.boxPoints(rect)
-    edge_a = corners[1] - corners[0]
-    edge_b = corners[2] - corners[1]
-    len_a, len_b = float(np.hypot(*edge_a)), float(np.hypot(*edge_b))
-    long_edge = edge_a if len_a >= len_b else edge_b
-    angle = math.degrees(math.atan2(float(long_edge[1]), float(long_edge[0]))) % 180.0
-    if angle >= 179.9995:  # rounding of a horizontal edge pointing left
+    (_, _), (width, height), angle = cv2.minAreaRect(points)
+    if height > width:
+        width, height, angle = height, width, angle + 90.0
+    angle %= 180.0
+    if angle >= 179.9995:  # rounding of a horizontal long side
         angle = 0.0
     # Boundary pixel centres span one pixel less than the pixels themselves.
-    return max(len_a, len_b) + 1.0, min(len_a, len_b) + 1.0, angle
+    return float(width) + 1.0, float(height) + 1.0, float(angle)
 
 
 def nearest_distance(a: np.ndarray, b: np.ndarray, chunk: int = 256) -> float:

@@ -137,11 +137,13 @@ class PartView:
         return self._cache[key]  # type: ignore[return-value]
 
     def local_length_factor(self, index: int) -> float:
+        """mm per px at the instance (its centroid under a homography)."""
         if self.scale.is_uniform:
             return self.scale.length_factor()
         return self.scale.length_factor(*self.centroid(index))
 
     def local_area_factor(self, index: int) -> float:
+        """mm² per px² at the instance."""
         if self.scale.is_uniform:
             return self.scale.area_factor()
         return self.scale.area_factor(*self.centroid(index))
