@@ -178,3 +178,15 @@ def test_line_example_rules_validate_commented_and_uncommented(tmp_path: Path) -
             ["good_joint", "solder_bridge", "insufficient_solder", "excess_solder", "missing_joint"]
         )
     assert len(load_config(path).rules.rules) == 6
+
+
+def test_rule_named_twice_is_refused(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys; a rule must not vanish that way."""
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "rules:\n  rules:\n"
+        "    bridge: {kind: presence, code: 1, classes: [a]}\n"
+        "    bridge: {kind: presence, code: 2, classes: [b]}\n"
+    )
+    with pytest.raises(ConfigError, match="line 4, column 5: duplicate key 'bridge'"):
+        load_config(path)
