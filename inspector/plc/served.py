@@ -74,6 +74,7 @@ class ServedRegisters:
         self._server = server
         transport: Any = server.transport
         self.port = int(transport.sockets[0].getsockname()[1])
+        self.requested_port = self.port  # a restart serves the same port, even when 0 was asked
         return self.port
 
     async def stop(self) -> None:

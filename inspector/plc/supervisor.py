@@ -79,7 +79,8 @@ class LinkSupervisor:
             if self.up.is_set():
                 await wait_any([self._down, stop])
                 continue
-            await self.link.close()
+            if self._ever_up:
+                await self.link.close()  # drop the failed connection before opening a new one
             try:
                 ok = await asyncio.wait_for(self.link.connect(), timeout=CONNECT_BOUND_S)
             except (asyncio.TimeoutError, PlcError) as exc:

@@ -140,3 +140,31 @@ def test_dropped_connection_reconnects(sim: PlcSimulator, make_output) -> None:
         out.submit(frame(part, verdict(VerdictCode.PASS)))
     wait_until(lambda: out.stats().delivered == 2)
     assert [r.part_id for r in unique_by_seq(sim.results())] == [1, 2]
+
+
+def test_submit_never_waits_for_a_hung_plc(sim: PlcSimulator, make_output) -> None:
+    out = make_output(quick_config(sim.port, timeout_ms=500))
+    wait_until(lambda: out.link_up)
+    sim.stop_answering(True)
+    for part in range(50):
+        out.submit(frame(part, verdict(VerdictCode.PASS)))  # returns at once; the I/O thread waits
+    wait_until(lambda: out.stats().submitted == 50)  # the stage's loop keeps accepting meanwhile
+    assert out.stats().delivered == 0
+    sim.stop_answering(False)
+    wait_until(lambda: out.stats().delivered == 50)
+    assert [r.part_id for r in unique_by_seq(sim.results())] == list(range(50))
+
+
+def test_stalled_plc_heartbeat_raises_an_alarm(sim: PlcSimulator, make_output) -> None:
+    from inspector.plc.records import StatusBit
+
+    out = make_output(quick_config(sim.port, heartbeat={"plc_timeout_ms": 100}))
+    sim.play_heartbeat(0.02)
+    wait_until(lambda: out.stats().plc_alive is True)
+    sim.stop_program()
+    wait_until(lambda: out.stats().plc_alive is False)
+    wait_until(lambda: sim.read_registers(0, 1)[0] & StatusBit.PLC_HEARTBEAT_LOST)
+    assert sim.read_registers(2, 1)[0] == 922
+    sim.play_heartbeat(0.02)
+    wait_until(lambda: out.stats().plc_alive is True)
+    wait_until(lambda: not sim.read_registers(0, 1)[0] & StatusBit.PLC_HEARTBEAT_LOST)
