@@ -18,6 +18,8 @@ from inspector.app.stats import StatsCollector
 from inspector.app.stats_reporter import StatsReporter
 from inspector.config.settings import InspectorConfig
 from inspector.errors import ConfigError
+from inspector.health.app_view import supervise
+from inspector.health.supervisor import Supervisor
 from inspector.messages import FailSafeCause, FrameMsg
 from inspector.preprocess import Chain
 from inspector.sources import FrameSource, SourceReader, SourceState
@@ -62,6 +64,8 @@ class App:
         self.aborted = False
         self._output_started = False
         self._reported_lost: bool | None = None
+        self.supervisor: Supervisor | None = None  # watchdogs, health, sd_notify (inspector.health)
+        self.exit_code: int | None = None  # set by a watchdog-requested restart
 
     # -- build -------------------------------------------------------------------------------
     def _queue(self, name: str, cfg: Any) -> StageQueue[Item]:
@@ -150,10 +154,13 @@ class App:
             batch_size=self.rt.batch_size,
             startup_s=round(time.monotonic() - t0, 3),
         )
+        if self.supervisor is not None:
+            self.supervisor.ready()  # READY=1: the model is loaded and warmed up, the line runs
 
     def _start(self) -> None:
         parts = self.components = self._given or build_components(self.config)
         self._build(parts)
+        self.supervisor = supervise(self)
         for reader in self.line.readers:
             reader.open()
         parts.output.start()
@@ -167,6 +174,7 @@ class App:
             stage.start()
         self.reporter = StatsReporter(self, self.rt.stats_interval_s)
         self.reporter.start()
+        self.supervisor.start()
         self.started_at = time.monotonic()
 
     def request_shutdown(self, reason: str) -> None:
@@ -174,6 +182,12 @@ class App:
         if not self.shutdown_requested.is_set():
             self.shutdown_reason = reason
             self.shutdown_requested.set()
+
+    def request_restart(self, exit_code: int, message: str) -> None:
+        """A watchdog asks for a restart: drain like a SIGTERM, then exit ``exit_code`` (systemd restarts)."""
+        if self.exit_code is None:
+            self.exit_code = exit_code
+        self.request_shutdown(f"watchdog restart: {message}")
 
     def run_until_stopped(self, deadline_s: float | None = None) -> bool:
         """Run until a shutdown is requested or every source ended; then stop. True on a clean stop."""
@@ -192,6 +206,8 @@ class App:
             return self.clean_stop
         end = time.monotonic() + deadline_s
         log.info("line_stopping", reason=self.shutdown_reason, deadline_s=deadline_s)
+        if self.supervisor is not None:
+            self.supervisor.stopping(self.shutdown_reason)
         self.intake_stop.set()
         # stages were started output-first; they end upstream-first as end markers flow down
         drained = self._join_all(end)
@@ -236,6 +252,8 @@ class App:
             self.reporter.stop()
         for reader in self.line.readers:  # a capture stage that never started leaves its reader open
             reader.close()
+        if self.supervisor is not None:  # scheduler, HTTP, archive
+            self.supervisor.stop(self.shutdown_reason, timeout=max(0.5, min(5.0, deadline_s)))
         if parts is not None and self._output_started:
             parts.output.set_healthy(False)
             parts.output.set_status(online=False)

@@ -56,5 +56,7 @@ def run_app(app: App) -> int:
         app.start()
         clean = app.run_until_stopped()
     code = EXIT_CLEAN if clean else EXIT_UNCLEAN
+    if app.exit_code is not None:  # a watchdog asked for a restart (inspector.watchdog.restart)
+        code = app.exit_code
     log.info("exit", code=code, signals=signals.received, clean=clean)
     return code

@@ -5,14 +5,20 @@ from __future__ import annotations
 import collections
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from inspector.app.components import InferenceEngine, Output, VerdictMaker
 from inspector.app.queues import StageQueue
 from inspector.app.stage import Item, Stage, StageContext, failsafe_copy, log
 from inspector.app.stats import StatsCollector, inspection_fields
-from inspector.messages import EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
+from inspector.messages import Detections, EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
 from inspector.preprocess import Chain
+
+if TYPE_CHECKING:
+    from inspector.watchdog.oom import OomGuard
 
 
 def _ms_since(t0: float) -> float:
@@ -63,6 +69,8 @@ class InferenceStage(Stage):
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self.batches = 0
+        # Set by the supervisor (inspector.health.app_view): CUDA OOM policy and current batch cap.
+        self.oom_guard: OomGuard | None = None
 
     def loop(self) -> None:
         while not self.ctx.stop.is_set():
@@ -87,7 +95,8 @@ class InferenceStage(Stage):
     def _fill(self, batch: list[FrameMsg]) -> tuple[list[FrameMsg], bool]:
         """Add queued frames until the batch is full or the max wait passed; True if all upstreams ended."""
         deadline = time.monotonic() + self.max_wait_s
-        while len(batch) < self.batch_size:
+        limit = min(self.batch_size, self.oom_guard.max_batch) if self.oom_guard else self.batch_size
+        while len(batch) < limit:
             left = deadline - time.monotonic()
             item = self.next_item(max(left, 0.0)) if left > 0 or self._queued() else None
             if item is None:
@@ -108,7 +117,7 @@ class InferenceStage(Stage):
         if todo:
             t0 = time.perf_counter()
             try:
-                results = self.engine.infer([m.image for m in todo])
+                results = self._infer([m.image for m in todo])
                 if len(results) != len(todo):
                     raise RuntimeError(f"engine returned {len(results)} results for {len(todo)} frames")
             except Exception as exc:
@@ -124,10 +133,20 @@ class InferenceStage(Stage):
             else:
                 ms = _ms_since(t0)
                 for m, det in zip(todo, results, strict=True):
-                    done[id(m)] = m.with_timing("infer", ms, detections=det)
+                    done[id(m)] = (
+                        m.with_timing("infer", ms, detections=det)
+                        if det is not None
+                        else failsafe_copy(m, FailSafeCause.OUT_OF_MEMORY, "CUDA out of memory")
+                    )
             self.batches += 1
         for m in batch:
             self.emit(done.get(id(m), m))
+
+    def _infer(self, images: list[np.ndarray]) -> Sequence[Detections | None]:
+        """The engine call, through the OOM guard when one is set (None: that frame fails safe)."""
+        if self.oom_guard is None:
+            return self.engine.infer(images)
+        return self.oom_guard.infer(self.engine.infer, images)
 
 
 class RulesStage(Stage):
@@ -179,6 +198,8 @@ class OutputStage(Stage):
         self._rescue_lock = threading.Lock()
         self.rescued = 0
         self.delivered = 0
+        # Extra non-blocking consumers of delivered messages (the reject archive).
+        self.sinks: list[Callable[[FrameMsg], object]] = []
 
     def rescue(self, msg: FrameMsg) -> None:
         """Queue a fail-safe message; thread-safe, never blocks, never drops."""
@@ -211,6 +232,11 @@ class OutputStage(Stage):
             self.errors += 1
             log.error("output_submit_failed", seq=msg.seq, part_id=msg.part_id, error=str(exc))
         msg = msg.with_timing("output", _ms_since(t0))
+        for sink in self.sinks:
+            try:
+                sink(msg)
+            except Exception as exc:  # a sink (archive) must never cost a verdict
+                log.error("output_sink_failed", seq=msg.seq, error=str(exc))
         e2e_ms = (time.monotonic() - msg.t_capture) * 1000.0
         self.stats.record(msg, e2e_ms)
         if self.log_inspections:
