@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from inspector.app.build import Components, build_components, build_readers
+from inspector.app.build import Components, build_components, build_readers, capture_mode
 from inspector.app.capture import CaptureStage, SeqCounter, TriggerDispatcher, trigger_dropped
 from inspector.app.components import TriggerSource
 from inspector.app.queues import StageQueue
@@ -34,6 +34,18 @@ class Line:
     readers: list[SourceReader] = field(default_factory=list)
 
 
+def check_sources(config: InspectorConfig) -> None:
+    """What the schema cannot say about sources: at least one, ids unique."""
+    if not config.sources:
+        raise ConfigError("configuration is invalid:", (("sources", "at least one source is needed"),))
+    ids = [c.id for c in config.sources]
+    for index, source_id in enumerate(ids):
+        if source_id in ids[:index]:
+            raise ConfigError(
+                "configuration is invalid:", ((f"sources.{index}.id", f"duplicate source id {source_id!r}"),)
+            )
+
+
 class App:
     """The running daemon. ``start()``, then ``run_until_stopped()`` or ``stop(deadline_s)``."""
 
@@ -43,10 +55,10 @@ class App:
         components: Components | None = None,
         sources: Mapping[str, FrameSource] | None = None,
     ) -> None:
-        if not config.sources:
-            raise ConfigError("configuration is invalid:", (("sources", "at least one source is needed"),))
+        check_sources(config)
         self.config = config
         self.rt = config.runtime
+        self.capture_mode = capture_mode(config)
         self._given = components
         self._given_sources = dict(sources or {})
         self.components: Components | None = None
@@ -97,7 +109,7 @@ class App:
                 ctx, frames, pre, Chain.from_config(self.config.preprocess), len(self.config.sources)
             ),
         ]
-        triggered = rt.capture_mode == "triggered"
+        triggered = self.capture_mode == "triggered"
         # free-run readers stop with the intake; triggered ones keep capturing queued triggers while draining
         reader_stop = self.stop_event if triggered else self.intake_stop
         self.line.readers = build_readers(
@@ -121,7 +133,7 @@ class App:
             )
         if triggered:
             if not isinstance(parts.output, TriggerSource):
-                raise ConfigError("runtime.capture_mode: triggered needs an output with PLC triggers")
+                raise ConfigError("plc.mode: triggered needs a PLC output that hands out triggers")
             stages.append(TriggerDispatcher(ctx, self.intake_stop, parts.output, trigger_queues))
         self.line.stages = stages
 
@@ -150,7 +162,7 @@ class App:
             "line_started",
             sources=[r.source_id for r in self.line.readers],
             stages=self.stage_names(),
-            mode=self.rt.capture_mode,
+            mode=self.capture_mode,
             batch_size=self.rt.batch_size,
             startup_s=round(time.monotonic() - t0, 3),
         )

@@ -10,7 +10,7 @@ from typing import Any
 
 from inspector.app.components import InferenceEngine, LogOnlyOutput, Output, VerdictMaker
 from inspector.config.settings import InspectorConfig
-from inspector.errors import ConfigError, InspectorError
+from inspector.errors import InspectorError
 from inspector.logging import get_logger
 from inspector.sources import FrameSource, SourceReader, SourceState, build_source
 from inspector.sources.config import SourceConfig
@@ -55,10 +55,19 @@ def build_verdict_maker(config: InspectorConfig) -> VerdictMaker:
     return verdicts
 
 
+def capture_mode(config: InspectorConfig) -> str:
+    """'free_run' or 'triggered' (one frame per PLC trigger), as the plc section says."""
+    mode = getattr(config.plc, "mode", "free_run")
+    return str(getattr(mode, "value", mode))
+
+
 def build_output(config: InspectorConfig) -> Output:
-    if config.runtime.output == "log":
+    """The PLC output (which itself only counts and logs when ``plc.role: off``)."""
+    plc_output = getattr(importlib.import_module("inspector.plc"), "PlcOutput", None)
+    if plc_output is None:
+        log.warning("plc_output_missing", note="this build has no PLC output; verdicts are only logged")
         return LogOnlyOutput()
-    output: Output = _stage_module("plc", "PlcOutput")(config.plc)
+    output: Output = plc_output(config.plc)
     return output
 
 
@@ -69,8 +78,10 @@ def build_components(
     output: Output | None = None,
 ) -> Components:
     """Components from config, except those given; the engine is warmed up and the rules checked."""
-    engine = engine or build_engine(config)
-    engine.warmup()
+    if engine is None:
+        engine = build_engine(config)  # load_engine warms up
+    else:
+        engine.warmup()
     verdicts = verdicts or build_verdict_maker(config)
     check_names(verdicts, engine.names)
     output = output or build_output(config)
@@ -90,15 +101,11 @@ def build_readers(
     given: Mapping[str, FrameSource] | None = None,
     on_state: Callable[[str, SourceState], None] | None = None,
 ) -> list[SourceReader]:
-    """One reader per configured source (not yet opened); ids must be unique.
+    """One reader per configured source (not yet opened).
 
     ``given`` replaces the source of an id (hardware we cannot have here, behind the same interface).
     """
     given = given or {}
-    ids = [c.id for c in configs]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise ConfigError("configuration is invalid:", (("sources", f"duplicate source id {dupes[0]!r}"),))
     return [
         SourceReader(
             c.id,

@@ -59,7 +59,7 @@ class TriggerSource(Protocol):
 class LogOnlyOutput:
     """An output that only keeps counts: verdicts are already in the 'inspection' log events.
 
-    Used when ``runtime.output: log`` (commissioning, dry runs, benchmarks).
+    For runs without a PLC link object (tests, benchmarks).
     """
 
     def __init__(self) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
 
 from pydantic import Field
 
@@ -35,20 +34,10 @@ def _capture_queue() -> QueueConfig:
 class RuntimeConfig(Section):
     """Queues, batching, capture mode, shutdown and stats of the running line."""
 
-    capture_mode: Literal["free_run", "triggered"] = Field(
-        "free_run",
-        description="free_run: sources are read continuously; triggered: one frame per PLC trigger "
-        "(the PLC output's next_trigger), tagged with the trigger's part id.",
-    )
-    output: Literal["plc", "log"] = Field(
-        "plc",
-        description="plc: verdicts go to the PLC link (plc section); log: verdicts are only logged "
-        "(commissioning, dry runs).",
-    )
     triggers_queue: QueueConfig = Field(
         default_factory=lambda: QueueConfig(size=8, overflow=OverflowPolicy.DROP_OLDEST),
-        description="Triggered mode: PLC triggers waiting for their capture, per source (an overrun "
-        "trigger's part is failed safe).",
+        description="Triggered mode (plc.mode: triggered): PLC triggers waiting for their capture, per "
+        "source (an overrun trigger's part is failed safe).",
     )
     frames_queue: QueueConfig = Field(
         default_factory=_capture_queue, description="Capture → preprocessing queue."

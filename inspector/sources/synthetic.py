@@ -5,7 +5,6 @@ Frame ``i`` depends only on the seed and ``i``, so runs are reproducible.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 
 import cv2
@@ -13,9 +12,6 @@ import numpy as np
 
 from inspector.errors import SourceError
 from inspector.sources.config import SyntheticSourceConfig
-
-# (rng, width, height) -> BGR uint8 frame
-SceneFn = Callable[[np.random.Generator, int, int], np.ndarray]
 
 
 def shapes_scene(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
@@ -35,42 +31,51 @@ def shapes_scene(rng: np.random.Generator, width: int, height: int) -> np.ndarra
     return image
 
 
-def pcb_scene() -> SceneFn:
-    """The synthetic PCB board generator of ``inspector.synth`` as a scene function."""
+def pcb_scene(width: int, height: int, seed: int) -> Callable[[int], np.ndarray]:
+    """Frame ``i`` of the synthetic PCB board generator (``inspector.synth``)."""
     try:
-        synth = importlib.import_module("inspector.synth")
-    except ImportError as exc:  # pragma: no cover - the package always exists
-        raise SourceError(f"the PCB board generator cannot be imported: {exc}") from None
-    render = getattr(synth, "render_frame", None)
-    if render is None:
+        from inspector.synth import BoardGenerator
+    except ImportError as exc:
         raise SourceError(
-            "scene 'pcb' needs the PCB board generator (inspector.synth.render_frame), "
-            "which this build does not have; use scene: shapes"
-        )
-    return render  # type: ignore[no-any-return]
+            f"scene 'pcb' needs the PCB board generator, which cannot be imported: {exc}"
+        ) from None
+    try:
+        generator = BoardGenerator((width, height), seed)
+    except ValueError as exc:
+        raise SourceError(f"scene 'pcb': {exc}") from None
+    return lambda index: generator.render(index)[0]
+
+
+def shapes_frames(width: int, height: int, seed: int) -> Callable[[int], np.ndarray]:
+    return lambda index: shapes_scene(np.random.default_rng([seed, index]), width, height)
 
 
 class SyntheticSource:
     """Endless (or ``count``-long) deterministic frames."""
 
-    def __init__(self, config: SyntheticSourceConfig, scene: SceneFn | None = None) -> None:
+    def __init__(
+        self, config: SyntheticSourceConfig, frames: Callable[[int], np.ndarray] | None = None
+    ) -> None:
         self._config = config
-        self._scene = scene
+        self._frames = frames
         self._index = 0
         self._ended = False
 
     def open(self) -> None:
-        if self._scene is None:
-            self._scene = pcb_scene() if self._config.scene == "pcb" else shapes_scene
+        if self._frames is None:
+            cfg = self._config
+            make = pcb_scene if cfg.scene == "pcb" else shapes_frames
+            self._frames = make(cfg.width, cfg.height, cfg.seed)
 
     def read(self) -> tuple[bool, np.ndarray | None]:
         cfg = self._config
-        if self._scene is None or (cfg.count is not None and self._index >= cfg.count):
-            self._ended = self._scene is not None
+        if self._frames is None:
             return False, None
-        rng = np.random.default_rng([cfg.seed, self._index])
+        if cfg.count is not None and self._index >= cfg.count:
+            self._ended = True
+            return False, None
+        frame = self._frames(self._index)
         self._index += 1
-        frame = self._scene(rng, cfg.width, cfg.height)
         return True, frame
 
     def release(self) -> None:

@@ -126,6 +126,13 @@ class TriggeringOutput(RecordingOutput):
             return None
 
 
+def triggered(cfg: InspectorConfig) -> InspectorConfig:
+    """``cfg`` with plc.mode: triggered."""
+    from types import SimpleNamespace
+
+    return cfg.model_copy(update={"plc": SimpleNamespace(mode="triggered")})
+
+
 class Trigger:
     def __init__(self, part_id: int) -> None:
         self.part_id = part_id
@@ -139,10 +146,11 @@ def test_dropped_frame_of_a_triggered_part_reaches_the_output_failed_safe(tmp_pa
     out = TriggeringOutput()
     cfg = InspectorConfig(
         sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path), "loop": True}],
-        runtime={"capture_mode": "triggered", "poll_timeout_s": 0.02,
+        runtime={"poll_timeout_s": 0.02,
                  "frames_queue": {"size": 1, "overflow": "drop_oldest"},
                  "preprocessed_queue": {"size": 1}, "detections_queue": {"size": 1}},
     )  # fmt: skip
+    cfg = triggered(cfg)
     app = App(cfg, Components(engine, DefectRules(), out))
     app.start()
     for part in range(100, 108):

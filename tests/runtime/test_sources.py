@@ -119,3 +119,14 @@ def test_stop_interrupts_a_backoff_wait(tmp_path: Path) -> None:
     reader.open()
     threading.Timer(0.1, stop.set).start()
     assert reader.grab() is None  # returns on stop, not after the 30 s backoff
+
+
+def test_synthetic_pcb_boards_come_from_the_board_generator() -> None:
+    from inspector.synth import BoardGenerator
+
+    cfg = SyntheticSourceConfig(kind="synthetic", scene="pcb", width=160, height=120, seed=3, count=2)
+    reader = SourceReader("pcb", build_source(cfg), threading.Event())
+    reader.open()
+    frames = read_all(reader)
+    assert len(frames) == 2
+    assert np.array_equal(frames[1], BoardGenerator((160, 120), 3).render(1)[0])
