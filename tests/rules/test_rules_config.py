@@ -160,3 +160,21 @@ def test_every_rules_field_is_described() -> None:
     ]
     missing = [f"{m.__name__}.{n}" for m in models for n, f in m.model_fields.items() if not f.description]
     assert missing == []
+
+
+def test_line_example_rules_validate_commented_and_uncommented(tmp_path: Path) -> None:
+    """The example's rules section is valid as shipped and with its commented rules switched on."""
+    import re
+
+    text = (Path(__file__).parents[2] / "config" / "line-example.yaml").read_text()
+    start, end = text.index("# --- rules"), text.index("# --- end rules")
+    section = text[start:end]
+    switched_on = re.sub(r"^(\s*)# (?=[a-z_]+:|\s)", r"\1", section, flags=re.M)
+    for body in (section, switched_on):
+        path = tmp_path / "rules.yaml"
+        path.write_text(body)
+        rules = load_config(path).rules
+        build_verdicts(rules).check_names(
+            ["good_joint", "solder_bridge", "insufficient_solder", "excess_solder", "missing_joint"]
+        )
+    assert len(load_config(path).rules.rules) == 6
