@@ -1,120 +1,36 @@
-"""The rule kinds: small callables behind one ``Rule`` protocol, built from specs.
+"""The part rule kinds (instance, presence, count, distance, zone), and ``compile_rule``.
 
-A rule looks at a ``PartView`` and returns a ``RuleOutcome``: one measured value
-(for the PLC block) and a ``Reason`` for each thing that made it fire.
+Each is a small callable behind the ``Rule`` protocol (``inspector.rules.base``).
 """
 
 from __future__ import annotations
 
 import math
-import operator
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Protocol
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from inspector.messages import Reason, VerdictCode
+from inspector.messages import Reason
+from inspector.rules.base import Check, Rule, RuleBase, RuleOutcome, compile_condition, first_hit, margin
 from inspector.rules.features import Feature
 from inspector.rules.geometry import nearest_distance
+from inspector.rules.history import HistoryRule
 from inspector.rules.part import PartView
 from inspector.rules.specs import (
-    Action,
     AnySpec,
     Condition,
     CountSpec,
     DistanceSpec,
-    HistorySpec,
     InstanceSpec,
     PresenceSpec,
     ZoneSpec,
 )
 
-_OPS: dict[str, tuple[Callable[[float, float], bool], str]] = {
-    "lt": (operator.lt, "<"),
-    "le": (operator.le, "<="),
-    "gt": (operator.gt, ">"),
-    "ge": (operator.ge, ">="),
-    "eq": (operator.eq, "=="),
-    "ne": (operator.ne, "!="),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class RuleOutcome:
-    """What one rule found on one part."""
-
-    value: float  # the rule's measured value (NaN: nothing to measure)
-    reasons: tuple[Reason, ...] = ()
-
-
-class Rule(Protocol):
-    """A compiled rule: its identity and a callable that judges one part."""
-
-    name: str
-    code: int
-    action: Action
-
-    def __call__(self, part: PartView) -> RuleOutcome: ...
-
-
-Check = tuple[tuple[Callable[[float, float], bool], str, float], ...]
-
-
-def compile_condition(cond: Condition) -> Check:
-    """The condition's comparisons as (function, symbol, limit), in a fixed order."""
-    return tuple(
-        (_OPS[op][0], _OPS[op][1], limit) for op, limit in cond.comparisons().items() if limit is not None
-    )
-
-
-def first_hit(check: Check, value: float) -> tuple[str, float] | None:
-    """(symbol, limit) of the first comparison that holds; a NaN value always fires (fail safe)."""
-    if value != value:  # NaN
-        return "is not measurable, limit", math.nan
-    for compare, symbol, limit in check:
-        if compare(value, limit):
-            return symbol, limit
-    return None
-
-
-def margin(cond: Condition, value: float) -> float:
-    """How far ``value`` is from firing (smaller is worse); picks the instance to report."""
-    out = math.inf
-    for op, limit in cond.comparisons().items():
-        if limit is None:
-            continue
-        if op in ("lt", "le"):
-            out = min(out, value - limit)
-        elif op in ("gt", "ge"):
-            out = min(out, limit - value)
-        else:
-            out = min(out, abs(value - limit) if op == "eq" else -abs(value - limit))
-    return out
-
 
 @dataclass
-class _Base:
-    name: str
-    code: int
-    action: Action
-
-    def reason(self, what: str, value: float, hit: tuple[str, float], instance: int | None = None) -> Reason:
-        symbol, limit = hit
-        return Reason(
-            rule=self.name,
-            code=self.code,
-            message=f"{what} {value:.4g} {symbol} {limit:.4g}",
-            instance=instance,
-            value=value,
-            limit=limit,
-        )
-
-
-@dataclass
-class InstanceRule(_Base):
+class InstanceRule(RuleBase):
     spec: InstanceSpec
     checks: tuple[tuple[Feature, Condition, Check], ...] = ()
 
@@ -140,7 +56,7 @@ class InstanceRule(_Base):
 
 
 @dataclass
-class PresenceRule(_Base):
+class PresenceRule(RuleBase):
     spec: PresenceSpec
 
     def __call__(self, part: PartView) -> RuleOutcome:
@@ -157,7 +73,7 @@ class PresenceRule(_Base):
 
 
 @dataclass
-class CountRule(_Base):
+class CountRule(RuleBase):
     spec: CountSpec
 
     def __call__(self, part: PartView) -> RuleOutcome:
@@ -186,7 +102,7 @@ class CountRule(_Base):
 
 
 @dataclass
-class DistanceRule(_Base):
+class DistanceRule(RuleBase):
     spec: DistanceSpec
 
     def __call__(self, part: PartView) -> RuleOutcome:
@@ -239,7 +155,7 @@ def _closest_pair(part: PartView, pairs: np.ndarray) -> tuple[float, tuple[int, 
 
 
 @dataclass
-class ZoneRule(_Base):
+class ZoneRule(RuleBase):
     spec: ZoneSpec
     polygon: np.ndarray  # (K, 1, 2) float32
 
@@ -261,36 +177,6 @@ class ZoneRule(_Base):
             message = f"{part.class_name(i)} #{i} at ({x:.1f}, {y:.1f}) is {where} zone {spec.zone!r}"
             reasons_list.append(Reason(rule=self.name, code=self.code, message=message, instance=i))
         return RuleOutcome(float(len(wrong)), tuple(reasons_list))
-
-
-@dataclass
-class HistoryRule(_Base):
-    """Counts non-PASS parts per camera over the last ``window`` parts; state lives here."""
-
-    spec: HistorySpec
-    _windows: dict[str, deque[bool]] = field(default_factory=dict)
-
-    def __call__(self, part: PartView) -> RuleOutcome:
-        if part.interim is None:
-            return RuleOutcome(math.nan)
-        spec = self.spec
-        window = self._windows.setdefault(part.source_id, deque(maxlen=spec.window))
-        window.append(part.interim != VerdictCode.PASS)
-        rejects = float(sum(window))
-        if spec.max_rejects is not None:
-            value, hit = rejects, (rejects >= spec.max_rejects)
-            limit, what = float(spec.max_rejects), f"{int(rejects)} of the last {len(window)} parts not PASS"
-        else:
-            value = 100.0 * rejects / len(window)
-            limit = float(spec.max_reject_rate_pct or 0.0)
-            hit = len(window) == spec.window and value > limit
-            what = f"reject rate over the last {len(window)} parts {value:.1f} % > {limit:g} %"
-        if not hit:
-            return RuleOutcome(value)
-        if spec.clear_on_alarm:
-            window.clear()
-        reason = Reason(rule=self.name, code=self.code, message=what, value=value, limit=limit)
-        return RuleOutcome(value, (reason,))
 
 
 def compile_rule(name: str, spec: AnySpec, zones: dict[str, np.ndarray]) -> Rule:
