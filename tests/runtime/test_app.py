@@ -128,9 +128,7 @@ class TriggeringOutput(RecordingOutput):
 
 def triggered(cfg: InspectorConfig) -> InspectorConfig:
     """``cfg`` with plc.mode: triggered."""
-    from types import SimpleNamespace
-
-    return cfg.model_copy(update={"plc": SimpleNamespace(mode="triggered")})
+    return InspectorConfig(**{**cfg.model_dump(mode="json"), "plc": {"mode": "triggered"}})
 
 
 class Trigger:
