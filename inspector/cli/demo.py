@@ -106,7 +106,11 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
     drops = sum(app.queue_drops().values())
     lines.append(f"  drops      {drops}")
     if sim is not None:
-        lines.append(f"  PLC sim    127.0.0.1:{sim.port}, {len(sim.writes())} writes logged")
+        rejects, alarms = (sim.coil_rises(c) for c in (sim.registers.reject_coil, sim.registers.alarm_coil))
+        lines.append(
+            f"  PLC sim    127.0.0.1:{sim.port}: {len(sim.results())} result blocks, "
+            f"{rejects} reject pulses, {alarms} alarm pulses"
+        )
     else:
-        lines.append("  PLC        none (verdicts logged only)")
+        lines.append("  PLC        none (--no-plc: verdicts counted and logged only)")
     return "\n".join(lines)
