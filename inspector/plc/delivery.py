@@ -52,6 +52,7 @@ class Delivery:
         self._log = log
         self.pending: deque[ResultRecord] = deque()
         self._pulsed_seq: int | None = None  # a re-posted result must not pulse twice
+        self._refused_seq: int | None = None
         self._wake = asyncio.Event()
         triggered = config.mode is PlcMode.TRIGGERED
         self.capacity = config.handshake.buffer_depth if triggered else config.queue_size
@@ -90,7 +91,10 @@ class Delivery:
                     await self._post(record, stop)
                 else:
                     await self._write_result(record)
-            except PlcError:
+            except PlcError as exc:
+                if self._refused_seq != record.seq:
+                    self._refused_seq = record.seq  # one line per result, not one per retry
+                    self._log.warning("plc.result_not_delivered_yet", part_id=record.part_id, error=str(exc))
                 await wait_event(stop, RETRY_S)
                 continue
             self.pending.popleft()
