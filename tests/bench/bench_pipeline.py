@@ -17,7 +17,7 @@ import sys
 # Must be set before torch loads; pass OMP_WAIT_POLICY=active to measure the default.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
-from inspector.cli import main  # noqa: E402
+from inspector.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(["bench", *sys.argv[1:]]))
