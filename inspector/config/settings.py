@@ -16,6 +16,7 @@ from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from inspector.app.config import RuntimeConfig
+from inspector.archive.config import ArchiveConfig
 from inspector.engine.config import EngineConfig
 from inspector.errors import ConfigError
 from inspector.health.config import HealthConfig
@@ -58,6 +59,9 @@ class InspectorConfig(BaseSettings):
     )
     health: HealthConfig = Field(
         default_factory=HealthConfig, description="Health state, sd_notify, HTTP endpoints."
+    )
+    archive: ArchiveConfig = Field(
+        default_factory=ArchiveConfig, description="Reject archive: images, overlays, JSON, disk quota."
     )
 
     @classmethod

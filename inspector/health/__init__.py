@@ -1,0 +1,1 @@
+"""Aggregate health (ok/degraded/failing), systemd notification, and the local HTTP endpoints."""

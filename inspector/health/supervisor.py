@@ -1,0 +1,147 @@
+"""Everything that watches the line, built in one place for the App.
+
+The App hands over what it exposes (stage views, the engine's device, an
+inference counter, component probes for camera/engine/PLC) and gets back one
+object to ``start()``, mark ``ready()`` after warm-up, and ``stop()``. A
+watchdog's restart request reaches the App through ``restart.on_request``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from inspector.archive.writer import ArchiveWriter
+from inspector.health.config import HealthConfig
+from inspector.health.http import HealthHttpServer
+from inspector.health.metrics import Collector, Metric, MetricsRegistry
+from inspector.health.sdnotify import SdNotifier
+from inspector.health.service import HealthService, Listener
+from inspector.health.state import ComponentHealth, HealthMonitor, Probe
+from inspector.logging import get_logger
+from inspector.watchdog.config import WatchdogConfig
+from inspector.watchdog.disk import DiskWatchdog
+from inspector.watchdog.gpu import GpuMemoryWatchdog, cuda_memory_for
+from inspector.watchdog.liveness import LivenessWatchdog, StageView
+from inspector.watchdog.oom import OomGuard
+from inspector.watchdog.restart import RestartRequest
+from inspector.watchdog.rss import RssWatchdog
+from inspector.watchdog.scheduler import JobScheduler
+
+log = get_logger("health.supervisor")
+
+
+class Watchdog(Protocol):
+    """A periodic self-check: ``check()`` on schedule, ``health()`` and ``metrics()`` on demand."""
+
+    @property
+    def name(self) -> str: ...
+    def check(self) -> object: ...
+    def health(self) -> ComponentHealth: ...
+    def metrics(self) -> list[Metric]: ...
+
+
+@dataclass
+class LineView:
+    """What the App exposes to the watchdogs."""
+
+    stages: Sequence[StageView] = ()
+    engine_device: torch.device | str | None = None
+    inferences: Callable[[], int] = lambda: 0
+    max_batch: int = 1
+    reduce_imgsz: Callable[[], bool] | None = None
+    archive_dir: Path | None = None
+    components: dict[str, Probe] = field(default_factory=dict)
+
+
+class Supervisor:
+    """Scheduler + watchdogs + health + sd_notify + optional HTTP, with one lifecycle."""
+
+    def __init__(
+        self,
+        watchdog: WatchdogConfig,
+        health: HealthConfig,
+        line: LineView,
+        notifier: SdNotifier | None = None,
+    ) -> None:
+        self.config = watchdog
+        self.restart = RestartRequest()
+        self.monitor = HealthMonitor()
+        self.metrics = MetricsRegistry()
+        self.scheduler = JobScheduler()
+        self.health = HealthService(health, self.monitor, notifier)
+        self.oom_guard = OomGuard(watchdog.oom, self.restart, line.max_batch, line.reduce_imgsz)
+        self.rss = RssWatchdog(watchdog, self.restart)
+        self.gpu = GpuMemoryWatchdog(watchdog, cuda_memory_for(line.engine_device), line.inferences)
+        self.liveness = LivenessWatchdog(watchdog, line.stages)
+        self.disk = DiskWatchdog(line.archive_dir, watchdog.disk_min_free_mib) if line.archive_dir else None
+        self.http = (
+            HealthHttpServer(
+                health.http_host,
+                health.http_port,
+                self.monitor.snapshot,
+                self.metrics.render,
+                health.degraded_is_healthy,
+            )
+            if health.http
+            else None
+        )
+        self.archive: ArchiveWriter | None = None  # stopped with the supervisor when set
+        for name, probe in line.components.items():
+            self.monitor.add_probe(name, probe)
+        self._register()
+
+    def _register(self) -> None:
+        cfg = self.config
+        checks: list[tuple[Watchdog, float]] = [
+            (self.rss, cfg.rss_interval_s),
+            (self.liveness, cfg.liveness_interval_s),
+        ]
+        if self.gpu.active:
+            checks.append((self.gpu, cfg.gpu_interval_s))
+        else:
+            log.info("gpu_watchdog_skipped", reason="no CUDA device for the engine")
+        if self.disk is not None:
+            checks.append((self.disk, cfg.disk_interval_s))
+        for watchdog, interval in checks:
+            if cfg.enabled:
+                # first check after one interval: at start there is no trend and no progress to judge
+                self.scheduler.add(f"watchdog.{watchdog.name}", watchdog.check, interval, run_now=False)
+            self.add_component(watchdog.name, watchdog.health, watchdog.metrics)
+        self.add_component(self.oom_guard.name, self.oom_guard.health, self.oom_guard.metrics)
+        self.metrics.add("health", self.health.metrics)
+        self.scheduler.add("health", self.health.tick, self.health.tick_interval_s())
+
+    def add_component(self, name: str, probe: Probe, collector: Collector | None = None) -> None:
+        """A camera, engine or PLC probe (and optionally its metrics)."""
+        self.monitor.add_probe(name, probe)
+        if collector is not None:
+            self.metrics.add(name, collector)
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called after each health evaluation (e.g. to drive the PLC heartbeat)."""
+        self.health.add_listener(listener)
+
+    def start(self) -> None:
+        if self.http is not None:
+            self.http.start()
+        self.scheduler.start()
+
+    def ready(self) -> None:
+        self.health.ready()
+
+    def stopping(self, reason: str) -> None:
+        """STOPPING=1 to systemd: the drain begins."""
+        self.health.stopping(reason)
+
+    def stop(self, reason: str = "shutdown", timeout: float = 5.0) -> None:
+        self.health.stopping(reason)
+        self.scheduler.stop()
+        if self.http is not None:
+            self.http.stop()
+        if self.archive is not None:
+            self.archive.stop(timeout)

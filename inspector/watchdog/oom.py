@@ -1,0 +1,189 @@
+"""CUDA out-of-memory policy around the inference call, and the test hook that injects OOM.
+
+On OOM: free the CUDA cache, retry once in smaller batches (halves; a single frame
+once more), and hand back ``None`` for the frames that still failed so the caller
+fails them safe (``FailSafeCause.OUT_OF_MEMORY``). When OOM repeats within the
+window, degrade as configured (halve the batch, or ask the engine for a smaller
+input size) and, once there is nothing left to degrade, request a restart.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import torch
+
+from inspector.health.metrics import Metric
+from inspector.health.state import ComponentHealth, HealthState
+from inspector.logging import get_logger
+from inspector.watchdog.config import OomAction, OomConfig
+from inspector.watchdog.restart import RestartExit, RestartRequest
+
+log = get_logger("watchdog.oom")
+
+T = TypeVar("T")
+F = TypeVar("F")
+OutOfMemoryError = torch.cuda.OutOfMemoryError
+
+
+def free_cuda_cache() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.empty_cache()
+
+
+class OomGuard:
+    """Wraps each inference call; ``max_batch`` is the batch size the inference stage may use now."""
+
+    name = "engine.memory"
+
+    def __init__(
+        self,
+        config: OomConfig,
+        restart: RestartRequest,
+        max_batch: int,
+        reduce_imgsz: Callable[[], bool] | None = None,
+        free_cache: Callable[[], None] = free_cuda_cache,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config
+        self._restart = restart
+        self._max_batch = max(1, max_batch)
+        self._reduce_imgsz = reduce_imgsz
+        self._free_cache = free_cache
+        self._clock = clock
+        self._events: deque[float] = deque()
+        self._lock = threading.Lock()
+        self.oom_events = 0
+        self.failsafe_frames = 0
+        self.recovered_frames = 0
+        self.degradations = 0
+        self._degraded_detail = ""
+
+    @property
+    def max_batch(self) -> int:
+        return self._max_batch
+
+    def infer(self, infer: Callable[[Sequence[F]], Sequence[T]], frames: Sequence[F]) -> list[T | None]:
+        """``infer(frames)`` with the OOM policy; None marks a frame that must be failed safe."""
+        try:
+            return list(infer(frames))
+        except OutOfMemoryError as exc:
+            self._on_oom(len(frames), exc, retry=False)
+        if not self.config.retry_smaller_batch:
+            return self._failed(len(frames))
+        out: list[T | None] = []
+        for chunk in self._retry_chunks(frames):
+            try:
+                result = list(infer(chunk))
+            except OutOfMemoryError as exc:
+                self._on_oom(len(chunk), exc, retry=True)
+                out.extend(self._failed(len(chunk)))
+            else:
+                self.recovered_frames += len(chunk)
+                out.extend(result)
+        return out
+
+    @staticmethod
+    def _retry_chunks(frames: Sequence[F]) -> list[Sequence[F]]:
+        if len(frames) <= 1:
+            return [frames]
+        mid = (len(frames) + 1) // 2
+        return [frames[:mid], frames[mid:]]
+
+    def _failed(self, n: int) -> list[T | None]:
+        self.failsafe_frames += n
+        return [None] * n
+
+    def _on_oom(self, batch: int, exc: BaseException, retry: bool) -> None:
+        now = self._clock()
+        with self._lock:
+            self.oom_events += 1
+            self._events.append(now)
+            while self._events and now - self._events[0] > self.config.repeat_window_s:
+                self._events.popleft()
+            repeating = len(self._events) >= self.config.repeat_count
+            if repeating:
+                self._events.clear()
+        log.error("cuda_out_of_memory", batch=batch, retry=retry, error=str(exc).splitlines()[0][:200])
+        self._free_cache()
+        if repeating:
+            self._on_repeat()
+
+    def _on_repeat(self) -> None:
+        action = self.config.on_repeat
+        if action is OomAction.DEGRADE_BATCH and self._max_batch > 1:
+            self._max_batch = max(1, self._max_batch // 2)
+            self._degrade(f"batch reduced to {self._max_batch}")
+        elif action is OomAction.DEGRADE_IMGSZ and self._reduce_imgsz is not None and self._reduce_imgsz():
+            self._degrade("input size reduced")
+        else:
+            self._restart.request(RestartExit.CUDA_OOM, f"CUDA out of memory repeats ({action.value})")
+
+    def _degrade(self, detail: str) -> None:
+        self.degradations += 1
+        self._degraded_detail = detail
+        log.warning("oom_degraded", detail=detail, degradations=self.degradations)
+
+    def health(self) -> ComponentHealth:
+        reason = self._restart.reason
+        if reason is not None and reason.exit_code is RestartExit.CUDA_OOM:
+            return ComponentHealth(self.name, HealthState.DEGRADED, "repeated OOM: restart requested")
+        recent = bool(self._events) and self._clock() - self._events[-1] <= self.config.repeat_window_s
+        if self._degraded_detail or recent:
+            detail = self._degraded_detail or f"{self.oom_events} OOM event(s)"
+            return ComponentHealth(self.name, HealthState.DEGRADED, detail)
+        return ComponentHealth(self.name, HealthState.OK, f"batch {self._max_batch}")
+
+    def metrics(self) -> list[Metric]:
+        return [
+            Metric.single("inspector_oom_events_total", "counter", "CUDA OOM events.", self.oom_events),
+            Metric.single(
+                "inspector_oom_failsafe_frames_total",
+                "counter",
+                "Frames failed safe after OOM.",
+                self.failsafe_frames,
+            ),
+            Metric.single(
+                "inspector_inference_max_batch", "gauge", "Batch size allowed now.", self._max_batch
+            ),
+        ]
+
+
+class OomInjectingEngine:
+    """TEST HOOK: an Engine proxy whose ``infer`` raises CUDA OOM while armed.
+
+    ``arm(times, min_batch)`` makes the next ``times`` calls with at least
+    ``min_batch`` frames raise ``torch.cuda.OutOfMemoryError`` (a real instance of
+    the class torch raises), so the whole OOM path runs without a GPU. Every other
+    attribute is the wrapped engine's.
+    """
+
+    def __init__(self, engine: Any) -> None:
+        self._engine = engine
+        self._lock = threading.Lock()
+        self._remaining = 0
+        self._min_batch = 1
+        self.injected = 0
+
+    def arm(self, times: int, min_batch: int = 1) -> None:
+        with self._lock:
+            self._remaining, self._min_batch = times, min_batch
+
+    def infer(self, frames: Sequence[Any]) -> Any:
+        with self._lock:
+            fire = self._remaining > 0 and len(frames) >= self._min_batch
+            if fire:
+                self._remaining -= 1
+                self.injected += 1
+        if fire:
+            raise OutOfMemoryError(
+                "CUDA out of memory. Tried to allocate 2.00 GiB (injected by OomInjectingEngine)"
+            )
+        return self._engine.infer(frames)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)

@@ -1,0 +1,161 @@
+"""The systemd unit (verify prints nothing, exposure ≤ 2.5) and the idempotent install script."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+UNIT = ROOT / "systemd" / "inspector.service"
+INSTALL = ROOT / "deploy" / "install.sh"
+MAX_EXPOSURE = 2.5
+
+needs_systemd_analyze = pytest.mark.skipif(
+    shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (.ci/run installs it)"
+)
+
+
+def unit_settings() -> dict[str, list[str]]:
+    settings: dict[str, list[str]] = {}
+    for line in UNIT.read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";", "[")):
+            key, value = line.split("=", 1)
+            settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def test_unit_has_the_required_settings() -> None:
+    s = unit_settings()
+    assert s["Type"] == ["notify"] and s["Restart"] == ["on-failure"]
+    assert int(s["WatchdogSec"][0]) > 0 and s["MemoryMax"][0]
+    assert s["StartLimitIntervalSec"] and s["StartLimitBurst"]
+    assert s["User"] == ["inspector"] and s["NoNewPrivileges"] == ["yes"] and s["PrivateTmp"] == ["yes"]
+    assert s["ProtectSystem"] == ["strict"] and "/var/lib/inspector" in s["ReadWritePaths"][0]
+    allowed = " ".join(s["DeviceAllow"])
+    assert "nvidia" in allowed and "video4linux" in allowed
+    assert s["ExecStart"][0].startswith("/opt/inspector/venv/bin/inspector run --config /etc/inspector/")
+
+
+def unit_copy(tmp_path: Path) -> Path:
+    """The unit with ExecStart pointing at a binary that exists on this machine."""
+    text = UNIT.read_text()
+    text = re.sub(r"^ExecStart=\S+", f"ExecStart={sys.executable}", text, flags=re.M)
+    copy = tmp_path / "inspector.service"
+    copy.write_text(text)
+    return copy
+
+
+@needs_systemd_analyze
+def test_systemd_analyze_verify_prints_nothing(tmp_path: Path) -> None:
+    unit = unit_copy(tmp_path)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    # verify exits 0 even on errors: any output at all is a finding.
+    assert result.stdout + result.stderr == "", result.stdout + result.stderr
+    assert result.returncode == 0
+
+
+@needs_systemd_analyze
+def test_systemd_security_exposure(tmp_path: Path) -> None:
+    unit = unit_copy(tmp_path)
+    result = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    found = re.search(r"Overall exposure level for inspector\.service: ([0-9.]+)", result.stdout)
+    assert found, result.stdout[-2000:] + result.stderr
+    assert float(found.group(1)) <= MAX_EXPOSURE, result.stdout
+
+
+def install(prefix: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    args = ["bash", str(INSTALL), "--prefix", str(prefix), "--no-pip", "--python", sys.executable, *extra]
+    return subprocess.run(args, capture_output=True, text=True, timeout=120)
+
+
+def tree(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_mode, p.read_bytes() if p.is_file() else b"")
+        for p in sorted(root.rglob("*"))
+        if not p.is_symlink()
+    }
+
+
+def test_install_script_is_idempotent_in_a_prefix(tmp_path: Path) -> None:
+    prefix = tmp_path / "root"
+    first = install(prefix)
+    assert first.returncode == 0, first.stderr
+    assert (prefix / "etc/systemd/system/inspector.service").read_bytes() == UNIT.read_bytes()
+    assert (prefix / "opt/inspector/venv/bin/python").exists()
+    assert (prefix / "etc/inspector/inspector.yaml").is_file()
+    for sub in ("archive", "state"):
+        assert (prefix / "var/lib/inspector" / sub).is_dir()
+    assert oct((prefix / "etc/inspector").stat().st_mode & 0o777) == "0o750"
+    # the operator edits the config; a second run changes nothing and keeps the edit
+    config = prefix / "etc/inspector/inspector.yaml"
+    config.write_text("# edited by the operator\n")
+    before = tree(prefix)
+    second = install(prefix)
+    assert second.returncode == 0, second.stderr
+    assert "kept (operator's config is never overwritten)" in second.stdout
+    assert "inspector.service up to date" in second.stdout
+    assert tree(prefix) == before
+
+
+def test_install_dry_run_changes_nothing(tmp_path: Path) -> None:
+    prefix = tmp_path / "root"
+    result = install(prefix, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would run: install -m 0644" in result.stdout
+    assert not prefix.exists()
+
+
+def test_install_rejects_unknown_options(tmp_path: Path) -> None:
+    result = install(tmp_path, "--frobnicate")
+    assert result.returncode == 2 and "unknown option: --frobnicate" in result.stderr
+
+
+LOGS = ROOT / "deploy" / "inspector-logs"
+SAMPLE = Path(__file__).with_name("sample-log.jsonl")
+needs_jq = pytest.mark.skipif(shutil.which("jq") is None, reason="jq not installed")
+
+
+def logs_view(view: str) -> str:
+    result = subprocess.run(
+        ["bash", str(LOGS), view, "-"], stdin=SAMPLE.open(), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@needs_jq
+def test_log_views_on_sample_lines() -> None:
+    assert logs_view("rejects").splitlines() == [
+        "2026-11-22T02:00:02Z cam0 part=8 REJECT defect_present:11",
+        "2026-11-22T02:00:03Z cam0 part=9 REJECT (failsafe) failsafe.out_of_memory:907",
+    ]
+    assert "failsafe.out_of_memory:907" in logs_view("failsafe")
+    assert "batch reduced to 2" in logs_view("health")
+    assert 'e2e_ms={"p50":31.2' in logs_view("stats")
+    assert "Traceback (most recent call last):" in logs_view("tail")
+    summary = json.loads(logs_view("summary"))
+    assert summary == {
+        "frames": 3,
+        "verdicts": {"PASS": 1, "REJECT": 2},
+        "failsafe": 1,
+        "failsafe_causes": {"failsafe.out_of_memory:907": 1},
+    }
+
+
+def test_dashboard_is_valid_json_with_panels() -> None:
+    dashboard = json.loads((ROOT / "deploy" / "grafana-dashboard.json").read_text())
+    assert dashboard["uid"] == "inspector-line" and len(dashboard["panels"]) >= 10
+    assert all(p["targets"][0]["expr"] for p in dashboard["panels"])

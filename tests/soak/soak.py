@@ -1,0 +1,234 @@
+"""Soak and fault run: the whole line at full speed for a long time while faults are injected.
+
+Not part of the normal test run (a script, like the benchmarks). It runs the real App
+with the real engine on a small model, a synthetic PCB camera behind a fault
+injector, and the PLC simulator on loopback as the PLC (client role, free run),
+then reports memory at start and end, frames/verdicts accounted for, parts failed
+safe and faults survived. Exit 0 only if no verdict was lost, the line stopped
+cleanly and its health was not failing at the end.
+
+    python tests/soak/soak.py --duration 3600 --plc-outages 100 --camera-faults 100   # the full run
+    python tests/soak/soak.py --frames 1000000                                         # or by frames
+    python tests/soak/soak.py --duration 300 --plc-outages 20 --camera-faults 20       # CI's short run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
+
+from faults import FaultPlan, FaultyCamera  # noqa: E402
+
+MIB = 1024 * 1024
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--duration", type=float, default=300.0, help="seconds to run (default 300)")
+    p.add_argument("--frames", type=int, default=None, help="stop after this many frames instead")
+    p.add_argument("--plc-outages", type=int, default=20, help="PLC outages spread over the run")
+    p.add_argument("--camera-faults", type=int, default=20, help="camera faults spread over the run")
+    p.add_argument("--model", type=Path, default=None, help="checkpoint (default: the shipped demo model)")
+    p.add_argument("--imgsz", type=int, default=320, help="inference size (small: a fast soak)")
+    p.add_argument("--device", default="auto", help="engine device: auto, cpu, cuda:N")
+    p.add_argument("--batch", type=int, default=1, help="runtime batch size")
+    p.add_argument("--size", default="640x480", help="camera frame size WxH")
+    p.add_argument("--cpu-threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    return p.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace, plc_port: int) -> Any:
+    from inspector.config.settings import InspectorConfig
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    engine: dict[str, Any] = {"imgsz": args.imgsz, "device": args.device}
+    if args.model is not None:
+        engine["model"] = str(args.model)
+    if args.cpu_threads:
+        engine["cpu_threads"] = args.cpu_threads
+    return InspectorConfig(
+        sources=[
+            {
+                "kind": "synthetic",
+                "id": "cam0",
+                "scene": "pcb",
+                "width": width,
+                "height": height,
+                "reconnect_initial_s": 0.05,
+                "reconnect_max_s": 0.5,
+            }
+        ],
+        engine=engine,
+        plc={
+            "role": "client",
+            "mode": "free_run",
+            "host": "127.0.0.1",
+            "port": plc_port,
+            "reconnect_min_ms": 20,
+            "reconnect_max_ms": 500,
+        },
+        runtime={
+            "batch_size": args.batch,
+            "stats_interval_s": 30,
+            "log_inspections": False,
+            "frames_queue": {"size": 4, "overflow": "block"},
+            "max_frames": args.frames,
+            "shutdown_deadline_s": 30,
+        },
+        watchdog={"rss_interval_s": 5, "rss_window_s": 120, "rss_grace_s": 30, "stall_after_s": 30},
+        log={"format": "json", "level": "warning"},
+    )
+
+
+def rss_mib() -> float:
+    from inspector.watchdog.rss import read_rss_bytes
+
+    return read_rss_bytes() / MIB
+
+
+def gpu_mib() -> dict[str, float] | None:
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return None
+    return {
+        "allocated": torch.cuda.memory_allocated() / MIB,
+        "reserved": torch.cuda.memory_reserved() / MIB,
+        "peak": torch.cuda.max_memory_allocated() / MIB,
+    }
+
+
+def plc_simulator() -> Any:
+    """The PLC simulator (Modbus TCP server on 127.0.0.1, free port), as a context manager."""
+    from inspector.plc.sim import PlcSimulator
+
+    return PlcSimulator()
+
+
+def plc_outage(sim: Any, outage_s: float, count: list[int]) -> None:
+    """Alternate the two ways a PLC goes away: the TCP link drops, or it stops answering."""
+    count[0] += 1
+    if count[0] % 2:
+        sim.drop_connections()
+        time.sleep(outage_s)
+    else:
+        sim.stop_answering(True)
+        try:
+            time.sleep(outage_s)
+        finally:
+            sim.stop_answering(False)
+
+
+def accounting(app: Any) -> dict[str, Any]:
+    """Every captured frame is answered at the output or counted as dropped; the rest is lost."""
+    captured = sum(s.frames for s in app.source_stats())
+    total = app.stats.total()
+    dropped = sum(app.queue_drops().values())
+    answered = int(total["frames"])
+    out: dict[str, Any] = {
+        "captured": captured,
+        "answered": answered,
+        "dropped_counted": dropped,
+        "verdicts_lost": captured - answered - dropped,
+        "failsafe": int(total["failsafe"]),
+        "verdicts": total["verdicts"],
+        "fps": total["fps"],
+        "e2e_ms": total["latency_ms"].get("e2e", {}),
+    }
+    plc_stats = getattr(app.components.output, "stats", None)
+    if plc_stats is not None:
+        s = plc_stats()
+        out["plc"] = {
+            k: getattr(s, k)
+            for k in ("submitted", "delivered", "dropped", "pending", "errors", "reconnects", "late")
+            if hasattr(s, k)
+        }
+    return out
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from inspector.app import App
+    from inspector.app.build import build_components
+    from inspector.logging import configure_logging
+    from inspector.sources import build_source
+
+    with plc_simulator() as sim:
+        config = build_config(args, sim.port)
+        configure_logging(config.log)
+        camera = FaultyCamera(build_source(config.sources[0]))
+        app = App(config, build_components(config), sources={"cam0": camera})
+        app.start()
+        t0 = time.monotonic()
+        start = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
+        outages = [0]
+        plans = [
+            FaultPlan("plc", args.plc_outages, args.duration, lambda: plc_outage(sim, 0.5, outages)),
+            FaultPlan("camera", args.camera_faults, args.duration, camera.fault),
+        ]
+        for plan in plans:
+            plan.start()
+        stopper = threading.Timer(args.duration, app.request_shutdown, args=("soak duration",))
+        stopper.start()
+        try:
+            app.shutdown_requested.wait(args.duration + 60)
+            end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
+            snap = app.supervisor.health.last if app.supervisor is not None else None
+            health_at_end = snap.summary() if snap is not None else "unknown"
+            failing = snap is not None and snap.state.label == "failing"
+        finally:
+            stopper.cancel()
+            for plan in plans:
+                plan.stop()
+            clean = app.run_until_stopped()
+        reconnects = sum(s.reconnects for s in app.source_stats())
+    report = {
+        "seconds": round(time.monotonic() - t0, 1),
+        "start": start,
+        "end": end,
+        **accounting(app),
+        "faults": {
+            "plc_outages": plans[0].fired,
+            "camera_faults": plans[1].fired,
+            "camera_reconnects": reconnects,
+            "injection_errors": plans[0].errors + plans[1].errors,
+        },
+        "health_at_end": health_at_end,
+        "clean_stop": clean,
+        "exit_code": app.exit_code,
+    }
+    report["ok"] = bool(report["verdicts_lost"] == 0 and clean and not failing and app.exit_code is None)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    args = parse_args(argv)
+    report = run(args)
+    text = json.dumps(report, indent=1, default=str)
+    print(text)
+    if args.json is not None:
+        args.json.write_text(text)
+    print(
+        f"soak: {report['answered']} verdicts in {report['seconds']} s ({report['fps']} fps), "
+        f"lost {report['verdicts_lost']}, failed safe {report['failsafe']}, "
+        f"faults survived {report['faults']['plc_outages']} PLC + "
+        f"{report['faults']['camera_faults']} camera, "
+        f"RSS {report['start']['rss_mib']:.0f} -> {report['end']['rss_mib']:.0f} MiB: "
+        + ("OK" if report["ok"] else "FAILED"),
+        file=sys.stderr,
+    )
+    return 0 if report["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
