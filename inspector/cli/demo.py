@@ -110,7 +110,7 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
     drops = sum(app.queue_drops().values())
     lines.append(f"  drops      {drops}")
     if sim is not None:
-        lines.append(f"  PLC sim    127.0.0.1:{sim.port}, {len(sim.writes)} writes logged")
+        lines.append(f"  PLC sim    127.0.0.1:{sim.port}, {len(sim.writes())} writes logged")
     else:
         lines.append("  PLC        none (verdicts logged only)")
     return "\n".join(lines)

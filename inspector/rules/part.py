@@ -2,8 +2,11 @@
 
 Nothing is measured until a rule asks, and then only for the instances that rule
 selects (class and score): areas of all instances in one reduction on the engine
-device when that is a GPU, everything else on a small CPU crop of the instance's
-box, contours traced at most once per instance.
+device when that is a GPU, everything else on a small host crop of the instance's
+box (plus a margin), contours traced at most once per instance.
+
+Masks are assumed to lie inside their boxes (the engine crops masks to boxes,
+as YOLOv8-seg does); pixels outside box + margin are not measured on the CPU.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import torch
 from inspector.messages import Detections, VerdictCode
 from inspector.rules.calibration import PlaneScale
 from inspector.rules.features import Feature
-from inspector.rules.geometry import ContourGeometry, contour_geometry
+from inspector.rules.geometry import Shape
 
 
 @dataclass
@@ -34,10 +37,9 @@ class PartView:
     scores: np.ndarray = field(init=False)
     class_ids: np.ndarray = field(init=False)
     boxes: np.ndarray = field(init=False)
-    _crops: dict[int, tuple[np.ndarray, tuple[int, int]]] = field(init=False, default_factory=dict)
-    _areas: dict[int, float] = field(init=False, default_factory=dict)
-    _centroids: dict[int, tuple[float, float]] = field(init=False, default_factory=dict)
-    _contours: dict[int, ContourGeometry] = field(init=False, default_factory=dict)
+    windows: np.ndarray = field(init=False)  # (N, 4) int crop windows x0, y0, x1, y1 (exclusive)
+    _host_masks: np.ndarray | None = field(init=False, default=None)
+    _cache: dict[tuple[str, int], object] = field(init=False, default_factory=dict)
     _selections: dict[tuple[frozenset[str], float], np.ndarray] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -50,6 +52,10 @@ class PartView:
                 f"detections disagree on the instance count: boxes {len(self.boxes)}, "
                 f"scores {len(self.scores)}, class_ids {len(self.class_ids)}, masks {det.masks.shape[0]}"
             )
+        height, width = det.image_shape
+        self.windows = crop_windows(self.boxes, self.crop_margin, width, height)
+        if det.masks.device.type == "cpu":
+            self._host_masks = det.masks.numpy()  # a view, no copy
 
     def __len__(self) -> int:
         return len(self.scores)
@@ -65,12 +71,11 @@ class PartView:
         cached = self._selections.get(key)
         if cached is None:
             names = self.detections.names
-            ids = [names.index(c) for c in classes if c in names]
             missing = sorted(c for c in classes if c not in names)
             if missing:
                 raise ValueError(f"the model has no class {missing[0]!r}")
-            wanted = np.isin(self.class_ids, ids) & (self.scores >= min_score)
-            cached = np.flatnonzero(wanted)
+            ids = [names.index(c) for c in classes]
+            cached = np.flatnonzero(np.isin(self.class_ids, ids) & (self.scores >= min_score))
             self._selections[key] = cached
         return cached
 
@@ -79,83 +84,85 @@ class PartView:
         return _FEATURES[feature](self, index)
 
     def area_px(self, index: int) -> float:
-        area = self._areas.get(index)
-        if area is None:
+        key = ("area", index)
+        if key not in self._cache:
             masks = self.detections.masks
-            if masks.device.type != "cpu":
+            if self._host_masks is None:
                 # One reduction over every instance on the device beats N crops copied to the host.
                 sums = masks.sum(dim=(1, 2)).cpu().numpy()
-                self._areas.update({i: float(v) for i, v in enumerate(sums)})
-                return float(sums[index])
-            area = float(cv2.countNonZero(self.crop(index)[0]))
-            self._areas[index] = area
-        return area
+                self._cache.update({("area", i): float(v) for i, v in enumerate(sums)})
+            else:
+                self._cache[key] = float(cv2.countNonZero(self.crop(index)[0]))
+        return self._cache[key]  # type: ignore[return-value]
 
     def centroid(self, index: int) -> tuple[float, float]:
         """Centre of mass of the mask pixels, image px (0 at the first pixel's centre)."""
-        found = self._centroids.get(index)
-        if found is None:
+        key = ("centroid", index)
+        if key not in self._cache:
             crop, (x0, y0) = self.crop(index)
             m = cv2.moments(crop, binaryImage=True)
             if m["m00"] > 0:
-                found = (m["m10"] / m["m00"] + x0, m["m01"] / m["m00"] + y0)
+                self._cache[key] = (m["m10"] / m["m00"] + x0, m["m01"] / m["m00"] + y0)
             else:
                 box = self.boxes[index]
-                found = (float(box[0] + box[2]) / 2.0, float(box[1] + box[3]) / 2.0)
-            self._centroids[index] = found
-        return found
+                self._cache[key] = (float(box[0] + box[2]) / 2.0, float(box[1] + box[3]) / 2.0)
+        return self._cache[key]  # type: ignore[return-value]
 
-    def contour(self, index: int) -> ContourGeometry:
-        found = self._contours.get(index)
-        if found is None:
-            crop, origin = self.crop(index)
-            found = contour_geometry(crop, origin)
-            self._contours[index] = found
-        return found
+    def shape(self, index: int) -> Shape:
+        key = ("shape", index)
+        if key not in self._cache:
+            self._cache[key] = Shape(*self.crop(index))
+        return self._cache[key]  # type: ignore[return-value]
+
+    def bbox(self, index: int) -> tuple[int, int]:
+        """Width and height of the mask's own axis-aligned box, whole pixels."""
+        key = ("bbox", index)
+        if key not in self._cache:
+            _, _, w, h = cv2.boundingRect(self.crop(index)[0])
+            self._cache[key] = (w, h)
+        return self._cache[key]  # type: ignore[return-value]
 
     def crop(self, index: int) -> tuple[np.ndarray, tuple[int, int]]:
-        """The instance's mask inside its box plus margin, uint8 0/1 on the host, and its (x, y) origin."""
-        found = self._crops.get(index)
-        if found is None:
-            height, width = self.detections.image_shape
-            x0, y0, x1, y1 = _crop_window(self.boxes[index], self.crop_margin, width, height)
-            window = self.detections.masks[index, y0:y1, x0:x1]
-            host = window.cpu().numpy() if window.device.type != "cpu" else window.numpy()
+        """The instance's mask inside its crop window, uint8 0/1 on the host, and its (x, y) origin."""
+        key = ("crop", index)
+        if key not in self._cache:
+            x0, y0, x1, y1 = (int(v) for v in self.windows[index])
+            if self._host_masks is not None:
+                host = self._host_masks[index, y0:y1, x0:x1]
+            else:
+                host = self.detections.masks[index, y0:y1, x0:x1].cpu().numpy()
             if host.dtype != np.bool_:
                 host = host > 0  # tolerate 0/1 masks in another dtype
-            found = (np.ascontiguousarray(host).view(np.uint8), (x0, y0))
-            self._crops[index] = found
-        return found
+            self._cache[key] = (np.ascontiguousarray(host).view(np.uint8), (x0, y0))
+        return self._cache[key]  # type: ignore[return-value]
 
     def local_length_factor(self, index: int) -> float:
+        """mm per px at the instance (its centroid under a homography)."""
         if self.scale.is_uniform:
             return self.scale.length_factor()
         return self.scale.length_factor(*self.centroid(index))
 
     def local_area_factor(self, index: int) -> float:
+        """mm² per px² at the instance."""
         if self.scale.is_uniform:
             return self.scale.area_factor()
         return self.scale.area_factor(*self.centroid(index))
 
 
-def _crop_window(box: np.ndarray, margin: int, width: int, height: int) -> tuple[int, int, int, int]:
-    """Integer window [x0, x1) x [y0, y1) covering ``box`` plus ``margin``, clipped to the image.
+def crop_windows(boxes: np.ndarray, margin: int, width: int, height: int) -> np.ndarray:
+    """Integer windows [x0, x1) x [y0, y1) covering each box plus ``margin``, clipped to the image.
 
-    A box that is not finite gives the whole image: measuring slowly beats measuring wrong.
+    A box that is not finite gets the whole image: measuring slowly beats measuring wrong.
     """
-    if not np.all(np.isfinite(box)):
-        return 0, 0, width, height
-    x0 = min(max(math.floor(float(box[0])) - margin, 0), width)
-    y0 = min(max(math.floor(float(box[1])) - margin, 0), height)
-    x1 = min(max(math.ceil(float(box[2])) + 1 + margin, x0), width)
-    y1 = min(max(math.ceil(float(box[3])) + 1 + margin, y0), height)
-    return x0, y0, x1, y1
-
-
-def _bbox(part: PartView, index: int) -> tuple[int, int]:
-    crop, _ = part.crop(index)
-    _, _, w, h = cv2.boundingRect(crop)
-    return w, h
+    finite = np.isfinite(boxes).all(axis=1)
+    safe = np.where(finite[:, None], boxes, 0.0)
+    x0 = np.clip(np.floor(safe[:, 0]) - margin, 0, width)
+    y0 = np.clip(np.floor(safe[:, 1]) - margin, 0, height)
+    x1 = np.clip(np.ceil(safe[:, 2]) + 1 + margin, x0, width)
+    y1 = np.clip(np.ceil(safe[:, 3]) + 1 + margin, y0, height)
+    windows = np.stack([x0, y0, x1, y1], axis=1).astype(np.int64)
+    windows[~finite] = (0, 0, width, height)
+    return windows.reshape(-1, 4)
 
 
 def _equivalent_diameter(part: PartView, index: int) -> float:
@@ -169,25 +176,25 @@ def _mm(part: PartView, index: int, px: float) -> float:
 _FEATURES: dict[Feature, Callable[[PartView, int], float]] = {
     Feature.AREA_PX: PartView.area_px,
     Feature.AREA_MM2: lambda p, i: p.area_px(i) * p.local_area_factor(i),
-    Feature.PERIMETER_PX: lambda p, i: p.contour(i).perimeter,
-    Feature.PERIMETER_MM: lambda p, i: _mm(p, i, p.contour(i).perimeter),
-    Feature.CIRCULARITY: lambda p, i: p.contour(i).circularity,
-    Feature.BBOX_W_PX: lambda p, i: float(_bbox(p, i)[0]),
-    Feature.BBOX_H_PX: lambda p, i: float(_bbox(p, i)[1]),
-    Feature.BBOX_W_MM: lambda p, i: _mm(p, i, _bbox(p, i)[0]),
-    Feature.BBOX_H_MM: lambda p, i: _mm(p, i, _bbox(p, i)[1]),
-    Feature.RECT_W_PX: lambda p, i: p.contour(i).rect_w,
-    Feature.RECT_H_PX: lambda p, i: p.contour(i).rect_h,
-    Feature.RECT_W_MM: lambda p, i: _mm(p, i, p.contour(i).rect_w),
-    Feature.RECT_H_MM: lambda p, i: _mm(p, i, p.contour(i).rect_h),
-    Feature.RECT_ANGLE_DEG: lambda p, i: p.contour(i).rect_angle,
-    Feature.ASPECT_RATIO: lambda p, i: p.contour(i).aspect_ratio,
+    Feature.PERIMETER_PX: lambda p, i: p.shape(i).perimeter,
+    Feature.PERIMETER_MM: lambda p, i: _mm(p, i, p.shape(i).perimeter),
+    Feature.CIRCULARITY: lambda p, i: p.shape(i).circularity,
+    Feature.BBOX_W_PX: lambda p, i: float(p.bbox(i)[0]),
+    Feature.BBOX_H_PX: lambda p, i: float(p.bbox(i)[1]),
+    Feature.BBOX_W_MM: lambda p, i: _mm(p, i, p.bbox(i)[0]),
+    Feature.BBOX_H_MM: lambda p, i: _mm(p, i, p.bbox(i)[1]),
+    Feature.RECT_W_PX: lambda p, i: p.shape(i).rect_w,
+    Feature.RECT_H_PX: lambda p, i: p.shape(i).rect_h,
+    Feature.RECT_W_MM: lambda p, i: _mm(p, i, p.shape(i).rect_w),
+    Feature.RECT_H_MM: lambda p, i: _mm(p, i, p.shape(i).rect_h),
+    Feature.RECT_ANGLE_DEG: lambda p, i: p.shape(i).rect_angle,
+    Feature.ASPECT_RATIO: lambda p, i: p.shape(i).aspect_ratio,
     Feature.CENTROID_X_PX: lambda p, i: p.centroid(i)[0],
     Feature.CENTROID_Y_PX: lambda p, i: p.centroid(i)[1],
     Feature.CENTROID_X_MM: lambda p, i: p.scale.to_mm(*p.centroid(i))[0],
     Feature.CENTROID_Y_MM: lambda p, i: p.scale.to_mm(*p.centroid(i))[1],
-    Feature.SOLIDITY: lambda p, i: p.contour(i).solidity,
-    Feature.HOLES: lambda p, i: float(p.contour(i).holes),
+    Feature.SOLIDITY: lambda p, i: p.shape(i).solidity,
+    Feature.HOLES: lambda p, i: float(p.shape(i).holes),
     Feature.EQUIVALENT_DIAMETER_PX: _equivalent_diameter,
     Feature.EQUIVALENT_DIAMETER_MM: lambda p, i: _mm(p, i, _equivalent_diameter(p, i)),
     Feature.SCORE: lambda p, i: float(p.scores[i]),

@@ -22,8 +22,9 @@ import numpy as np
 from inspector.errors import ConfigError
 from inspector.logging import get_logger
 from inspector.messages import Detections, FailSafeCause, Verdict, VerdictCode, failsafe_verdict
+from inspector.rules.base import Rule, RuleOutcome
 from inspector.rules.config import RulesConfig
-from inspector.rules.kinds import Rule, RuleOutcome, compile_rule
+from inspector.rules.kinds import compile_rule
 from inspector.rules.part import PartView
 from inspector.rules.specs import Action, DistanceSpec, SelectingSpec, uses_mm
 

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ops_helpers import NotifyListener, notify_listener, wait_until
 
 from inspector.app import App, Components
 from inspector.app.signals import run_app
@@ -21,6 +20,7 @@ from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.watchdog.oom import OomInjectingEngine
 from inspector.watchdog.restart import RestartExit
+from tests.ops.ops_helpers import NotifyListener, notify_listener, wait_until
 from tests.runtime.parts import BlobEngine, DefectRules, RecordingOutput, write_frames
 
 

@@ -98,16 +98,32 @@ def test_good_rules_pass_check(tmp_path: Path) -> None:
     assert maker.measured == ("joint_count", "joint_small")
 
 
-@pytest.mark.parametrize(("what", "section", "needle"), BAD, ids=[b[0] for b in BAD])
-def test_bad_rules_fail_check_naming_rule_and_key(
-    tmp_path: Path, what: str, section: str, needle: str
-) -> None:
-    path = tmp_path / "bad.yaml"
+def write_rules(path: Path, section: str) -> Path:
     path.write_text("rules:\n" + "".join(f"  {line}\n" for line in section.splitlines()))
-    result = run_check(path)
-    assert result.returncode == 2, what
-    assert needle in result.stderr
-    assert "Traceback" not in result.stderr
+    return path
+
+
+@pytest.mark.parametrize(("what", "section", "needle"), BAD, ids=[b[0] for b in BAD])
+def test_bad_rule_names_rule_and_key(tmp_path: Path, what: str, section: str, needle: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write_rules(tmp_path / "bad.yaml", section))
+    assert needle in str(info.value), what
+
+
+def test_inspector_check_reports_every_bad_rule(tmp_path: Path) -> None:
+    """One `inspector check` run lists every bad rule by name and key, exit 2, no traceback.
+    Checks across rules run once each rule is valid on its own, hence two files."""
+    across = {"duplicate codes", "unknown zone", "mm without calibration"}
+    for group in (
+        [b for b in BAD if b[0] not in across],
+        [b for b in BAD if b[0] in across],
+    ):
+        body = "rules:\n" + "".join(line + "\n" for b in group for line in b[1].splitlines()[1:])
+        result = run_check(write_rules(tmp_path / "bad.yaml", body))
+        assert result.returncode == 2
+        assert "Traceback" not in result.stderr
+        for what, _, needle in group:
+            assert needle in result.stderr, what
 
 
 def test_unknown_class_names_rule_and_key(tmp_path: Path) -> None:
@@ -160,3 +176,33 @@ def test_every_rules_field_is_described() -> None:
     ]
     missing = [f"{m.__name__}.{n}" for m in models for n, f in m.model_fields.items() if not f.description]
     assert missing == []
+
+
+def test_line_example_rules_validate_commented_and_uncommented(tmp_path: Path) -> None:
+    """The example's rules section is valid as shipped and with its commented rules switched on."""
+    import re
+
+    text = (Path(__file__).parents[2] / "config" / "line-example.yaml").read_text()
+    start, end = text.index("# --- rules"), text.index("# --- end rules")
+    section = text[start:end]
+    switched_on = re.sub(r"^(\s*)# (?=[a-z_]+:|\s)", r"\1", section, flags=re.M)
+    for body in (section, switched_on):
+        path = tmp_path / "rules.yaml"
+        path.write_text(body)
+        rules = load_config(path).rules
+        build_verdicts(rules).check_names(
+            ["good_joint", "solder_bridge", "insufficient_solder", "excess_solder", "missing_joint"]
+        )
+    assert len(load_config(path).rules.rules) == 6
+
+
+def test_rule_named_twice_is_refused(tmp_path: Path) -> None:
+    """YAML keeps the last of two equal keys; a rule must not vanish that way."""
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "rules:\n  rules:\n"
+        "    bridge: {kind: presence, code: 1, classes: [a]}\n"
+        "    bridge: {kind: presence, code: 2, classes: [b]}\n"
+    )
+    with pytest.raises(ConfigError, match="line 4, column 5: duplicate key 'bridge'"):
+        load_config(path)

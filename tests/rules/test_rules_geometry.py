@@ -129,12 +129,12 @@ def test_mm_without_calibration_raises() -> None:
 
 def test_crop_does_not_change_features() -> None:
     """Measuring on the box crop gives what measuring the whole frame gives."""
-    from inspector.rules.geometry import contour_geometry
+    from inspector.rules.geometry import Shape
 
     mask = ring(SHAPE, (160, 120), 40, 12)
-    whole = contour_geometry(np.ascontiguousarray(mask.view(np.uint8)), (0, 0))
+    whole = Shape(np.ascontiguousarray(mask.view(np.uint8)), (0, 0))
     part = view(mask)
-    cropped = part.contour(0)
+    cropped = part.shape(0)
     assert (cropped.perimeter, cropped.polygon_area, cropped.holes) == (
         whole.perimeter,
         whole.polygon_area,

@@ -97,3 +97,16 @@ def test_scaling_by_pixel_replication(mask: np.ndarray, k: int) -> None:
     small_p, big_p = small_f[F.PERIMETER_PX], big_f[F.PERIMETER_PX]
     if small_f[F.SOLIDITY] >= 0.97:
         assert 0.8 * k * small_p <= big_p <= 1.45 * k * (small_p + 4)
+
+
+@SETTINGS
+@given(
+    st.lists(st.tuples(st.integers(-60, 60), st.integers(-60, 60)), min_size=1, max_size=40),
+    st.lists(st.tuples(st.integers(-60, 60), st.integers(-60, 60)), min_size=1, max_size=40),
+)
+def test_pruned_nearest_distance_is_exact(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> None:
+    from inspector.rules.geometry import nearest_distance
+
+    pa, pb = np.asarray(a, float), np.asarray(b, float)
+    brute = float(np.sqrt(((pa[:, None, :] - pb[None, :, :]) ** 2).sum(axis=2).min()))
+    assert nearest_distance(pa, pb) == brute

@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -44,7 +45,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", default="640x480", help="camera frame size WxH")
     p.add_argument("--cpu-threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    p.add_argument("--log", type=Path, default=Path("soak-log.jsonl"), help="the daemon's JSON log lines")
     return p.parse_args(argv)
+
+
+def tiny_model(args: argparse.Namespace) -> Path | None:
+    """The checkpoint to run: ``--model``, else the shipped demo model, else a random-initialised
+    yolov8n-seg with the demo classes built by the reference implementation (dev dependency)."""
+    if args.model is not None:
+        return Path(args.model)
+    if (ROOT / "inspector" / "models" / "demo-pcb-seg.pt").exists():
+        return None
+    from tests.reference import build_checkpoint
+
+    folder = Path(tempfile.mkdtemp(prefix="soak-model-"))
+    return build_checkpoint(folder / "tiny-n-seg.pt", scale="n", imgsz=args.imgsz)
 
 
 def build_config(args: argparse.Namespace, plc_port: int) -> Any:
@@ -52,8 +67,8 @@ def build_config(args: argparse.Namespace, plc_port: int) -> Any:
 
     width, height = (int(v) for v in args.size.lower().split("x"))
     engine: dict[str, Any] = {"imgsz": args.imgsz, "device": args.device}
-    if args.model is not None:
-        engine["model"] = str(args.model)
+    if args.model_path is not None:
+        engine["model"] = str(args.model_path)
     if args.cpu_threads:
         engine["cpu_threads"] = args.cpu_threads
     return InspectorConfig(
@@ -85,8 +100,9 @@ def build_config(args: argparse.Namespace, plc_port: int) -> Any:
             "max_frames": args.frames,
             "shutdown_deadline_s": 30,
         },
-        watchdog={"rss_interval_s": 5, "rss_window_s": 120, "rss_grace_s": 30, "stall_after_s": 30},
-        log={"format": "json", "level": "warning"},
+        # production RSS thresholds: a short soak does not fill the window, a 1 h soak does
+        watchdog={"rss_interval_s": 5, "stall_after_s": 30},
+        log={"format": "json", "level": "info", "library_level": "error"},
     )
 
 
@@ -162,9 +178,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from inspector.logging import configure_logging
     from inspector.sources import build_source
 
+    args.model_path = tiny_model(args)
     with plc_simulator() as sim:
         config = build_config(args, sim.port)
-        configure_logging(config.log)
+        log_file = args.log.open("w", encoding="utf-8")
+        configure_logging(config.log, stream=log_file)
         camera = FaultyCamera(build_source(config.sources[0]))
         app = App(config, build_components(config), sources={"cam0": camera})
         app.start()
@@ -190,8 +208,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for plan in plans:
                 plan.stop()
             clean = app.run_until_stopped()
+            log_file.close()
         reconnects = sum(s.reconnects for s in app.source_stats())
     report = {
+        "model": str(args.model_path or "demo model"),
+        "device": str(getattr(app.components.engine, "device", "?")),
         "seconds": round(time.monotonic() - t0, 1),
         "start": start,
         "end": end,
@@ -202,11 +223,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "camera_reconnects": reconnects,
             "injection_errors": plans[0].errors + plans[1].errors,
         },
+        "rss_slope_mib_per_h": round(app.supervisor.rss.last.slope_mib_per_h, 1) if app.supervisor else None,
         "health_at_end": health_at_end,
         "clean_stop": clean,
         "exit_code": app.exit_code,
     }
-    report["ok"] = bool(report["verdicts_lost"] == 0 and clean and not failing and app.exit_code is None)
+    plc = report.get("plc", {})
+    report["plc_verdicts_lost"] = (
+        plc["submitted"] - plc["delivered"] - plc["dropped"] - plc["pending"] if plc else 0
+    )
+    report["ok"] = bool(
+        report["verdicts_lost"] == 0
+        and report["plc_verdicts_lost"] == 0
+        and clean
+        and not failing
+        and app.exit_code is None
+    )
     return report
 
 
