@@ -97,8 +97,11 @@ class Engine:
             preds, protos = self.run_network(x)
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
-            t_net = ms_since(t1) / len(frames)
-            out = []
+        t_net = ms_since(t1) / len(frames)
+        out = []
+        # Post-processing outside inference mode: the Detections are ordinary tensors that later
+        # stages may modify in place.
+        with torch.no_grad():
             for i, plan in enumerate(plans):
                 t2 = time.perf_counter()
                 dets = self.detections(preds[i], protos[i], plan)

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from inspector.engine.checkpoint import imgsz_of, names_of
+from inspector.engine.checkpoint import SCALE_BY_STEM_WIDTH, imgsz_of, names_of
 from inspector.errors import ModelError
 
 
@@ -53,6 +53,12 @@ def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
     return meta
 
 
+def scale_of(script: torch.jit.ScriptModule) -> str:
+    """n/s/m/l/x from the stem convolution's width ('?' for a graph that is not YOLOv8-seg)."""
+    stem = dict(script.named_parameters()).get("model.0.conv.weight")
+    return SCALE_BY_STEM_WIDTH.get(int(stem.shape[0]), "?") if stem is not None else "?"
+
+
 def load_torchscript(path: Path) -> Any:
     """A ``LoadedModel`` for an ultralytics TorchScript export (CPU, eval)."""
     from inspector.engine.loaders import LoadedModel, ModelInfo
@@ -75,7 +81,7 @@ def load_torchscript(path: Path) -> Any:
         path=str(path),
         format="torchscript",
         arch="yolov8-seg",
-        scale=str(meta.get("args", {}).get("scale", "") or "?"),
+        scale=scale_of(script),
         nc=nc,
         names=names_of(names_raw, nc),
         params=int(params),
