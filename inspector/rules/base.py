@@ -44,13 +44,13 @@ class Rule(Protocol):
     def __call__(self, part: PartView) -> RuleOutcome: ...
 
 
-Check = tuple[tuple[Callable[[float, float], bool], str, float], ...]
+Check = tuple[tuple[str, Callable[[float, float], bool], str, float], ...]
 
 
 def compile_condition(cond: Condition) -> Check:
-    """The condition's comparisons as (function, symbol, limit), in a fixed order."""
+    """The condition's comparisons as (op, function, symbol, limit), in a fixed order."""
     return tuple(
-        (_OPS[op][0], _OPS[op][1], limit) for op, limit in cond.comparisons().items() if limit is not None
+        (op, _OPS[op][0], _OPS[op][1], limit) for op, limit in cond.comparisons().items() if limit is not None
     )
 
 
@@ -58,18 +58,16 @@ def first_hit(check: Check, value: float) -> tuple[str, float] | None:
     """(symbol, limit) of the first comparison that holds; a NaN value always fires (fail safe)."""
     if value != value:  # NaN
         return "is not measurable, limit", math.nan
-    for compare, symbol, limit in check:
+    for _, compare, symbol, limit in check:
         if compare(value, limit):
             return symbol, limit
     return None
 
 
-def margin(cond: Condition, value: float) -> float:
+def margin(check: Check, value: float) -> float:
     """How far ``value`` is from firing (smaller is worse); picks the instance to report."""
     out = math.inf
-    for op, limit in cond.comparisons().items():
-        if limit is None:
-            continue
+    for op, _, _, limit in check:
         if op in ("lt", "le"):
             out = min(out, value - limit)
         elif op in ("gt", "ge"):

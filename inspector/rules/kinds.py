@@ -32,10 +32,10 @@ from inspector.rules.specs import (
 @dataclass
 class InstanceRule(RuleBase):
     spec: InstanceSpec
-    checks: tuple[tuple[Feature, Condition, Check], ...] = ()
+    checks: tuple[tuple[Feature, Check], ...] = ()
 
     def __post_init__(self) -> None:
-        self.checks = tuple((f, c, compile_condition(c)) for f, c in self.spec.conditions())
+        self.checks = tuple((f, compile_condition(c)) for f, c in self.spec.conditions())
         self.classes = frozenset(self.spec.classes)
 
     def __call__(self, part: PartView) -> RuleOutcome:
@@ -44,9 +44,9 @@ class InstanceRule(RuleBase):
         worst, worst_margin = math.nan, math.inf
         for index in selected:
             i = int(index)
-            for position, (feature, cond, check) in enumerate(self.checks):
+            for position, (feature, check) in enumerate(self.checks):
                 value = part.feature(i, feature)
-                if position == 0 and (m := margin(cond, value)) < worst_margin:
+                if position == 0 and (m := margin(check, value)) < worst_margin:
                     worst, worst_margin = value, m
                 hit = first_hit(check, value)
                 if hit is not None:

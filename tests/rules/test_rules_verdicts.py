@@ -62,6 +62,14 @@ ZONE_COUNT = {
         "count_inside": {"ne": 2},
     }
 }
+WINDOW = {
+    "area_window": {
+        "kind": "instance",
+        "code": 11,
+        "classes": ["good_joint"],
+        "area_px": {"lt": 300, "gt": 1000},
+    }
+}
 ALARM_ON_MISSING = {
     "missing": {"kind": "presence", "code": 10, "classes": ["missing_joint"], "action": "alarm"}
 }
@@ -92,6 +100,13 @@ CASES = [
     ),
     Case("small joint", SIZES, [(GOOD, 0.9, (40, 40), 12), (GOOD, 0.9, (100, 40), 8)], REJECT, (2,)),
     Case("joints big and round", SIZES, THREE_JOINTS, PASS),
+    Case(
+        "condition fires outside [lt, gt]",
+        WINDOW,
+        [(GOOD, 0.9, (40, 40), 12), (GOOD, 0.9, (100, 40), 8), (GOOD, 0.9, (200, 100), 20)],
+        REJECT,
+        (11, 11),
+    ),
     Case("count ok", COUNT, THREE_JOINTS, PASS),
     Case("count short", COUNT, THREE_JOINTS[:2], REJECT, (4,)),
     Case("count ignores low scores", COUNT, [*THREE_JOINTS[:2], (GOOD, 0.0, (150, 150), 5)], REJECT, (4,)),

@@ -15,6 +15,7 @@ cleanly and its health was not failing at the end.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -45,6 +46,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--size", default="640x480", help="camera frame size WxH")
     p.add_argument("--cpu-threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    p.add_argument("--archive", type=Path, default=None, help="reject archive dir (default: a temp dir)")
+    p.add_argument(
+        "--archive-quota-mib", type=int, default=64, help="archive quota (small: exercises deletion)"
+    )
     p.add_argument("--log", type=Path, default=Path("soak-log.jsonl"), help="the daemon's JSON log lines")
     return p.parse_args(argv)
 
@@ -99,6 +104,23 @@ def build_config(args: argparse.Namespace, plc_port: int) -> Any:
             "frames_queue": {"size": 4, "overflow": "block"},
             "max_frames": args.frames,
             "shutdown_deadline_s": 30,
+        },
+        # the demo rule: any defect with score >= 0.5 rejects (rejects feed the archive)
+        rules={
+            "rules": {
+                "defect": {
+                    "kind": "presence",
+                    "code": 1,
+                    "min_score": 0.5,
+                    "classes": ["solder_bridge", "insufficient_solder", "excess_solder", "missing_joint"],
+                }
+            }
+        },
+        archive={
+            "enabled": True,
+            "dir": str(args.archive),
+            "quota_mib": args.archive_quota_mib,
+            "min_free_mib": 0,
         },
         # production RSS thresholds: a short soak does not fill the window, a 1 h soak does
         watchdog={"rss_interval_s": 5, "stall_after_s": 30},
@@ -179,6 +201,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     from inspector.sources import build_source
 
     args.model_path = tiny_model(args)
+    if args.archive is None:
+        args.archive = Path(tempfile.mkdtemp(prefix="soak-archive-"))
     with plc_simulator() as sim:
         config = build_config(args, sim.port)
         log_file = args.log.open("w", encoding="utf-8")
@@ -223,6 +247,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "camera_reconnects": reconnects,
             "injection_errors": plans[0].errors + plans[1].errors,
         },
+        "archive": dataclasses.asdict(app.supervisor.archive.stats())
+        if app.supervisor and app.supervisor.archive
+        else None,
         "rss_slope_mib_per_h": round(app.supervisor.rss.last.slope_mib_per_h, 1) if app.supervisor else None,
         "health_at_end": health_at_end,
         "clean_stop": clean,
