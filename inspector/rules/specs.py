@@ -54,6 +54,9 @@ class RuleSpec(Section):
     )
     action: Action = Field(Action.REJECT, description="Verdict when the rule fires: reject or alarm.")
     note: str = Field("", max_length=200, description="Free text for people; shown in reasons.")
+    sources: list[str] | None = Field(
+        None, min_length=1, description="Source ids (cameras) this rule judges; omitted: every source."
+    )
 
 
 class SelectingSpec(RuleSpec):

@@ -13,6 +13,7 @@ every rule in order), that rule's measured value for this part (see README).
 
 from __future__ import annotations
 
+import math
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -47,6 +48,10 @@ class VerdictMaker:
             compile_rule(name, spec, zones) for name, spec in config.history_rules().items()
         )
         self.measured = tuple(config.measurements) or tuple(config.rules)
+        self._sources = {
+            name: frozenset(spec.sources) if spec.sources is not None else None
+            for name, spec in config.rules.items()
+        }
         self._lock = threading.Lock()  # history rules keep state; one part at a time
         self._counts: Counter[str] = Counter()
 
@@ -69,19 +74,24 @@ class VerdictMaker:
             raise ConfigError("rules name classes the model does not have:", tuple(problems))
 
     def check_sources(self, source_ids: Iterable[str]) -> None:
-        """Raise ConfigError when a rule needs mm but a camera has no calibration."""
-        needs_mm = [(n, k) for n, s in self.config.rules.items() if (k := uses_mm(s))]
-        if not needs_mm:
-            return
+        """Raise ConfigError when a rule names an unknown source, or needs mm on a camera
+        without a calibration."""
+        ids = list(source_ids)
         calibration = self.config.calibration
-        problems = [
-            (f"rules.calibration.cameras.{sid}", f"rule {rule!r} uses {key} but camera {sid!r} has no scale")
-            for sid in source_ids
-            if sid not in calibration.cameras and calibration.px_per_mm is None
-            for rule, key in needs_mm[:1]
-        ]
+        problems = []
+        for name, spec in self.config.rules.items():
+            for sid in spec.sources or ():
+                if sid not in ids:
+                    reason = f"unknown source {sid!r}; the sources are: {', '.join(ids) or 'none'}"
+                    problems.append((f"rules.rules.{name}.{spec.kind}.sources", reason))
+            key = uses_mm(spec)
+            for sid in ids if key else ():
+                judged = spec.sources is None or sid in spec.sources
+                if judged and sid not in calibration.cameras and calibration.px_per_mm is None:
+                    reason = f"rule {name!r} uses {key} but camera {sid!r} has no scale"
+                    problems.append((f"rules.calibration.cameras.{sid}", reason))
         if problems:
-            raise ConfigError("rules need a mm calibration for these cameras:", tuple(problems))
+            raise ConfigError("rules do not fit the configured sources:", tuple(problems))
 
     def evaluate(self, detections: Detections, source_id: str) -> Verdict:
         """The verdict for one part (one frame's detections from camera ``source_id``)."""
@@ -109,15 +119,25 @@ class VerdictMaker:
         )
         outcomes: dict[str, tuple[Rule, RuleOutcome]] = {}
         for rule in self.part_rules:
-            outcomes[rule.name] = (rule, rule(part))
+            outcomes[rule.name] = (rule, self._run(rule, part))
         part.interim = _code_of(outcomes.values())
         for rule in self.history_rules:
-            outcomes[rule.name] = (rule, rule(part))
+            outcomes[rule.name] = (rule, self._run(rule, part))
         code = _code_of(outcomes.values())
         alarms = [r for rule, out in outcomes.values() if rule.action is Action.ALARM for r in out.reasons]
         rejects = [r for rule, out in outcomes.values() if rule.action is Action.REJECT for r in out.reasons]
         measurements = tuple(outcomes[name][1].value for name in self.measured)
         return Verdict(code=code, reasons=(*alarms, *rejects), measurements=measurements)
+
+    def _run(self, rule: Rule, part: PartView) -> RuleOutcome:
+        """The rule's outcome, or nothing measured when the rule does not judge this camera."""
+        sources = self._sources[rule.name]
+        if sources is not None and part.source_id not in sources:
+            return NOT_JUDGED
+        return rule(part)
+
+
+NOT_JUDGED = RuleOutcome(math.nan)
 
 
 def _code_of(outcomes: Iterable[tuple[Rule, RuleOutcome]]) -> VerdictCode:

@@ -149,6 +149,19 @@ def test_camera_without_calibration_is_named(tmp_path: Path) -> None:
         maker.check_sources(["top", "side"])
 
 
+def test_rule_sources_must_exist_and_limit_the_calibration_check(tmp_path: Path) -> None:
+    path = tmp_path / "cams.yaml"
+    text = GOOD.replace("calibration: {px_per_mm: 12.5}", "calibration: {cameras: {top: {px_per_mm: 9}}}")
+    text = text.replace("area_mm2: {lt: 0.35}}", "area_mm2: {lt: 0.35}, sources: [top]}")
+    text = text.replace("distance_mm: {lt: 0.2}}", "distance_mm: {lt: 0.2}, sources: [top]}")
+    path.write_text(text.replace("count: {ne: 12}}", "count: {ne: 12}, sources: [top, sdie]}"))
+    maker = build_verdicts(load_config(path).rules)
+    with pytest.raises(ConfigError) as info:
+        maker.check_sources(["top", "side"])
+    assert "rules.rules.joint_count.count.sources: unknown source 'sdie'" in str(info.value)
+    assert "cameras.side" not in str(info.value)  # the mm rules do not judge 'side'
+
+
 def test_homography_must_be_invertible_3x3(tmp_path: Path) -> None:
     path = tmp_path / "h.yaml"
     path.write_text(

@@ -257,3 +257,13 @@ def test_masks_as_uint8_are_accepted() -> None:
         names=det.names,
     )
     assert build_verdicts(config(COUNT)).evaluate(as_bytes, "cam0").code is PASS
+
+
+def test_rule_judges_only_its_sources() -> None:
+    rules = {**COUNT, "defect": {**DEMO["defect"], "sources": ["top"]}}
+    maker = build_verdicts(config(rules))
+    board = make_detections([*THREE_JOINTS, (BRIDGE, 0.9, (100, 40), 6)])
+    assert maker.evaluate(board, "top").code is REJECT
+    side = maker.evaluate(board, "side")
+    assert side.code is PASS
+    assert side.measurements[0] == 3.0 and math.isnan(side.measurements[1])
