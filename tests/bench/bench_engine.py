@@ -25,14 +25,23 @@ from tests.reference import build_checkpoint, synthetic_image, yolo
 
 
 def median_ms(run: Callable[[], object], frames: int, warmup: int = 3, per_call: int = 1) -> float:
+    return median_wall_cpu_ms(run, frames, warmup, per_call)[0]
+
+
+def median_wall_cpu_ms(
+    run: Callable[[], object], frames: int, warmup: int = 3, per_call: int = 1
+) -> tuple[float, float]:
+    """Median wall and process-CPU milliseconds per frame. On a shared machine CPU time leaves out
+    the time spent waiting for a core, so it is the steadier figure for single-threaded runs."""
     for _ in range(warmup):
         run()
-    times = []
+    wall, cpu = [], []
     for _ in range(frames):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         run()
-        times.append((time.perf_counter() - t0) * 1000 / per_call)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - t0) * 1000 / per_call)
+        cpu.append((time.process_time() - c0) * 1000 / per_call)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def cpu_comparison(ckpt: Path, images: list[np.ndarray], args: argparse.Namespace) -> None:
@@ -56,20 +65,22 @@ def cpu_comparison(ckpt: Path, images: list[np.ndarray], args: argparse.Namespac
 
         return run
 
-    rows = []
+    runs = {
+        "inspector engine": ours,
+        "ultralytics predict": theirs(False),
+        "ultralytics retina_masks": theirs(True),
+    }
+    rounds: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
     for _ in range(args.rounds):  # interleaved rounds: a busy neighbour affects both sides alike
-        rows.append(
-            (
-                median_ms(ours, args.frames),
-                median_ms(theirs(False), args.frames),
-                median_ms(theirs(True), args.frames),
-            )
-        )
-    o, u, ur = (statistics.median(col) for col in zip(*rows, strict=True))
+        for name, run in runs.items():
+            rounds[name].append(median_wall_cpu_ms(run, args.frames))
     print(f"CPU, {args.threads} thread(s), yolov8{args.scale}-seg, imgsz {args.imgsz}, images {args.size}")
-    print(f"  inspector engine                 {o:8.2f} ms/frame")
-    print(f"  ultralytics predict              {u:8.2f} ms/frame   ratio {o / u:.3f}")
-    print(f"  ultralytics predict retina_masks {ur:8.2f} ms/frame   ratio {o / ur:.3f}")
+    print(f"  {'':26} {'wall ms':>9} {'cpu ms':>9} {'ratio wall':>11} {'ratio cpu':>10}")
+    base_wall, base_cpu = (statistics.median(v) for v in zip(*rounds["inspector engine"], strict=True))
+    for name, values in rounds.items():
+        wall, cpu = (statistics.median(v) for v in zip(*values, strict=True))
+        print(f"  {name:26} {wall:9.2f} {cpu:9.2f} {base_wall / wall:11.3f} {base_cpu / cpu:10.3f}")
+    print("  (ratio = engine / row: below 1 means the engine is faster)")
 
 
 def cuda_throughput(ckpt: Path, images: list[np.ndarray], args: argparse.Namespace) -> None:
