@@ -57,13 +57,18 @@ def camera_probe(app: Any) -> Callable[[], ComponentHealth]:
 
 
 def plc_probe(output: Any) -> Callable[[], ComponentHealth]:
+    """Link down, or the PLC's own heartbeat missing (when watched): degraded, the link retries."""
+
     def probe() -> ComponentHealth:
         up = getattr(output, "link_up", None)
         if up is None:
             return ComponentHealth("plc", HealthState.OK, type(output).__name__)
-        return ComponentHealth(
-            "plc", HealthState.OK if up else HealthState.DEGRADED, "link up" if up else "link down"
-        )
+        if not up:
+            return ComponentHealth("plc", HealthState.DEGRADED, "link down")
+        stats = getattr(output, "stats", None)
+        if stats is not None and getattr(stats(), "plc_alive", None) is False:
+            return ComponentHealth("plc", HealthState.DEGRADED, "PLC heartbeat missing")
+        return ComponentHealth("plc", HealthState.OK, "link up")
 
     return probe
 

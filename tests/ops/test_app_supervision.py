@@ -178,3 +178,40 @@ def test_archive_and_http_endpoints_on_the_running_line(tmp_path: Path) -> None:
     rejects = sum(1 for m in out.messages if m.verdict and m.verdict.code is VerdictCode.REJECT)
     archive = app.supervisor.archive
     assert archive is not None and archive.stats().written + archive.stats().dropped_queue_full == rejects
+
+
+def test_plc_link_down_degrades_health_and_recovers(tmp_path: Path) -> None:
+    from inspector.plc import PlcOutput
+    from inspector.plc.sim import PlcSimulator
+
+    with PlcSimulator() as sim:
+        write_frames(tmp_path / "frames", 8)
+        plc = {
+            "role": "client",
+            "mode": "free_run",
+            "port": sim.port,
+            "timeout_ms": 50,
+            "retries": 0,
+            "reconnect_min_ms": 20,
+            "reconnect_max_ms": 200,
+        }
+        config = make_config(tmp_path / "frames", plc=plc)
+        app = App(config, Components(BlobEngine(), DefectRules(), PlcOutput(config.plc)))
+        app.start()
+        try:
+            assert app.supervisor is not None
+            health = app.supervisor.health
+
+            def plc_state() -> str:
+                snap = health.last
+                return next((c.state.label for c in snap.components if c.name == "plc"), "?") if snap else "?"
+
+            assert wait_until(lambda: plc_state() == "ok", timeout=10)
+            sim.stop_answering(True)
+            assert wait_until(lambda: plc_state() == "degraded", timeout=10)
+            assert health.last is not None and health.healthy(health.last)  # degraded keeps the heartbeat
+            sim.stop_answering(False)
+            assert wait_until(lambda: plc_state() == "ok", timeout=10)
+        finally:
+            app.request_shutdown("test over")
+            assert app.run_until_stopped()
