@@ -52,6 +52,7 @@ class Delivery:
         self._log = log
         self.pending: deque[ResultRecord] = deque()
         self._pulsed_seq: int | None = None  # a re-posted result must not pulse twice
+        self._refused_seq: int | None = None
         self._wake = asyncio.Event()
         triggered = config.mode is PlcMode.TRIGGERED
         self.capacity = config.handshake.buffer_depth if triggered else config.queue_size
@@ -90,7 +91,10 @@ class Delivery:
                     await self._post(record, stop)
                 else:
                     await self._write_result(record)
-            except PlcError:
+            except PlcError as exc:
+                if self._refused_seq != record.seq:
+                    self._refused_seq = record.seq  # one line per result, not one per retry
+                    self._log.warning("plc.result_not_delivered_yet", part_id=record.part_id, error=str(exc))
                 await wait_event(stop, RETRY_S)
                 continue
             self.pending.popleft()
@@ -110,10 +114,11 @@ class Delivery:
             flags |= ResultFlag.OVERRUN
         block = encode_result(record, self._state.totals(), flags, cfg.registers.measurements)
         await self._sup.call(lambda: self._link.write_block(cfg.registers.result, block))
-        self._after_write(record, flags, late, due)
+        await self._after_write(record, flags, late, due)
 
-    def _after_write(self, record: ResultRecord, flags: ResultFlag, late: bool, due: float) -> None:
+    async def _after_write(self, record: ResultRecord, flags: ResultFlag, late: bool, due: float) -> None:
         state = self._state
+        before = (state.status, state.error_code)
         if ResultFlag.OVERRUN in flags:
             state.dropped_since_last = False
             state.set_flag(StatusBit.OVERRUN, False)
@@ -127,7 +132,8 @@ class Delivery:
             state.error_code = record.verdict.first_code
         elif state.error_code and not state.dropped_since_last:
             state.error_code = PlcErrorCode.NONE
-        self._status.mark_dirty()
+        if (state.status, state.error_code) != before:
+            self._status.mark_dirty()
         if needs_pulse and not late and self._pulsed_seq != record.seq:
             self._pulsed_seq = record.seq
             pulses = self._config.pulses
@@ -136,7 +142,7 @@ class Delivery:
                 coil, kind, width = registers.reject_coil, "reject", pulses.reject_ms
             else:
                 coil, kind, width = registers.alarm_coil, "alarm", pulses.alarm_ms
-            self._pulser.fire(coil, kind, due, width / 1000.0, pulses.late_ms / 1000.0, record.part_id)
+            await self._pulser.fire(coil, kind, due, width / 1000.0, pulses.late_ms / 1000.0, record.part_id)
 
     async def _wait_ack(
         self, wanted: bool, timeout_ms: int, code: PlcErrorCode, stop: asyncio.Event, epoch: int

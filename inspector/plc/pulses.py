@@ -37,8 +37,14 @@ class Pulser:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
 
-    def fire(self, coil: int, kind: str, due: float, width_s: float, window_s: float, part_id: int) -> None:
-        self._spawn(self._pulse(coil, kind, due, width_s, window_s, part_id))
+    async def fire(
+        self, coil: int, kind: str, due: float, width_s: float, window_s: float, part_id: int
+    ) -> None:
+        """Start a pulse: a due one is on before this returns (no task hop); a later one is scheduled."""
+        if due <= time.monotonic():
+            await self._pulse(coil, kind, due, width_s, window_s, part_id)
+        else:
+            self._spawn(self._pulse(coil, kind, due, width_s, window_s, part_id))
 
     def _spawn(self, coro: Any) -> asyncio.Task[None]:
         task: asyncio.Task[None] = asyncio.ensure_future(coro)

@@ -40,7 +40,7 @@ def test_handshake_step_by_step(sim: PlcSimulator, make_output) -> None:
     # 3. Verdict -> block written, then result-valid raised, busy dropped.
     out.submit(frame(70001, verdict(VerdictCode.REJECT, 12, (3.5,)), t_capture=got.t_trigger))
     wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
-    assert StatusBit.BUSY not in status(sim)
+    wait_until(lambda: StatusBit.BUSY not in status(sim))  # verdict in and trigger seen low
     block = decode_result(sim.read_registers(RESULT, 26), 4)
     assert (block.part_id, block.verdict, block.first_code) == (70001, VerdictCode.REJECT, 12)
     assert block.measurements[0] == 3.5
