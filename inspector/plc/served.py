@@ -20,6 +20,8 @@ from inspector.errors import PlcError
 
 # (function code, address, values) for every write a client makes.
 WriteHook = Callable[[int, int, list[int] | list[bool]], None]
+# (function code, address, count) -> may a client write there?
+WriteGuard = Callable[[int, int, int], bool]
 ConnectHook = Callable[[bool], None]
 
 REGISTER_SPACE = 1024
@@ -37,8 +39,10 @@ class ServedRegisters:
         on_write: WriteHook | None = None,
         on_connect: ConnectHook | None = None,
         framer: FramerType = FramerType.SOCKET,
+        may_write: WriteGuard | None = None,
     ) -> None:
         self.host = host
+        self._may_write = may_write
         self.requested_port = port
         self.port = 0
         self.device_id = device_id
@@ -106,6 +110,12 @@ class ServedRegisters:
             return None
         if self.exception_code is not None:
             return ExcCodes(self.exception_code)
+        if (
+            values is not None
+            and self._may_write is not None
+            and not self._may_write(function_code, address, count)
+        ):
+            return ExcCodes.ILLEGAL_ADDRESS
         await self._answering.wait()
         if values is not None and self._on_write is not None:
             self._on_write(function_code, address, list(values))

@@ -9,15 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from inspector.plc.config import PlcConfig
+from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig
 from inspector.plc.served import ServedRegisters
+
+REGISTER_WRITES = {6, 16}
 
 
 class ModbusServerLink:
     """The daemon as Modbus TCP server bound to a configured interface."""
 
     def __init__(self, config: PlcConfig) -> None:
-        self.served = ServedRegisters(config.server.host, config.server.port, device_id=config.device_id)
+        inputs = config.registers.plc_inputs
+
+        def may_write(function_code: int, address: int, count: int) -> bool:
+            # The PLC writes its inputs only; status, results and coils are the daemon's.
+            return (
+                function_code in REGISTER_WRITES
+                and inputs <= address
+                and address + count <= inputs + PLC_INPUTS_LEN
+            )
+
+        self.served = ServedRegisters(
+            config.server.host, config.server.port, device_id=config.device_id, may_write=may_write
+        )
         self.description = f"server://{config.server.host}:{config.server.port}"
 
     @property

@@ -70,6 +70,9 @@ def test_server_role_polled_by_pymodbustcp_client(make_output) -> None:
     port = int(out.stats().link.rsplit(":", 1)[1])
     plc = pymodbustcp_client.ModbusClient(host="127.0.0.1", port=port, timeout=2.0, auto_open=True)
     try:
+        assert not plc.write_single_register(0, 0xFFFF)  # the status word is the daemon's, not the PLC's
+        assert plc.last_except == 2  # illegal data address
+        assert not plc.write_single_coil(0, True)
         assert plc.write_multiple_registers(40, [1, 0, *split_u32(9001)])
         trig = out.next_trigger(3.0)
         assert trig is not None and trig.part_id == 9001
