@@ -9,7 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from inspector.app.build import Components, build_components, build_readers, capture_mode
-from inspector.app.capture import CaptureStage, SeqCounter, TriggerDispatcher, trigger_dropped
+from inspector.app.capture import (
+    CaptureStage,
+    FrameBudget,
+    SeqCounter,
+    TriggerDispatcher,
+    trigger_dropped,
+)
 from inspector.app.components import TriggerSource
 from inspector.app.queues import StageQueue
 from inspector.app.stage import Item, Stage, StageContext, StageStatus, failsafe_copy, log
@@ -32,6 +38,9 @@ class Line:
     queues: dict[str, StageQueue[Item]] = field(default_factory=dict)
     stages: list[Stage] = field(default_factory=list)
     readers: list[SourceReader] = field(default_factory=list)
+
+
+ABORT_GRACE_S = 1.0  # after a second signal, how long stages get to notice the hard stop
 
 
 def check_sources(config: InspectorConfig) -> None:
@@ -74,6 +83,7 @@ class App:
         self.clean_stop: bool | None = None
         self.shutdown_reason = "stop"
         self.aborted = False
+        self.abort_deadline: float | None = None
         self._output_started = False
         self._reported_lost: bool | None = None
         self.supervisor: Supervisor | None = None  # watchdogs, health, sd_notify (inspector.health)
@@ -116,6 +126,7 @@ class App:
             self.config.sources, reader_stop, self._given_sources, self._source_state_changed
         )
         seq = SeqCounter()
+        budget = FrameBudget(rt.max_frames)
         trigger_queues = []
         for reader in self.line.readers:
             tq = None
@@ -129,7 +140,9 @@ class App:
                 self.line.queues[tq.name] = tq
                 trigger_queues.append(tq)
             stages.append(
-                CaptureStage(ctx, self.intake_stop, reader, frames, seq, tq, rt.trigger_grab_timeout_s)
+                CaptureStage(
+                    ctx, self.intake_stop, reader, frames, seq, tq, rt.trigger_grab_timeout_s, budget
+                )
             )
         if triggered:
             if not isinstance(parts.output, TriggerSource):
@@ -142,8 +155,7 @@ class App:
         self.output_stage.rescue(msg)
 
     def _on_frame(self, delivered: int) -> None:
-        if self.rt.max_frames is not None and delivered >= self.rt.max_frames:
-            self.request_shutdown("max_frames")
+        """Called by the output stage after each frame (hook for callers; the line needs nothing)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -188,6 +200,7 @@ class App:
         self.reporter.start()
         self.supervisor.start()
         self.started_at = time.monotonic()
+        self.stats.restart_clock()  # fps counts from here, not from model loading
 
     def request_shutdown(self, reason: str) -> None:
         """Ask for a graceful stop (signal handler safe: only sets events)."""
@@ -241,8 +254,8 @@ class App:
             if stage.ident is None:
                 continue
             while stage.is_alive() and time.monotonic() < end:
-                if self.aborted and not self.stop_event.is_set():
-                    self.stop_event.set()
+                if self.abort_deadline is not None:
+                    end = min(end, self.abort_deadline)
                 stage.join(min(0.1, max(0.0, end - time.monotonic())))
         return not any(s.is_alive() for s in self.line.stages)
 
@@ -286,6 +299,7 @@ class App:
     def abort(self) -> None:
         """Leave now (second signal): hard stop every stage; the stop reports unclean."""
         self.aborted = True
+        self.abort_deadline = time.monotonic() + ABORT_GRACE_S
         self.intake_stop.set()
         self.stop_event.set()
         self.request_shutdown("abort")

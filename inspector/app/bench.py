@@ -85,9 +85,8 @@ def pipeline_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, 
     app = App(config, components, sources={"bench": source})
     t0 = time.perf_counter()
     app.start()
-    app.finished.wait(timeout=3600)
-    while app.output_stage is not None and app.output_stage.is_alive():
-        app.output_stage.join(0.05)
+    assert app.output_stage is not None
+    app.output_stage.join(timeout=3600)  # it ends once the last frame is out
     elapsed = time.perf_counter() - t0
     app.stop(deadline_s=10.0)
     frames_out = app.stats.total()["frames"]

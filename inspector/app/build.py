@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from inspector.app.components import InferenceEngine, LogOnlyOutput, Output, VerdictMaker
+from inspector.app.components import InferenceEngine, Output, VerdictMaker
 from inspector.config.settings import InspectorConfig
 from inspector.errors import InspectorError
 from inspector.logging import get_logger
@@ -57,17 +57,14 @@ def build_verdict_maker(config: InspectorConfig) -> VerdictMaker:
 
 def capture_mode(config: InspectorConfig) -> str:
     """'free_run' or 'triggered' (one frame per PLC trigger), as the plc section says."""
-    mode = getattr(config.plc, "mode", "free_run")
-    return str(getattr(mode, "value", mode))
+    return str(config.plc.mode.value)
 
 
 def build_output(config: InspectorConfig) -> Output:
     """The PLC output (which itself only counts and logs when ``plc.role: off``)."""
-    plc_output = getattr(importlib.import_module("inspector.plc"), "PlcOutput", None)
-    if plc_output is None:
-        log.warning("plc_output_missing", note="this build has no PLC output; verdicts are only logged")
-        return LogOnlyOutput()
-    output: Output = plc_output(config.plc)
+    from inspector.plc import PlcOutput
+
+    output: Output = PlcOutput(config.plc)
     return output
 
 

@@ -40,6 +40,23 @@ class SeqCounter:
             return next(self._count)
 
 
+class FrameBudget:
+    """At most ``limit`` frames taken across all sources (``runtime.max_frames``); thread-safe."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.taken = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Reserve one frame; False once the budget is spent (the capture stage then ends)."""
+        with self._lock:
+            if self.limit is not None and self.taken >= self.limit:
+                return False
+            self.taken += 1
+            return True
+
+
 class CaptureStage(Stage):
     """Reads one source. Free-run: frames as fast as the source (and fps limit) give them.
     Triggered: one frame per trigger from ``inbox``; a trigger without a frame is failed safe."""
@@ -53,18 +70,22 @@ class CaptureStage(Stage):
         seq: Callable[[], int],
         triggers: StageQueue[Item] | None = None,
         grab_timeout_s: float = 1.0,
+        budget: FrameBudget | None = None,
     ) -> None:
         super().__init__(f"capture.{reader.source_id}", ctx, triggers, outbox)
         self.intake_stop = intake_stop
         self.reader = reader
         self.seq = seq
         self.grab_timeout_s = grab_timeout_s
+        self.budget = budget or FrameBudget(None)
 
     def loop(self) -> None:
         if self.inbox is not None:
             super().loop()
             return
         while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
+            if not self.budget.take():
+                return
             t0 = time.perf_counter()
             image = self.reader.grab()
             if image is None:

@@ -76,7 +76,8 @@ class RuntimeConfig(Section):
     max_frames: int | None = Field(
         None,
         ge=1,
-        description="Stop after this many frames reached the output stage (demo, tests); none = run forever.",
+        description="Free-run: stop capturing after this many frames (all sources together), drain, and "
+        "end (demo, tests); none = run until stopped.",
     )
     trigger_grab_timeout_s: float = Field(
         1.0,

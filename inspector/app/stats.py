@@ -86,6 +86,12 @@ class StatsCollector:
                         lat = window.latencies[stage] = collections.deque(maxlen=self._window_size)
                     lat.append(ms)
 
+    def restart_clock(self) -> None:
+        """Count elapsed time (fps) from now; called when the line starts."""
+        with self._lock:
+            now = time.monotonic()
+            self._period.started = self._total.started = now
+
     def take_period(self) -> dict[str, Any]:
         """The figures since the last call (fps, verdicts, percentiles), and a new period."""
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -52,4 +53,18 @@ class StatsReporter(threading.Thread):
             "sources": sources,
             "stage_errors": {s.name: s.errors for s in app.stage_status() if s.errors},
             "rescued": app.output_stage.rescued if app.output_stage is not None else 0,
+            **self._output_stats(),
         }
+
+    def _output_stats(self) -> dict[str, Any]:
+        """The output's own counters (the PLC link's), when it has them."""
+        stats = getattr(self.app.components.output, "stats", None) if self.app.components else None
+        if stats is None:
+            return {}
+        try:
+            snapshot = stats()
+        except Exception as exc:
+            return {"plc": {"error": str(exc)}}
+        if dataclasses.is_dataclass(snapshot) and not isinstance(snapshot, type):
+            return {"plc": dataclasses.asdict(snapshot)}
+        return {"plc": snapshot}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -18,6 +17,7 @@ from inspector.app.signals import shutdown_signals
 from inspector.config.settings import InspectorConfig, problems_of
 from inspector.errors import ConfigError
 from inspector.logging import LogConfig, configure_logging
+from inspector.plc.sim import PlcSimulator
 
 STAGES = ("capture", "preprocess", "infer", "rules", "output", "e2e")
 
@@ -47,7 +47,7 @@ def demo_config(args: argparse.Namespace, model: Path, plc_port: int | None) -> 
     data["engine"].update(model=str(model), device=args.device)
     data["runtime"].update(max_frames=args.frames, batch_size=args.batch, log_inspections=args.verbose)
     if plc_port is None:
-        data.pop("plc")
+        data["plc"] = {"role": "off"}
     else:
         data["plc"]["port"] = plc_port
     try:
@@ -56,13 +56,9 @@ def demo_config(args: argparse.Namespace, model: Path, plc_port: int | None) -> 
         raise ConfigError("demo settings are invalid:", problems_of(exc)) from None
 
 
-def start_simulator(stack: ExitStack) -> Any:
-    """The PLC simulator on a free loopback port, or None when this build has none."""
-    try:
-        sim_module = importlib.import_module("inspector.plc.sim")
-    except ImportError:
-        return None
-    sim = sim_module.PlcSimulator(host="127.0.0.1", port=0)
+def start_simulator(stack: ExitStack) -> PlcSimulator:
+    """The PLC simulator on a free loopback port, stopped when the stack closes."""
+    sim = PlcSimulator(host="127.0.0.1", port=0)
     sim.start()
     stack.callback(sim.stop)
     return sim
@@ -110,7 +106,11 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
     drops = sum(app.queue_drops().values())
     lines.append(f"  drops      {drops}")
     if sim is not None:
-        lines.append(f"  PLC sim    127.0.0.1:{sim.port}, {len(sim.writes())} writes logged")
+        rejects, alarms = (sim.coil_rises(c) for c in (sim.registers.reject_coil, sim.registers.alarm_coil))
+        lines.append(
+            f"  PLC sim    127.0.0.1:{sim.port}: {len(sim.results())} result blocks, "
+            f"{rejects} reject pulses, {alarms} alarm pulses"
+        )
     else:
-        lines.append("  PLC        none (verdicts logged only)")
+        lines.append("  PLC        none (--no-plc: verdicts counted and logged only)")
     return "\n".join(lines)

@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from inspector.config.base import Section
 from inspector.rules.calibration import UNCALIBRATED, PlaneScale
-from inspector.rules.specs import AnySpec, HistorySpec, ZoneSpec, uses_mm
+from inspector.rules.specs import AnySpec, HistorySpec, ZoneSpec, invalid, uses_mm
 
 RuleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
 Point = Annotated[list[float], Field(min_length=2, max_length=2)]
@@ -37,15 +37,15 @@ class CameraCalibration(Section):
             return None
         matrix = np.asarray(value, dtype=float)
         if matrix.shape != (3, 3):
-            raise ValueError(f"must be 3 rows of 3 numbers, got shape {matrix.shape}")
+            raise invalid(f"must be 3 rows of 3 numbers, got shape {matrix.shape}")
         if not np.all(np.isfinite(matrix)) or abs(np.linalg.det(matrix)) < 1e-12:
-            raise ValueError("must be finite and invertible")
+            raise invalid("must be finite and invertible")
         return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> CameraCalibration:
         if (self.px_per_mm is None) == (self.homography is None):
-            raise ValueError("give exactly one of px_per_mm, homography")
+            raise invalid("give exactly one of px_per_mm, homography")
         return self
 
     def scale(self) -> PlaneScale:
@@ -118,9 +118,12 @@ class RulesConfig(Section):
                     f"rules.rules.{name}.code: {spec.code} is already used by rule {seen_codes[spec.code]!r}"
                 )
             seen_codes.setdefault(spec.code, name)
+            known = ", ".join(self.zones) or "none defined"
             if isinstance(spec, ZoneSpec) and spec.zone not in self.zones:
-                known = ", ".join(self.zones) or "none defined"
                 problems.append(f"rules.rules.{name}.zone: no zone {spec.zone!r} (zones: {known})")
+            in_zone = getattr(spec, "in_zone", None)
+            if in_zone is not None and in_zone not in self.zones:
+                problems.append(f"rules.rules.{name}.in_zone: no zone {in_zone!r} (zones: {known})")
             mm_key = uses_mm(spec)
             if mm_key and not self.calibration.configured:
                 problems.append(

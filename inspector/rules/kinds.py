@@ -39,7 +39,7 @@ class InstanceRule(RuleBase):
         self.classes = frozenset(self.spec.classes)
 
     def __call__(self, part: PartView) -> RuleOutcome:
-        selected = part.select(self.classes, self.spec.min_score)
+        selected = part.select(self.classes, self.spec.min_score, self.spec.in_zone)
         reasons = []
         worst, worst_margin = math.nan, math.inf
         for index in selected:
@@ -61,10 +61,10 @@ class PresenceRule(RuleBase):
 
     def __call__(self, part: PartView) -> RuleOutcome:
         classes = frozenset(self.spec.classes)
-        any_score = part.select(classes, 0.0)
+        any_score = part.select(classes, 0.0, self.spec.in_zone)
         best = float(part.scores[any_score].max()) if len(any_score) else 0.0
         reasons = []
-        for index in part.select(classes, self.spec.min_score):
+        for index in part.select(classes, self.spec.min_score, self.spec.in_zone):
             i = int(index)
             score = float(part.scores[i])
             label = f"{part.class_name(i)} #{i} present, score"
@@ -77,7 +77,9 @@ class CountRule(RuleBase):
     spec: CountSpec
 
     def __call__(self, part: PartView) -> RuleOutcome:
-        selected = [int(i) for i in part.select(frozenset(self.spec.classes), self.spec.min_score)]
+        selected = [
+            int(i) for i in part.select(frozenset(self.spec.classes), self.spec.min_score, self.spec.in_zone)
+        ]
         measured: list[tuple[str, Condition | None, Callable[[], float]]] = [
             ("count", self.spec.count, lambda: float(len(selected))),
             ("total_area_px", self.spec.total_area_px, lambda: sum(part.area_px(i) for i in selected)),
@@ -107,12 +109,12 @@ class DistanceRule(RuleBase):
 
     def __call__(self, part: PartView) -> RuleOutcome:
         spec = self.spec
-        group_a = part.select(frozenset(spec.classes), spec.min_score)
+        group_a = part.select(frozenset(spec.classes), spec.min_score, spec.in_zone)
         if spec.to_classes is None:
             first, second = np.triu_indices(len(group_a), k=1)
             pairs = np.stack([group_a[first], group_a[second]], axis=1)
         else:
-            group_b = part.select(frozenset(spec.to_classes), spec.min_score)
+            group_b = part.select(frozenset(spec.to_classes), spec.min_score, spec.in_zone)
             grid = np.stack(np.meshgrid(group_a, group_b, indexing="ij"), axis=-1).reshape(-1, 2)
             pairs = grid[grid[:, 0] != grid[:, 1]]
         best, pair = _closest_pair(part, pairs)

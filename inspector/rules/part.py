@@ -34,13 +34,16 @@ class PartView:
     scale: PlaneScale
     crop_margin: int = 2
     interim: VerdictCode | None = None  # the part rules' verdict, set before history rules run
+    zones: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (K, 1, 2) float32 polygon
     scores: np.ndarray = field(init=False)
     class_ids: np.ndarray = field(init=False)
     boxes: np.ndarray = field(init=False)
     windows: np.ndarray = field(init=False)  # (N, 4) int crop windows x0, y0, x1, y1 (exclusive)
     _host_masks: np.ndarray | None = field(init=False, default=None)
     _cache: dict[tuple[str, int], object] = field(init=False, default_factory=dict)
-    _selections: dict[tuple[frozenset[str], float], np.ndarray] = field(init=False, default_factory=dict)
+    _selections: dict[tuple[frozenset[str], float, str | None], np.ndarray] = field(
+        init=False, default_factory=dict
+    )
 
     def __post_init__(self) -> None:
         det = self.detections
@@ -65,9 +68,10 @@ class PartView:
         names = self.detections.names
         return names[cid] if 0 <= cid < len(names) else str(cid)
 
-    def select(self, classes: frozenset[str], min_score: float) -> np.ndarray:
-        """Indices of the instances of ``classes`` scoring at least ``min_score``."""
-        key = (classes, min_score)
+    def select(self, classes: frozenset[str], min_score: float, in_zone: str | None = None) -> np.ndarray:
+        """Indices of the instances of ``classes`` scoring at least ``min_score`` (and, given
+        ``in_zone``, whose centroid lies inside that zone)."""
+        key = (classes, min_score, in_zone)
         cached = self._selections.get(key)
         if cached is None:
             names = self.detections.names
@@ -76,8 +80,15 @@ class PartView:
                 raise ValueError(f"the model has no class {missing[0]!r}")
             ids = [names.index(c) for c in classes]
             cached = np.flatnonzero(np.isin(self.class_ids, ids) & (self.scores >= min_score))
+            if in_zone is not None:
+                inside = [self.inside(int(i), in_zone) for i in cached]
+                cached = cached[np.asarray(inside, dtype=bool)]
             self._selections[key] = cached
         return cached
+
+    def inside(self, index: int, zone: str) -> bool:
+        """Whether the instance's centroid lies in the zone (edges count as inside)."""
+        return bool(cv2.pointPolygonTest(self.zones[zone], self.centroid(index), False) >= 0)
 
     def feature(self, index: int, feature: Feature) -> float:
         """The value of one feature of instance ``index``."""

@@ -12,9 +12,16 @@ from enum import Enum
 from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from inspector.config.base import Section
 from inspector.rules.features import Feature
+
+
+def invalid(message: str) -> PydanticCustomError:
+    """A validation error whose message reads as written (no "Value error, " prefix)."""
+    return PydanticCustomError("invalid_rule", "{message}", {"message": message})
+
 
 ClassList = Annotated[list[str], Field(min_length=1)]
 
@@ -39,7 +46,7 @@ class Condition(Section):
     @model_validator(mode="after")
     def _one_comparison_at_least(self) -> Condition:
         if all(v is None for v in self.comparisons().values()):
-            raise ValueError("give at least one of lt, le, gt, ge, eq, ne")
+            raise invalid("give at least one of lt, le, gt, ge, eq, ne")
         return self
 
     def comparisons(self) -> dict[str, float | None]:
@@ -64,6 +71,9 @@ class SelectingSpec(RuleSpec):
 
     classes: ClassList = Field(description="Class names whose instances this rule looks at.")
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="Ignore instances scoring below this.")
+    in_zone: str | None = Field(
+        None, description="Only instances whose centroid is inside this zone (rules.zones); omitted: all."
+    )
 
 
 class InstanceSpec(SelectingSpec):
@@ -104,7 +114,7 @@ class InstanceSpec(SelectingSpec):
     @model_validator(mode="after")
     def _one_feature_at_least(self) -> InstanceSpec:
         if not self.conditions():
-            raise ValueError("give at least one feature condition, e.g. area_mm2: {lt: 0.35}")
+            raise invalid("give at least one feature condition, e.g. area_mm2: {lt: 0.35}")
         return self
 
     def conditions(self) -> tuple[tuple[Feature, Condition], ...]:
@@ -135,7 +145,7 @@ class CountSpec(SelectingSpec):
     @model_validator(mode="after")
     def _one_condition_at_least(self) -> CountSpec:
         if self.count is None and self.total_area_px is None and self.total_area_mm2 is None:
-            raise ValueError("give at least one of count, total_area_px, total_area_mm2")
+            raise invalid("give at least one of count, total_area_px, total_area_mm2")
         return self
 
 
@@ -152,9 +162,9 @@ class DistanceSpec(SelectingSpec):
     @model_validator(mode="after")
     def _one_condition_exactly(self) -> DistanceSpec:
         if (self.distance_px is None) == (self.distance_mm is None):
-            raise ValueError("give exactly one of distance_px, distance_mm")
+            raise invalid("give exactly one of distance_px, distance_mm")
         if self.to_classes is not None and not self.to_classes:
-            raise ValueError("to_classes must name at least one class when given")
+            raise invalid("to_classes must name at least one class when given")
         return self
 
 
@@ -171,7 +181,9 @@ class ZoneSpec(SelectingSpec):
     @model_validator(mode="after")
     def _one_test_exactly(self) -> ZoneSpec:
         if (self.must_be is None) == (self.count_inside is None):
-            raise ValueError("give exactly one of must_be, count_inside")
+            raise invalid("give exactly one of must_be, count_inside")
+        if self.in_zone is not None:
+            raise invalid("a zone rule names its zone under `zone`, not `in_zone`")
         return self
 
 
@@ -197,9 +209,9 @@ class HistorySpec(RuleSpec):
     @model_validator(mode="after")
     def _one_limit_exactly(self) -> HistorySpec:
         if (self.max_rejects is None) == (self.max_reject_rate_pct is None):
-            raise ValueError("give exactly one of max_rejects, max_reject_rate_pct")
+            raise invalid("give exactly one of max_rejects, max_reject_rate_pct")
         if self.max_rejects is not None and self.max_rejects > self.window:
-            raise ValueError(f"max_rejects ({self.max_rejects}) cannot exceed window ({self.window})")
+            raise invalid(f"max_rejects ({self.max_rejects}) cannot exceed window ({self.window})")
         return self
 
 

@@ -37,10 +37,11 @@ class VerdictMaker:
 
     def __init__(self, config: RulesConfig) -> None:
         self.config = config
-        zones = {
+        self.zones = {
             name: np.asarray(zone.polygon, dtype=np.float32).reshape(-1, 1, 2)
             for name, zone in config.zones.items()
         }
+        zones = self.zones
         self.part_rules: tuple[Rule, ...] = tuple(
             compile_rule(name, spec, zones) for name, spec in config.part_rules().items()
         )
@@ -116,6 +117,7 @@ class VerdictMaker:
             source_id,
             self.config.calibration.scale_for(source_id),
             crop_margin=self.config.crop_margin_px,
+            zones=self.zones,
         )
         outcomes: dict[str, tuple[Rule, RuleOutcome]] = {}
         for rule in self.part_rules:

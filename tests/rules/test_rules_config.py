@@ -62,6 +62,16 @@ BAD = [
         "rules.rules.z.zone: no zone 'nowhere'",
     ),
     (
+        "unknown in_zone",
+        "rules:\n  c: {kind: count, code: 1, classes: [a], in_zone: nowhere, count: {lt: 1}}\n",
+        "rules.rules.c.in_zone: no zone 'nowhere'",
+    ),
+    (
+        "zone rule with in_zone",
+        "rules:\n  zz: {kind: zone, code: 1, zone: a, in_zone: a, classes: [a], must_be: inside}\n",
+        "rules.rules.zz.zone: a zone rule names its zone under `zone`, not `in_zone`",
+    ),
+    (
         "mm without calibration",
         "rules:\n  small: {kind: instance, code: 1, classes: [a], area_mm2: {lt: 1}}\n",
         "rules.rules.small.area_mm2: needs rules.calibration",
@@ -113,7 +123,7 @@ def test_bad_rule_names_rule_and_key(tmp_path: Path, what: str, section: str, ne
 def test_inspector_check_reports_every_bad_rule(tmp_path: Path) -> None:
     """One `inspector check` run lists every bad rule by name and key, exit 2, no traceback.
     Checks across rules run once each rule is valid on its own, hence two files."""
-    across = {"duplicate codes", "unknown zone", "mm without calibration"}
+    across = {"duplicate codes", "unknown zone", "unknown in_zone", "mm without calibration"}
     for group in (
         [b for b in BAD if b[0] not in across],
         [b for b in BAD if b[0] in across],

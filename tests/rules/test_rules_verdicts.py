@@ -70,6 +70,15 @@ WINDOW = {
         "area_px": {"lt": 300, "gt": 1000},
     }
 }
+COUNT_LEFT = {
+    "left_count": {
+        "kind": "count",
+        "code": 12,
+        "classes": ["good_joint"],
+        "in_zone": "left",
+        "count": {"ne": 2},
+    }
+}
 ALARM_ON_MISSING = {
     "missing": {"kind": "presence", "code": 10, "classes": ["missing_joint"], "action": "alarm"}
 }
@@ -118,6 +127,8 @@ CASES = [
     Case("all inside zone", ZONE, THREE_JOINTS[:2], PASS),
     Case("one outside zone", ZONE, THREE_JOINTS, REJECT, (6,)),
     Case("zone count ok", ZONE_COUNT, THREE_JOINTS, PASS),
+    Case("count in zone ok", COUNT_LEFT, THREE_JOINTS, PASS),
+    Case("count in zone wrong", COUNT_LEFT, [*THREE_JOINTS[:1], THREE_JOINTS[2]], REJECT, (12,)),
     Case("zone count wrong", ZONE_COUNT, THREE_JOINTS[:1], REJECT, (7,)),
     Case(
         "alarm outranks reject and comes first",

@@ -128,9 +128,7 @@ class TriggeringOutput(RecordingOutput):
 
 def triggered(cfg: InspectorConfig) -> InspectorConfig:
     """``cfg`` with plc.mode: triggered."""
-    from types import SimpleNamespace
-
-    return cfg.model_copy(update={"plc": SimpleNamespace(mode="triggered")})
+    return InspectorConfig(**{**cfg.model_dump(mode="json"), "plc": {"mode": "triggered"}})
 
 
 class Trigger:
@@ -229,3 +227,14 @@ def test_introspection_for_health(tmp_path: Path) -> None:
     assert names == ["output", "rules", "infer", "preprocess", "capture.cam0"]
     assert set(app.queue_depths()) == {"frames", "preprocessed", "detections", "verdicts"}
     assert np.isfinite([s.last_progress for s in app.stage_status()]).all()
+
+
+def test_max_frames_takes_exactly_that_many_then_ends(tmp_path: Path) -> None:
+    write_frames(tmp_path, 3)
+    cfg = InspectorConfig(
+        sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path), "loop": True}],
+        runtime={"poll_timeout_s": 0.02, "max_frames": 7, "frames_queue": {"overflow": "block"}},
+    )
+    components, out = parts()
+    assert run_line(App(cfg, components))
+    assert [m.seq for m in out.messages] == list(range(1, 8))
