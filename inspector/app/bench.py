@@ -132,7 +132,10 @@ def run_bench(
     report: Callable[[str], Any] = print,
 ) -> BenchResult:
     """Alternate raw and pipeline runs ``repeats`` times (so drift hits both alike)."""
-    raw, pipe, raw_cpu, pipe_cpu = [], [], [], []
+    raw: list[float] = []
+    pipe: list[float] = []
+    raw_cpu: list[float] = []
+    pipe_cpu: list[float] = []
     engine.infer(frames[:batch])  # warm-up at this batch size
     raw_fps(engine, frames, batch, batch)  # and on a worker thread
     for i in range(repeats):
