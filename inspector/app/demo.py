@@ -64,7 +64,7 @@ def stand_in_model(folder: Path | None = None) -> Path:
     # zero keep the stand-in from flooding the line with meaningless instances.
     with torch.no_grad():
         for branch in model.head.cv3:
-            branch[-1].bias.uniform_(-6.0, -3.0)
+            branch[-1].bias.uniform_(-6.0, -3.0)  # type: ignore[index]
     content = CheckpointContent(
         state_dict=model.state_dict(),
         scale="n",
