@@ -38,7 +38,6 @@ class Engine:
             loaded.module, device, config.half, config.channels_last
         )
         self.module = module
-        self._forward = make_forward(module, device, config.compile, config.cuda_graphs)
         stride = loaded.info.stride
         if loaded.info.fixed_imgsz:
             self.imgsz = loaded.info.imgsz
@@ -46,6 +45,8 @@ class Engine:
             side = check_imgsz(config.imgsz or max(loaded.info.imgsz), stride)
             self.imgsz = (side, side)
         self.stride = stride
+        example = torch.zeros((1, 3, *self.imgsz), dtype=self.dtype, device=device)
+        self._forward = make_forward(module, device, config, example.contiguous(memory_format=self.layout))
         self.nms = NmsOptions(config.conf, config.iou, config.max_det, config.classes, config.agnostic_nms)
         self.masks = MaskBuilder(device)
 
@@ -114,8 +115,8 @@ class Engine:
     def detections(self, pred: torch.Tensor, protos: torch.Tensor, plan: Letterbox) -> Detections:
         rows = select(pred.float(), len(self.names), self.nms)
         boxes = boxes_to_original(rows[:, :4], plan)
-        masks = self.masks.build(protos, rows[:, 6:], boxes, plan.orig_hw)
-        keep = masks.flatten(1).any(1)  # as ultralytics: an instance whose mask is empty is dropped
+        masks, keep = self.masks.build(protos, rows[:, 6:], boxes, plan.orig_hw)
+        # As ultralytics does, an instance whose mask is empty is dropped.
         if not bool(keep.all()):
             rows, boxes, masks = rows[keep], boxes[keep], masks[keep]
         return Detections(
