@@ -138,6 +138,6 @@ def load_engine(config: EngineConfig) -> Engine:
             f"no model configured (engine.model) and the demo model {DEMO_MODEL} is not installed"
         )
     device = resolve_device(config.device)
-    engine = Engine(load_model(path), config, device)
+    engine = Engine(load_model(path, device), config, device)
     engine.warmup()
     return engine

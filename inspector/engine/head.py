@@ -67,20 +67,20 @@ class Segment(nn.Module):
             nn.Sequential(Conv(c, mask_c, 3), Conv(mask_c, mask_c, 3), nn.Conv2d(mask_c, n_masks, 1))
             for c in channels
         )
-        self._anchor_key: tuple[int, ...] = ()
-        self._anchors = torch.empty(0)
-        self._anchor_strides = torch.empty(0)
+        # Kept per input size: a captured CUDA graph holds on to the anchors of its own size.
+        self._anchor_cache: dict[tuple[object, ...], tuple[torch.Tensor, torch.Tensor]] = {}
 
     def anchors_for(
         self, input_hw: tuple[int, int], dtype: torch.dtype, device: torch.device
     ) -> tuple[torch.Tensor, torch.Tensor]:
         # Anchors depend only on the input size; cached so steady-state frames skip rebuilding them.
-        key = (*input_hw, hash(device), hash(dtype))
-        if key != self._anchor_key:
+        key = (*input_hw, str(device), dtype)
+        if key not in self._anchor_cache:
+            if len(self._anchor_cache) >= 32:
+                self._anchor_cache.clear()
             sizes = level_sizes(input_hw, self.strides)
-            self._anchors, self._anchor_strides = make_anchors(sizes, self.strides, dtype, device)
-            self._anchor_key = key
-        return self._anchors, self._anchor_strides
+            self._anchor_cache[key] = make_anchors(sizes, self.strides, dtype, device)
+        return self._anchor_cache[key]
 
     def raw(self, x: list[torch.Tensor]) -> RawOutputs:
         """Box distributions (B, 64, A), class logits (B, nc, A), mask coefficients (B, nm, A), prototypes."""

@@ -58,7 +58,8 @@ def prepare_module(
 ) -> tuple[nn.Module, torch.dtype, torch.memory_format]:
     """The module on its device in its inference dtype and layout (channels-last helps oneDNN on CPU too)."""
     cuda = device.type == "cuda"
-    dtype = torch.float16 if cuda and half else torch.float32
+    traced_dtype = getattr(module, "dtype", None)  # a TorchScript graph keeps its export precision
+    dtype = traced_dtype or (torch.float16 if cuda and half else torch.float32)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     module = module.to(device=device, dtype=dtype)
     if layout is torch.channels_last:
@@ -95,9 +96,13 @@ def make_forward(
     compile_, cuda_graphs = options.compile, options.cuda_graphs
     if device.type == "cpu" and options.cpu_freeze and isinstance(module, SegmentationModel):
         forward = frozen_cpu_forward(module, example) or module
+    cuda = device.type == "cuda"
+    if compile_ and cuda_graphs and cuda:
+        # torch.compile captures CUDA graphs itself in this mode; never both mechanisms at once.
+        return torch.compile(module, mode="reduce-overhead", dynamic=False)  # type: ignore[return-value]
     if compile_:
         forward = torch.compile(module, dynamic=False)  # type: ignore[assignment]
-    if cuda_graphs and device.type == "cuda":
+    elif cuda_graphs and cuda:
         forward = CudaGraphRunner(forward)
     return forward
 
