@@ -155,6 +155,8 @@ def _supervisor(app: Any) -> Supervisor:
         engine_device=getattr(parts.engine, "device", None),
         inferences=(lambda: int(infer_stage.processed)) if infer_stage is not None else (lambda: 0),
         max_batch=config.runtime.batch_size,
+        # degrade_imgsz works with an engine that offers reduce_imgsz() -> bool; otherwise it restarts
+        reduce_imgsz=getattr(parts.engine, "reduce_imgsz", None),
         archive_dir=config.archive.dir if config.archive.enabled else None,
     )
     sup = Supervisor(config.watchdog, config.health, line)

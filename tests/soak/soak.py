@@ -29,8 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
 from faults import FaultPlan, FaultyCamera  # noqa: E402
-
-MIB = 1024 * 1024
+from measure import RssTrend, gpu_mib, rss_mib  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -124,26 +123,7 @@ def build_config(args: argparse.Namespace, plc_port: int) -> Any:
         },
         # production RSS thresholds: a short soak does not fill the window, a 1 h soak does
         watchdog={"rss_interval_s": 5, "stall_after_s": 30},
-        log={"format": "json", "level": "info", "library_level": "error"},
     )
-
-
-def rss_mib() -> float:
-    from inspector.watchdog.rss import read_rss_bytes
-
-    return read_rss_bytes() / MIB
-
-
-def gpu_mib() -> dict[str, float] | None:
-    import torch
-
-    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
-        return None
-    return {
-        "allocated": torch.cuda.memory_allocated() / MIB,
-        "reserved": torch.cuda.memory_reserved() / MIB,
-        "peak": torch.cuda.max_memory_allocated() / MIB,
-    }
 
 
 def plc_simulator() -> Any:
@@ -194,65 +174,79 @@ def accounting(app: Any) -> dict[str, Any]:
     return out
 
 
-def run(args: argparse.Namespace) -> dict[str, Any]:
+def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
+    """Start the line, inject the faults over the run, stop it; the raw figures."""
     from inspector.app import App
     from inspector.app.build import build_components
-    from inspector.logging import configure_logging
     from inspector.sources import build_source
+
+    config = build_config(args, sim.port)
+    camera = FaultyCamera(build_source(config.sources[0]))
+    app = App(config, build_components(config), sources={"cam0": camera})
+    app.start()
+    t0 = time.monotonic()
+    start = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
+    outages = [0]
+    plans = [
+        FaultPlan("plc", args.plc_outages, args.duration, lambda: plc_outage(sim, 0.5, outages)),
+        FaultPlan("camera", args.camera_faults, args.duration, camera.fault),
+    ]
+    trend = RssTrend()
+    for part in (*plans, trend):
+        part.start()
+    stopper = threading.Timer(args.duration, app.request_shutdown, args=("soak duration",))
+    stopper.start()
+    try:
+        app.shutdown_requested.wait(args.duration + 60)
+        end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib(), **trend.stop()}
+        snap = app.supervisor.health.last if app.supervisor is not None else None
+    finally:
+        stopper.cancel()
+        for plan in plans:
+            plan.stop()
+        clean = app.run_until_stopped()
+    return {
+        "app": app,
+        "seconds": round(time.monotonic() - t0, 1),
+        "start": start,
+        "end": end,
+        "health_at_end": snap.summary() if snap is not None else "unknown",
+        "failing": snap is not None and snap.state.label == "failing",
+        "clean": clean,
+        "faults": {
+            "plc_outages": plans[0].fired,
+            "camera_faults": plans[1].fired,
+            "camera_reconnects": sum(s.reconnects for s in app.source_stats()),
+            "injection_errors": plans[0].errors + plans[1].errors,
+        },
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    from inspector.logging import LogConfig, configure_logging
 
     args.model_path = tiny_model(args)
     if args.archive is None:
         args.archive = Path(tempfile.mkdtemp(prefix="soak-archive-"))
-    with plc_simulator() as sim:
-        config = build_config(args, sim.port)
-        log_file = args.log.open("w", encoding="utf-8")
-        configure_logging(config.log, stream=log_file)
-        camera = FaultyCamera(build_source(config.sources[0]))
-        app = App(config, build_components(config), sources={"cam0": camera})
-        app.start()
-        t0 = time.monotonic()
-        start = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
-        outages = [0]
-        plans = [
-            FaultPlan("plc", args.plc_outages, args.duration, lambda: plc_outage(sim, 0.5, outages)),
-            FaultPlan("camera", args.camera_faults, args.duration, camera.fault),
-        ]
-        for plan in plans:
-            plan.start()
-        stopper = threading.Timer(args.duration, app.request_shutdown, args=("soak duration",))
-        stopper.start()
+    with args.log.open("w", encoding="utf-8") as log_file:
+        configure_logging(LogConfig(format="json", level="info", library_level="error"), stream=log_file)
         try:
-            app.shutdown_requested.wait(args.duration + 60)
-            end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
-            snap = app.supervisor.health.last if app.supervisor is not None else None
-            health_at_end = snap.summary() if snap is not None else "unknown"
-            failing = snap is not None and snap.state.label == "failing"
+            with plc_simulator() as sim:
+                raw = run_line(args, sim)
         finally:
-            stopper.cancel()
-            for plan in plans:
-                plan.stop()
-            clean = app.run_until_stopped()
-            log_file.close()
-        reconnects = sum(s.reconnects for s in app.source_stats())
+            configure_logging(LogConfig(level="warning"), stream=sys.stderr)
+    app = raw.pop("app")
     report = {
         "model": str(args.model_path or "demo model"),
         "device": str(getattr(app.components.engine, "device", "?")),
-        "seconds": round(time.monotonic() - t0, 1),
-        "start": start,
-        "end": end,
+        **{k: raw[k] for k in ("seconds", "start", "end")},
         **accounting(app),
-        "faults": {
-            "plc_outages": plans[0].fired,
-            "camera_faults": plans[1].fired,
-            "camera_reconnects": reconnects,
-            "injection_errors": plans[0].errors + plans[1].errors,
-        },
+        "faults": raw["faults"],
         "archive": dataclasses.asdict(app.supervisor.archive.stats())
         if app.supervisor and app.supervisor.archive
         else None,
-        "rss_slope_mib_per_h": round(app.supervisor.rss.last.slope_mib_per_h, 1) if app.supervisor else None,
-        "health_at_end": health_at_end,
-        "clean_stop": clean,
+        "health_at_end": raw["health_at_end"],
+        "clean_stop": raw["clean"],
         "exit_code": app.exit_code,
     }
     plc = report.get("plc", {})
@@ -262,8 +256,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["ok"] = bool(
         report["verdicts_lost"] == 0
         and report["plc_verdicts_lost"] == 0
-        and clean
-        and not failing
+        and raw["clean"]
+        and not raw["failing"]
         and app.exit_code is None
     )
     return report
