@@ -15,9 +15,11 @@ from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
 from inspector.engine.masks import MaskBuilder
 from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
 from inspector.engine.runner import make_forward, prepare_module, resolve_device
-from inspector.errors import ModelError
+from inspector.errors import ConfigError, ModelError
+from inspector.logging import get_logger
 from inspector.messages import Detections
 
+log = get_logger("inspector.engine")
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-pcb-seg.pt"
 
 
@@ -47,6 +49,12 @@ class Engine:
         self.stride = stride
         example = torch.zeros((1, 3, *self.imgsz), dtype=self.dtype, device=device)
         self._forward = make_forward(module, device, config, example.contiguous(memory_format=self.layout))
+        unknown = [c for c in config.classes or () if not 0 <= c < len(self.names)]
+        if unknown:
+            raise ConfigError(
+                "engine.classes names classes the model does not have",
+                (("engine.classes", f"{unknown} not in 0..{len(self.names) - 1} ({self.info.path})"),),
+            )
         self.nms = NmsOptions(config.conf, config.iou, config.max_det, config.classes, config.agnostic_nms)
         self.masks = MaskBuilder(device)
 
@@ -138,6 +146,20 @@ def load_engine(config: EngineConfig) -> Engine:
             f"no model configured (engine.model) and the demo model {DEMO_MODEL} is not installed"
         )
     device = resolve_device(config.device)
+    t0 = time.perf_counter()
     engine = Engine(load_model(path, device), config, device)
     engine.warmup()
+    info = engine.info
+    log.info(
+        "engine_loaded",
+        model=info.path,
+        format=info.format,
+        arch=f"yolov8{info.scale}-seg",
+        classes=list(info.names),
+        device=str(device),
+        precision=engine.precision,  # logged so a silently missing FP16 shows up
+        imgsz=list(engine.imgsz),
+        threads=torch.get_num_threads() if device.type == "cpu" else None,
+        load_ms=round(ms_since(t0), 1),
+    )
     return engine
