@@ -81,6 +81,9 @@ def build_components(
         engine.warmup()
     verdicts = verdicts or build_verdict_maker(config)
     check_names(verdicts, engine.names)
+    check_rule_sources = getattr(verdicts, "check_sources", None)
+    if check_rule_sources is not None:  # rules that name cameras must name configured ones
+        check_rule_sources([source.id for source in config.sources])
     output = output or build_output(config)
     info = getattr(engine, "info", None)
     log.info(

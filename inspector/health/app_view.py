@@ -31,8 +31,12 @@ def _view(app: Any, stage: Any) -> StageView:
     def queued() -> int:
         return int(inbox.depth()) if inbox is not None else 0
 
-    def alive() -> bool:  # not started yet, or stopping, is not "died"
-        return bool(stage.is_alive()) or stage.ident is None or app.intake_stop.is_set()
+    def alive() -> bool:
+        # Not started yet, stopping, or ended at its stream's end marker is not "died";
+        # only a thread that ended by crashing is.
+        if stage.is_alive() or stage.ident is None or app.intake_stop.is_set():
+            return True
+        return getattr(stage, "crashed", None) is None
 
     capacity = int(inbox.size) if inbox is not None else 0
     return StageView(stage.stage_name, processed, queued, capacity, alive)

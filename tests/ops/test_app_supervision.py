@@ -221,3 +221,27 @@ def test_plc_link_down_degrades_health_and_recovers(tmp_path: Path) -> None:
         finally:
             app.request_shutdown("test over")
             assert app.run_until_stopped()
+
+
+def test_stages_that_end_with_their_source_are_not_failing(tmp_path: Path) -> None:
+    from inspector.health.app_view import stage_views
+
+    write_frames(tmp_path / "frames", 3)
+    config = make_config(tmp_path / "frames")
+    source = config.sources[0].model_copy(update={"loop": False})
+    app = App(
+        config.model_copy(update={"sources": [source]}),
+        Components(BlobEngine(), DefectRules(), RecordingOutput()),
+    )
+    app.start()
+    try:
+        # the folder runs out: every stage ends at its end marker, before any stop is requested
+        assert wait_until(lambda: not any(s.is_alive() for s in app.line.stages), timeout=20)
+        assert not app.intake_stop.is_set()
+        views = stage_views(app)
+        assert all(view.alive is not None and view.alive() for view in views)
+        app.line.stages[-1].crashed = RuntimeError("bug")  # a stage that ended by crashing did die
+        assert [view.alive() for view in views if view.alive is not None][-1] is False
+    finally:
+        app.request_shutdown("test over")
+        assert app.run_until_stopped()

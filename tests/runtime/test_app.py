@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 
 from inspector.app import App, Components
 from inspector.config.settings import InspectorConfig
@@ -238,3 +239,17 @@ def test_max_frames_takes_exactly_that_many_then_ends(tmp_path: Path) -> None:
     components, out = parts()
     assert run_line(App(cfg, components))
     assert [m.seq for m in out.messages] == list(range(1, 8))
+
+
+def test_rules_naming_an_unknown_camera_are_refused_at_build(tmp_path: Path) -> None:
+    from inspector.app import build_components
+    from inspector.config.settings import InspectorConfig
+    from inspector.errors import ConfigError
+    from tests.runtime.parts import BlobEngine
+
+    rule = {"kind": "presence", "code": 3, "classes": ["solder_bridge"], "sources": ["cam9"]}
+    config = InspectorConfig(
+        sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path)}], rules={"rules": {"bridge": rule}}
+    )
+    with pytest.raises(ConfigError, match=r"rules\.rules\.bridge\.presence\.sources"):
+        build_components(config, engine=BlobEngine())
