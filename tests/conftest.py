@@ -53,3 +53,18 @@ def no_leftovers() -> Iterator[None]:
     threads = [t.name for t in _new_threads(threads_before)]
     children = sorted(_child_pids() - children_before)
     pytest.fail(f"test left running: threads={threads} child processes={children}")
+
+
+# ---------------------------------------------------------------------------
+# Engine (issue 2): small random-initialised YOLOv8-seg checkpoints built by
+# ultralytics (the reference implementation, dev-only). Other areas' tests use
+# ``tiny_seg_checkpoint`` as "a user's best.pt" with the demo class names.
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_seg_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A yolov8n-seg checkpoint (5 demo classes, trained-size 320) saved by ultralytics ``model.save()``."""
+    from tests.reference import build_checkpoint
+
+    return build_checkpoint(tmp_path_factory.mktemp("models") / "tiny-n-seg.pt", scale="n", imgsz=320)

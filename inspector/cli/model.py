@@ -1,17 +1,59 @@
-"""``inspector model``: not built yet (see the open issues)."""
+"""``inspector model``: inspect a model file, or convert it to the project's safe format."""
 
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
-from inspector.errors import InspectorError
+from inspector.errors import ModelError
 
 
 def register(sub: Any, name: str) -> None:
-    parser = sub.add_parser(name, help="(not built yet)")
-    parser.set_defaults(handler=handle)
+    parser = sub.add_parser(name, help="inspect or convert a YOLOv8-seg model file")
+    actions = parser.add_subparsers(dest="model_action", required=True, metavar="ACTION")
+    info = actions.add_parser("info", help="what a model file is: format, scale, classes, input size")
+    info.add_argument("file", type=Path, help="model file (best.pt, inspector model, TorchScript)")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(handler=handle_info)
+    convert = actions.add_parser(
+        "convert", help="write an ultralytics checkpoint in the inspector format (no pickled code)"
+    )
+    convert.add_argument("src", type=Path, help="ultralytics checkpoint (best.pt) or inspector model")
+    convert.add_argument("dst", type=Path, help="output file")
+    convert.add_argument("--force", action="store_true", help="overwrite DST if it exists")
+    convert.set_defaults(handler=handle_convert)
 
 
-def handle(args: argparse.Namespace) -> int:
-    raise InspectorError("this subcommand is not built yet")
+def handle_info(args: argparse.Namespace) -> int:
+    from inspector.engine.loaders import load_model
+
+    info = load_model(args.file).info.as_dict()
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    width = max(len(key) for key in info)
+    for key, value in info.items():
+        shown = ", ".join(map(str, value)) if isinstance(value, list) else value
+        print(f"{key:<{width}}  {shown}")
+    return 0
+
+
+def handle_convert(args: argparse.Namespace) -> int:
+    from inspector.engine.loaders import load_model, read_content, save_own
+
+    if args.dst.exists() and not args.force:
+        raise ModelError(f"{args.dst} exists; pass --force to overwrite it")
+    if args.dst.resolve() == args.src.resolve():
+        raise ModelError("source and destination are the same file")
+    content, fmt = read_content(args.src)
+    tmp = args.dst.with_name(args.dst.name + ".partial")
+    try:
+        save_own(content, tmp, source=f"{args.src.name} ({fmt})")
+        load_model(tmp)  # prove the written file loads before it replaces anything
+        tmp.replace(args.dst)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"wrote {args.dst} (yolov8{content.scale}-seg, {content.nc} classes, from {fmt} file {args.src})")
+    return 0

@@ -1,17 +1,26 @@
-"""``inspector run``: not built yet (see the open issues)."""
+"""``inspector run``: the daemon. Runs the configured line until SIGTERM/SIGINT (or its sources end)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from inspector.errors import InspectorError
+from inspector.app.app import App
+from inspector.app.signals import run_app
+from inspector.config.settings import load_config
+from inspector.logging import configure_logging
 
 
 def register(sub: Any, name: str) -> None:
-    parser = sub.add_parser(name, help="(not built yet)")
+    parser = sub.add_parser(
+        name,
+        help="run the inspection line (exit 0 after a clean SIGTERM drain, non-zero if it was cut short)",
+    )
+    parser.add_argument("--config", "-c", help="YAML config file (default: $INSPECTOR_CONFIG)")
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
-    raise InspectorError("this subcommand is not built yet")
+    config = load_config(args.config)
+    configure_logging(config.log)
+    return run_app(App(config))

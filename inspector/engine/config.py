@@ -2,8 +2,51 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field
+
 from inspector.config.base import Section
 
 
 class EngineConfig(Section):
-    """Placeholder until the engine stage defines its fields."""
+    """Segmentation model and inference options."""
+
+    model: Path | None = Field(
+        None,
+        description="Model file: ultralytics best.pt, inspector model, or TorchScript export. "
+        "Empty = the shipped demo model (inspector/models/demo-pcb-seg.pt).",
+    )
+    device: str = Field(
+        "auto",
+        pattern=r"^(auto|cpu|cuda|cuda:\d+)$",
+        description="auto (first CUDA GPU if present, else CPU), cpu, cuda or cuda:N.",
+    )
+    conf: float = Field(0.25, ge=0.0, le=1.0, description="Minimum class score of an instance.")
+    iou: float = Field(
+        0.7, ge=0.0, le=1.0, description="IoU above which NMS suppresses the lower-scored box."
+    )
+    imgsz: int | None = Field(
+        None,
+        ge=32,
+        le=4096,
+        description="Network input size in pixels (rounded up to a stride multiple). "
+        "Empty = the size the model was trained at; TorchScript files always use their export size.",
+    )
+    max_det: int = Field(300, ge=1, le=10000, description="Maximum instances kept per frame.")
+    classes: tuple[int, ...] | None = Field(
+        None, description="Only keep these class ids (empty = all classes)."
+    )
+    agnostic_nms: bool = Field(False, description="Suppress overlapping boxes across classes too.")
+    half: bool = Field(True, description="Run in FP16 on CUDA (ignored on CPU, which always runs FP32).")
+    channels_last: bool = Field(True, description="Use the channels-last memory layout on CUDA.")
+    compile: bool = Field(
+        False, description="Compile the network with torch.compile (CUDA; slow first frames)."
+    )
+    cuda_graphs: bool = Field(
+        False, description="Capture the network in a CUDA graph per input shape (CUDA, fixed frame sizes)."
+    )
+    cpu_threads: int | None = Field(
+        None, ge=1, le=256, description="Torch intra-op threads on CPU (empty = leave torch's default)."
+    )
+    warmup: int = Field(1, ge=0, le=20, description="Warm-up forward passes at load.")

@@ -36,6 +36,8 @@ class HealthService:
         self._last: HealthSnapshot | None = None
         self._last_pulse = 0.0
         self.is_ready = False
+        # Counts shown before the health summary in STATUS= (e.g. "1234 verdicts"); set by the App side.
+        self.status_prefix: Callable[[], str] | None = None
         self.pulses = 0
         self.transitions = 0
 
@@ -76,6 +78,8 @@ class HealthService:
 
     def _status_line(self, snap: HealthSnapshot) -> str:
         prefix = "" if self.is_ready else "starting; "
+        if self.is_ready and self.status_prefix is not None:
+            prefix = self.status_prefix() + "; "
         return (prefix + snap.summary())[:240]
 
     def _log_transition(self, previous: HealthSnapshot | None, snap: HealthSnapshot) -> None:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import torch
 
+from inspector.archive.writer import ArchiveWriter
 from inspector.health.config import HealthConfig
 from inspector.health.http import HealthHttpServer
 from inspector.health.metrics import Collector, Metric, MetricsRegistry
@@ -89,6 +90,7 @@ class Supervisor:
             if health.http
             else None
         )
+        self.archive: ArchiveWriter | None = None  # stopped with the supervisor when set
         for name, probe in line.components.items():
             self.monitor.add_probe(name, probe)
         self._register()
@@ -107,7 +109,8 @@ class Supervisor:
             checks.append((self.disk, cfg.disk_interval_s))
         for watchdog, interval in checks:
             if cfg.enabled:
-                self.scheduler.add(f"watchdog.{watchdog.name}", watchdog.check, interval)
+                # first check after one interval: at start there is no trend and no progress to judge
+                self.scheduler.add(f"watchdog.{watchdog.name}", watchdog.check, interval, run_now=False)
             self.add_component(watchdog.name, watchdog.health, watchdog.metrics)
         self.add_component(self.oom_guard.name, self.oom_guard.health, self.oom_guard.metrics)
         self.metrics.add("health", self.health.metrics)
@@ -131,8 +134,14 @@ class Supervisor:
     def ready(self) -> None:
         self.health.ready()
 
-    def stop(self, reason: str = "shutdown") -> None:
+    def stopping(self, reason: str) -> None:
+        """STOPPING=1 to systemd: the drain begins."""
+        self.health.stopping(reason)
+
+    def stop(self, reason: str = "shutdown", timeout: float = 5.0) -> None:
         self.health.stopping(reason)
         self.scheduler.stop()
         if self.http is not None:
             self.http.stop()
+        if self.archive is not None:
+            self.archive.stop(timeout)

@@ -1,9 +1,216 @@
-"""Config section for the plc stage."""
+"""Config section for the PLC link: transport, register map, handshake, pulses, fail-safe.
+
+Addresses are 0-based Modbus protocol addresses (holding registers for words, coils
+for bits). PLC manuals often number holding registers from 40001: add 40001 to get
+that form. The full table is in ``deploy/plc-register-map.md``.
+"""
 
 from __future__ import annotations
 
+import itertools
+from enum import Enum
+
+from pydantic import Field, model_validator
+
 from inspector.config.base import Section
+from inspector.messages import VerdictCode
+
+# Fixed parts of the register map (lengths in 16-bit registers).
+STATUS_LEN = 3  # status word, heartbeat counter, error code
+RESULT_FIXED_LEN = 18  # result block before the float32 measurements
+PLC_INPUTS_LEN = 5  # trigger, ack, part id (2), PLC heartbeat
+
+
+class PlcRole(str, Enum):
+    """Who opens the Modbus connection."""
+
+    OFF = "off"  # no PLC: verdicts are counted and logged only
+    CLIENT = "client"  # the daemon writes into the PLC (the PLC is the Modbus server)
+    SERVER = "server"  # the daemon serves the block; the PLC polls it
+
+
+class PlcMode(str, Enum):
+    """How parts reach the daemon."""
+
+    FREE_RUN = "free_run"  # every inspected frame is a part; results are pushed as they come
+    TRIGGERED = "triggered"  # the PLC triggers each part with a part id and acks each result
+
+
+class Transport(str, Enum):
+    """Modbus transport used in client role."""
+
+    TCP = "tcp"
+    RTU = "rtu"  # RTU over a serial line (needs pyserial)
+    RTU_OVER_TCP = "rtu_over_tcp"  # RTU framing through a TCP serial gateway
+
+
+class FailSafeAction(str, Enum):
+    """What a part without a verdict becomes."""
+
+    REJECT = "reject"
+    ALARM = "alarm"
+
+
+class SerialConfig(Section):
+    """Serial line for RTU."""
+
+    port: str = Field("/dev/ttyUSB0", min_length=1, description="Serial device path.")
+    baudrate: int = Field(19200, ge=1200, le=921600, description="Baud rate.")
+    parity: str = Field("E", pattern="^[NEO]$", description="Parity: N, E or O (Modbus default E).")
+    stopbits: int = Field(1, ge=1, le=2, description="Stop bits.")
+    bytesize: int = Field(8, ge=7, le=8, description="Data bits.")
+
+
+class ServerConfig(Section):
+    """Where the daemon listens in server role."""
+
+    host: str = Field(
+        "127.0.0.1", min_length=1, description="Interface address to bind (the machine's PLC-side NIC)."
+    )
+    port: int = Field(5020, ge=0, le=65535, description="TCP port to serve on (0 picks a free one).")
+
+
+class RegisterMap(Section):
+    """Start addresses of each area; lengths are fixed (see deploy/plc-register-map.md)."""
+
+    status: int = Field(
+        0, ge=0, le=65000, description="Status word, then heartbeat counter, then error code (3 registers)."
+    )
+    result: int = Field(
+        10,
+        ge=0,
+        le=65000,
+        description="Result block with statistics and measurements (18 + 2 x measurements registers).",
+    )
+    measurements: int = Field(
+        4, ge=0, le=32, description="How many float32 measurements the result block carries."
+    )
+    plc_inputs: int = Field(
+        40,
+        ge=0,
+        le=65000,
+        description="Registers the PLC writes: trigger, ack, part id (2 words), PLC heartbeat.",
+    )
+    reject_coil: int = Field(0, ge=0, le=65535, description="Coil pulsed for a rejected part.")
+    alarm_coil: int = Field(1, ge=0, le=65535, description="Coil pulsed for an alarmed part.")
+
+    @property
+    def result_len(self) -> int:
+        return RESULT_FIXED_LEN + 2 * self.measurements
+
+    @model_validator(mode="after")
+    def _areas_do_not_overlap(self) -> RegisterMap:
+        areas = sorted(
+            [
+                ("status", self.status, STATUS_LEN),
+                ("result", self.result, self.result_len),
+                ("plc_inputs", self.plc_inputs, PLC_INPUTS_LEN),
+            ],
+            key=lambda a: a[1],
+        )
+        for (name_a, start_a, len_a), (name_b, start_b, _) in itertools.pairwise(areas):
+            if start_a + len_a > start_b:
+                raise ValueError(f"register areas {name_a} and {name_b} overlap")
+        if self.reject_coil == self.alarm_coil:
+            raise ValueError("reject_coil and alarm_coil must differ")
+        return self
+
+
+class PulseConfig(Section):
+    """Coil pulses for rejected and alarmed parts."""
+
+    enabled: bool = Field(True, description="Pulse the reject/alarm coils (off: the PLC actuates itself).")
+    reject_ms: int = Field(50, ge=1, le=10000, description="Reject pulse width.")
+    alarm_ms: int = Field(500, ge=1, le=60000, description="Alarm pulse width.")
+    delay_ms: int = Field(
+        0,
+        ge=0,
+        le=60000,
+        description="Pulse start after the part's capture (camera-to-gate travel time); 0 = at once.",
+    )
+    late_ms: int = Field(
+        1000,
+        ge=1,
+        le=600000,
+        description="A pulse due more than this long ago is not fired (it would hit another part); "
+        "the result is still written, flagged late.",
+    )
+
+
+class HandshakeConfig(Section):
+    """Triggered mode: trigger, busy, result-valid, ack, and the result buffer."""
+
+    poll_ms: int = Field(5, ge=1, le=1000, description="How often the PLC inputs are read.")
+    inspect_timeout_ms: int = Field(
+        2000, ge=10, le=60000, description="Trigger to verdict; past it the part is failed safe."
+    )
+    ack_timeout_ms: int = Field(
+        1000, ge=10, le=60000, description="Result-valid to PLC ack; past it the error code is set."
+    )
+    ack_release_timeout_ms: int = Field(
+        1000, ge=10, le=60000, description="PLC must drop ack within this after result-valid clears."
+    )
+    buffer_depth: int = Field(
+        8, ge=1, le=64, description="Results held while the PLC has not acked; beyond it: overrun."
+    )
+
+
+class HeartbeatConfig(Section):
+    """Both directions of liveness."""
+
+    period_ms: int = Field(
+        200, ge=10, le=10000, description="Heartbeat counter increment period (only while healthy)."
+    )
+    plc_timeout_ms: int = Field(
+        0,
+        ge=0,
+        le=600000,
+        description="Alarm when the PLC heartbeat register has not changed for this long; 0 = not watched.",
+    )
+
+
+class FailSafeConfig(Section):
+    """Policy for parts without a real verdict."""
+
+    action: FailSafeAction = Field(
+        FailSafeAction.REJECT, description="reject (default, safe) or alarm; a part is never passed."
+    )
+
+    @property
+    def verdict_code(self) -> VerdictCode:
+        return VerdictCode.REJECT if self.action is FailSafeAction.REJECT else VerdictCode.ALARM
 
 
 class PlcConfig(Section):
-    """Placeholder until the plc stage defines its fields."""
+    """PLC link over Modbus: role, transport, register map, handshake, pulses and fail-safe."""
+
+    role: PlcRole = Field(PlcRole.OFF, description="off, client (write into the PLC) or server (PLC polls).")
+    mode: PlcMode = Field(PlcMode.FREE_RUN, description="free_run or triggered (PLC handshake).")
+    transport: Transport = Field(Transport.TCP, description="tcp, rtu (serial) or rtu_over_tcp.")
+    host: str = Field("127.0.0.1", min_length=1, description="PLC address (client role, TCP).")
+    port: int = Field(502, ge=1, le=65535, description="PLC Modbus TCP port (client role).")
+    device_id: int = Field(1, ge=0, le=247, description="Modbus unit / device id.")
+    timeout_ms: int = Field(100, ge=5, le=10000, description="Reply timeout per request attempt.")
+    retries: int = Field(1, ge=0, le=5, description="Retries per request after a timeout.")
+    reconnect_min_ms: int = Field(50, ge=10, le=10000, description="First reconnect delay.")
+    reconnect_max_ms: int = Field(
+        500, ge=10, le=10000, description="Reconnect delay cap (doubles from the minimum up to this)."
+    )
+    queue_size: int = Field(
+        256, ge=1, le=100000, description="Results held while the link is down; beyond it: overrun."
+    )
+    serial: SerialConfig = Field(default_factory=SerialConfig, description="Serial line (rtu).")
+    server: ServerConfig = Field(default_factory=ServerConfig, description="Listening address (server role).")
+    registers: RegisterMap = Field(default_factory=RegisterMap, description="Register map start addresses.")
+    pulses: PulseConfig = Field(default_factory=PulseConfig, description="Reject/alarm coil pulses.")
+    handshake: HandshakeConfig = Field(
+        default_factory=HandshakeConfig, description="Triggered-mode handshake timing and buffer."
+    )
+    heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig, description="Heartbeats.")
+    failsafe: FailSafeConfig = Field(default_factory=FailSafeConfig, description="Fail-safe policy.")
+
+    @model_validator(mode="after")
+    def _reconnect_bounds(self) -> PlcConfig:
+        if self.reconnect_min_ms > self.reconnect_max_ms:
+            raise ValueError("reconnect_min_ms must not exceed reconnect_max_ms")
+        return self

@@ -1,0 +1,36 @@
+"""Rules stage: mask geometry features and declarative inspection rules → verdicts.
+
+``build_verdicts(config.rules)`` gives a ``VerdictMaker``; call ``check_names``
+with the model's class names at build time, then ``evaluate(detections,
+source_id)`` per part. ``to_log(verdict)`` renders a verdict for the log.
+
+Names are imported lazily so that loading the config (``inspector.rules.config``)
+does not import torch and OpenCV.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from inspector.rules.config import RulesConfig
+    from inspector.rules.features import Feature
+    from inspector.rules.log import to_log
+    from inspector.rules.verdicts import VerdictMaker, build_verdicts
+
+_WHERE = {
+    "RulesConfig": "inspector.rules.config",
+    "Feature": "inspector.rules.features",
+    "to_log": "inspector.rules.log",
+    "VerdictMaker": "inspector.rules.verdicts",
+    "build_verdicts": "inspector.rules.verdicts",
+}
+
+__all__ = ["Feature", "RulesConfig", "VerdictMaker", "build_verdicts", "to_log"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'inspector.rules' has no attribute {name!r}")

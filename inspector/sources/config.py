@@ -1,9 +1,84 @@
-"""Config section for the sources stage."""
+"""Config of the frame sources: one entry per camera, told apart by ``kind``."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
 
 from inspector.config.base import Section
 
 
-class SourceConfig(Section):
-    """Placeholder until the sources stage defines its fields."""
+class SourceCommon(Section):
+    """Options every source has."""
+
+    id: str = Field(
+        "cam0", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$", description="Source id in logs."
+    )
+    fps_limit: float | None = Field(
+        None, gt=0.0, le=1000.0, description="Most frames per second taken from the source; none = no limit."
+    )
+    reconnect_initial_s: float = Field(
+        0.5, gt=0.0, le=60.0, description="First wait before reopening a source whose read failed."
+    )
+    reconnect_max_s: float = Field(
+        5.0, gt=0.0, le=600.0, description="Cap of the exponential reconnect backoff (doubles per try)."
+    )
+
+    @model_validator(mode="after")
+    def _backoff_order(self) -> SourceCommon:
+        if self.reconnect_max_s < self.reconnect_initial_s:
+            raise ValueError("reconnect_max_s must be >= reconnect_initial_s")
+        return self
+
+
+class CameraSourceConfig(SourceCommon):
+    """An OpenCV VideoCapture: device index, video file, or RTSP/HTTP URL."""
+
+    kind: Literal["camera"] = Field(description="OpenCV VideoCapture source.")
+    uri: str = Field(
+        min_length=1,
+        description="Device index ('0'), a video file path, or a stream URL (rtsp://, http://).",
+    )
+    width: int | None = Field(None, ge=16, le=16384, description="Frame width to request from a device.")
+    height: int | None = Field(None, ge=16, le=16384, description="Frame height to request from a device.")
+    open_timeout_s: float = Field(
+        5.0, gt=0.0, le=120.0, description="Timeout to open a stream URL (FFmpeg backend)."
+    )
+    read_timeout_s: float = Field(
+        5.0, gt=0.0, le=120.0, description="Timeout of one read from a stream URL (FFmpeg backend)."
+    )
+    loop: bool = Field(False, description="Restart a video file at its end instead of ending the stream.")
+
+
+class FolderSourceConfig(SourceCommon):
+    """Image files from a folder, in sorted name order."""
+
+    kind: Literal["folder"] = Field(description="Image folder source.")
+    path: Path = Field(description="Folder holding the images.")
+    extensions: tuple[str, ...] = Field(
+        (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"),
+        min_length=1,
+        description="File name endings taken as images (case-insensitive).",
+    )
+    loop: bool = Field(False, description="Start again from the first image after the last.")
+
+
+class SyntheticSourceConfig(SourceCommon):
+    """Procedurally generated frames (the demo PCB boards, or simple shapes)."""
+
+    kind: Literal["synthetic"] = Field(description="Synthetic source.")
+    scene: Literal["pcb", "shapes"] = Field(
+        "pcb", description="pcb: the synthetic solder-joint boards (inspector.synth); shapes: plain shapes."
+    )
+    width: int = Field(640, ge=32, le=8192, description="Frame width in pixels.")
+    height: int = Field(480, ge=32, le=8192, description="Frame height in pixels.")
+    seed: int = Field(0, ge=0, description="Random seed; the same seed gives the same frames.")
+    count: int | None = Field(None, ge=1, description="Frames to produce before ending; none = endless.")
+
+
+SourceConfig = Annotated[
+    CameraSourceConfig | FolderSourceConfig | SyntheticSourceConfig, Field(discriminator="kind")
+]
+"""One source entry; ``kind`` picks camera, folder or synthetic."""

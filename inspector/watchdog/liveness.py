@@ -28,6 +28,7 @@ class StageView:
     processed: Callable[[], int]
     queued: Callable[[], int]
     capacity: int = 0  # 0 = unbounded / unknown: no high-water check
+    alive: Callable[[], bool] | None = None  # a thread that died while the line runs is failing
 
 
 @dataclass
@@ -71,6 +72,8 @@ class LivenessWatchdog:
         return self._health
 
     def _check_stage(self, stage: StageView, now: float) -> tuple[HealthState, str] | None:
+        if stage.alive is not None and not stage.alive():
+            return HealthState.FAILING, f"{stage.name} stopped"
         processed, depth = stage.processed(), stage.queued()
         track = self._tracks.get(stage.name)
         if track is None:

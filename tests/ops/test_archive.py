@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from ops_helpers import wait_until
 
 from inspector.archive.config import ArchiveConfig
 from inspector.archive.writer import ArchiveWriter
@@ -24,6 +23,7 @@ from inspector.messages import (
     VerdictCode,
     failsafe_verdict,
 )
+from tests.ops.ops_helpers import wait_until
 
 NAMES = ("good_joint", "solder_bridge", "insufficient_solder", "excess_solder", "missing_joint")
 

@@ -7,13 +7,13 @@ import socket
 import time
 
 import pytest
-from ops_helpers import Counter, notify_listener, wait_until
 
 from inspector.health.config import HealthConfig
 from inspector.health.sdnotify import SdNotifier, sd_notify, watchdog_interval_s
 from inspector.health.supervisor import LineView, Supervisor
 from inspector.watchdog.config import WatchdogConfig
 from inspector.watchdog.liveness import StageView
+from tests.ops.ops_helpers import Counter, notify_listener, wait_until
 
 
 def test_sd_notify_delivers_to_notify_socket(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-from ops_helpers import Counter, wait_until
 
 from inspector.health.config import HealthConfig
 from inspector.health.state import HealthState
@@ -19,6 +18,7 @@ from inspector.watchdog.liveness import LivenessWatchdog, StageView
 from inspector.watchdog.restart import RestartExit, RestartReason, RestartRequest
 from inspector.watchdog.rss import RssWatchdog, read_rss_bytes, slope_per_s
 from inspector.watchdog.scheduler import JobScheduler
+from tests.ops.ops_helpers import Counter, wait_until
 
 MIB = 1024 * 1024
 

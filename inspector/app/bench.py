@@ -1,0 +1,127 @@
+"""Pipeline throughput vs the engine's raw forward throughput, same model, same frames.
+
+The line's stages overlap (threads, bounded queues), so the pipeline should run
+close to the engine alone; the ratio says how close.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from inspector.app.app import App
+from inspector.app.build import Components, build_verdict_maker
+from inspector.app.components import InferenceEngine, LogOnlyOutput
+from inspector.app.demo import DEMO_CONFIG
+from inspector.config.settings import InspectorConfig
+from inspector.sources.config import SyntheticSourceConfig
+from inspector.sources.synthetic import SyntheticSource, pcb_scene
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    raw_fps: list[float]
+    pipeline_fps: list[float]
+
+    @property
+    def raw_median(self) -> float:
+        return statistics.median(self.raw_fps)
+
+    @property
+    def pipeline_median(self) -> float:
+        return statistics.median(self.pipeline_fps)
+
+    @property
+    def ratio(self) -> float:
+        return self.pipeline_median / self.raw_median
+
+
+def make_frames(count: int, width: int, height: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` synthetic PCB frames, generated before timing starts."""
+    render = pcb_scene(width, height, seed)
+    return [render(i) for i in range(count)]
+
+
+def raw_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int) -> float:
+    """Frames per second of ``engine.infer`` alone, called back to back."""
+    t0 = time.perf_counter()
+    done = 0
+    while done < total:
+        n = min(batch, total - done)
+        engine.infer([frames[(done + k) % len(frames)] for k in range(n)])
+        done += n
+    return total / (time.perf_counter() - t0)
+
+
+def bench_config(total: int, batch: int, width: int, height: int) -> InspectorConfig:
+    return InspectorConfig(
+        sources=[{"kind": "synthetic", "id": "bench", "width": width, "height": height, "count": total}],
+        rules=DEMO_CONFIG["rules"],
+        runtime={
+            "batch_size": batch,
+            "batch_max_wait_ms": 1.0,
+            "frames_queue": {"size": 2 * batch + 2, "overflow": "block"},
+            "preprocessed_queue": {"size": 2 * batch + 2},
+            "log_inspections": False,
+            "stats_interval_s": 3600,
+        },
+    )
+
+
+def pipeline_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int) -> float:
+    """Frames per second through the whole line (capture → preprocess → infer → rules → output)."""
+    height, width = frames[0].shape[:2]
+    config = bench_config(total, batch, width, height)
+    src_cfg = config.sources[0]
+    assert isinstance(src_cfg, SyntheticSourceConfig)
+    source = SyntheticSource(src_cfg, frames=lambda i: frames[i % len(frames)])
+    components = Components(engine, build_verdict_maker(config), LogOnlyOutput())
+    app = App(config, components, sources={"bench": source})
+    t0 = time.perf_counter()
+    app.start()
+    assert app.output_stage is not None
+    app.output_stage.join(timeout=3600)  # it ends once the last frame is out
+    elapsed = time.perf_counter() - t0
+    app.stop(deadline_s=10.0)
+    frames_out = app.stats.total()["frames"]
+    if frames_out != total:
+        raise RuntimeError(f"pipeline delivered {frames_out} of {total} frames")
+    return total / elapsed
+
+
+def run_bench(
+    engine: InferenceEngine,
+    frames: list[np.ndarray],
+    total: int,
+    batch: int,
+    repeats: int,
+    report: Callable[[str], Any] = print,
+) -> BenchResult:
+    """Alternate raw and pipeline runs ``repeats`` times (so drift hits both alike)."""
+    raw, pipe = [], []
+    engine.infer(frames[:batch])  # warm-up at this batch size
+    for i in range(repeats):
+        raw.append(raw_fps(engine, frames, total, batch))
+        pipe.append(pipeline_fps(engine, frames, total, batch))
+        report(f"  run {i + 1}/{repeats}: raw {raw[-1]:.2f} fps, pipeline {pipe[-1]:.2f} fps")
+    return BenchResult(raw, pipe)
+
+
+def describe(model: Path, engine: Any, threads: int, frames: list[np.ndarray], batch: int, total: int) -> str:
+    import platform
+
+    import torch
+
+    height, width = frames[0].shape[:2]
+    scale = getattr(getattr(engine, "info", None), "scale", "?")
+    return (
+        f"model {model.name} ({scale}), device {engine.device}, "
+        f"torch {torch.__version__}, {threads} torch threads, python {platform.python_version()}, "
+        f"frames {width}x{height}, batch {batch}, {total} frames per run"
+    )

@@ -1,0 +1,117 @@
+"""Building the line's components (engine, rules, output) and source readers from config."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from inspector.app.components import InferenceEngine, Output, VerdictMaker
+from inspector.config.settings import InspectorConfig
+from inspector.errors import InspectorError
+from inspector.logging import get_logger
+from inspector.sources import FrameSource, SourceReader, SourceState, build_source
+from inspector.sources.config import SourceConfig
+
+log = get_logger("inspector.app")
+
+
+@dataclass(frozen=True)
+class Components:
+    """The engine, the verdict maker and the output a line runs with."""
+
+    engine: InferenceEngine
+    verdicts: VerdictMaker
+    output: Output
+
+
+def _stage_module(name: str, attr: str) -> Any:
+    try:
+        module = importlib.import_module(f"inspector.{name}")
+    except ImportError as exc:
+        raise InspectorError(f"the {name} stage cannot be imported: {exc}") from None
+    found = getattr(module, attr, None)
+    if found is None:
+        raise InspectorError(f"this build has no inspector.{name}.{attr} yet")
+    return found
+
+
+def check_names(verdicts: VerdictMaker, names: Sequence[str]) -> None:
+    """Rules name classes; refuse a model that lacks them (ConfigError from the rules side)."""
+    check = getattr(verdicts, "check_names", None)
+    if check is not None:
+        check(tuple(names))
+
+
+def build_engine(config: InspectorConfig) -> InferenceEngine:
+    engine: InferenceEngine = _stage_module("engine", "load_engine")(config.engine)
+    return engine
+
+
+def build_verdict_maker(config: InspectorConfig) -> VerdictMaker:
+    verdicts: VerdictMaker = _stage_module("rules", "build_verdicts")(config.rules)
+    return verdicts
+
+
+def capture_mode(config: InspectorConfig) -> str:
+    """'free_run' or 'triggered' (one frame per PLC trigger), as the plc section says."""
+    return str(config.plc.mode.value)
+
+
+def build_output(config: InspectorConfig) -> Output:
+    """The PLC output (which itself only counts and logs when ``plc.role: off``)."""
+    from inspector.plc import PlcOutput
+
+    output: Output = PlcOutput(config.plc)
+    return output
+
+
+def build_components(
+    config: InspectorConfig,
+    engine: InferenceEngine | None = None,
+    verdicts: VerdictMaker | None = None,
+    output: Output | None = None,
+) -> Components:
+    """Components from config, except those given; the engine is warmed up and the rules checked."""
+    if engine is None:
+        engine = build_engine(config)  # load_engine warms up
+    else:
+        engine.warmup()
+    verdicts = verdicts or build_verdict_maker(config)
+    check_names(verdicts, engine.names)
+    output = output or build_output(config)
+    info = getattr(engine, "info", None)
+    log.info(
+        "engine_ready",
+        device=str(getattr(engine, "device", "?")),
+        names=list(engine.names),
+        info=repr(info) if info is not None else None,
+    )
+    return Components(engine, verdicts, output)
+
+
+def build_readers(
+    configs: Sequence[SourceConfig],
+    stop: threading.Event,
+    given: Mapping[str, FrameSource] | None = None,
+    on_state: Callable[[str, SourceState], None] | None = None,
+) -> list[SourceReader]:
+    """One reader per configured source (not yet opened).
+
+    ``given`` replaces the source of an id (hardware we cannot have here, behind the same interface).
+    """
+    given = given or {}
+    return [
+        SourceReader(
+            c.id,
+            given.get(c.id) or build_source(c),
+            stop,
+            c.fps_limit,
+            c.reconnect_initial_s,
+            c.reconnect_max_s,
+            on_state=on_state,
+        )
+        for c in configs
+    ]

@@ -1,0 +1,165 @@
+"""Intake: one capture stage per source, and in triggered mode a dispatcher of PLC triggers."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from inspector.app.components import TriggerSource
+from inspector.app.queues import StageQueue
+from inspector.app.stage import Item, Stage, StageContext, failsafe_copy
+from inspector.messages import EndOfStream, FailSafeCause, FrameMsg
+from inspector.sources import SourceReader
+
+NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # the image of a fail-safe message for a frame never captured
+
+
+@dataclass(frozen=True, slots=True)
+class PartTrigger:
+    """A PLC trigger as the capture stages see it."""
+
+    part_id: int | None
+    t_trigger: float  # monotonic
+
+
+class SeqCounter:
+    """Frame sequence numbers shared by all sources (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._count = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> int:
+        with self._lock:
+            return next(self._count)
+
+
+class FrameBudget:
+    """At most ``limit`` frames taken across all sources (``runtime.max_frames``); thread-safe."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.taken = 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Reserve one frame; False once the budget is spent (the capture stage then ends)."""
+        with self._lock:
+            if self.limit is not None and self.taken >= self.limit:
+                return False
+            self.taken += 1
+            return True
+
+
+class CaptureStage(Stage):
+    """Reads one source. Free-run: frames as fast as the source (and fps limit) give them.
+    Triggered: one frame per trigger from ``inbox``; a trigger without a frame is failed safe."""
+
+    def __init__(
+        self,
+        ctx: StageContext,
+        intake_stop: threading.Event,
+        reader: SourceReader,
+        outbox: StageQueue[Item],
+        seq: Callable[[], int],
+        triggers: StageQueue[Item] | None = None,
+        grab_timeout_s: float = 1.0,
+        budget: FrameBudget | None = None,
+    ) -> None:
+        super().__init__(f"capture.{reader.source_id}", ctx, triggers, outbox)
+        self.intake_stop = intake_stop
+        self.reader = reader
+        self.seq = seq
+        self.grab_timeout_s = grab_timeout_s
+        self.budget = budget or FrameBudget(None)
+
+    def loop(self) -> None:
+        if self.inbox is not None:
+            super().loop()
+            return
+        while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
+            if not self.budget.take():
+                return
+            t0 = time.perf_counter()
+            image = self.reader.grab()
+            if image is None:
+                if self.reader.ended:
+                    return
+                continue
+            self._send(image, None, t0)
+
+    def process(self, trigger: PartTrigger) -> None:
+        t0 = time.perf_counter()
+        image = self.reader.grab(timeout=self.grab_timeout_s)
+        if image is not None:
+            self._send(image, trigger.part_id, t0)
+            return
+        stopping = self.ctx.stop.is_set()
+        cause = FailSafeCause.SHUTDOWN if stopping else FailSafeCause.CAMERA_LOST
+        why = "stopped before capture" if stopping else f"no frame from {self.reader.source_id}"
+        msg = FrameMsg(self.seq(), self.reader.source_id, trigger.t_trigger, NO_IMAGE, trigger.part_id)
+        self.errors += 1
+        self.ctx.rescue(failsafe_copy(msg, cause, why))
+
+    def _send(self, image: np.ndarray, part_id: int | None, t0: float) -> None:
+        now = time.monotonic()
+        ms = (time.perf_counter() - t0) * 1000.0
+        msg = FrameMsg(self.seq(), self.reader.source_id, now, image, part_id, (("capture", ms),))
+        self.processed += int(self.inbox is None)
+        self.last_progress = now
+        self.emit(msg)
+
+    def finish(self) -> None:
+        self.reader.close()
+
+
+class TriggerDispatcher(Stage):
+    """Polls the output's ``next_trigger`` and hands each trigger to every capture stage."""
+
+    def __init__(
+        self,
+        ctx: StageContext,
+        intake_stop: threading.Event,
+        plc: TriggerSource,
+        targets: Sequence[StageQueue[Item]],
+    ) -> None:
+        super().__init__("triggers", ctx, None, None)
+        self.intake_stop = intake_stop
+        self.plc = plc
+        self.targets = tuple(targets)
+
+    def loop(self) -> None:
+        while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
+            trigger: Any = self.plc.next_trigger(timeout=self.ctx.poll_s)
+            if trigger is None:
+                continue
+            part = PartTrigger(
+                getattr(trigger, "part_id", None), getattr(trigger, "t_trigger", time.monotonic())
+            )
+            for queue in self.targets:
+                queue.put(part)
+            self.processed += 1
+            self.last_progress = time.monotonic()
+
+    def finish(self) -> None:
+        for queue in self.targets:
+            queue.put(EndOfStream(self.stage_name), control=True)
+
+
+def trigger_dropped(
+    rescue: Callable[[FrameMsg], None], seq: Callable[[], int], source_id: str
+) -> Callable[[Any], None]:
+    """The on_drop of a trigger queue: an overrun trigger's part is failed safe, never lost."""
+
+    def on_drop(item: Any) -> None:
+        if isinstance(item, PartTrigger):
+            msg = FrameMsg(seq(), source_id, item.t_trigger, NO_IMAGE, item.part_id)
+            rescue(failsafe_copy(msg, FailSafeCause.TRIGGER_OVERRUN, "trigger overran the camera"))
+
+    return on_drop

@@ -1,0 +1,142 @@
+"""The inference engine: BGR frames in, ``Detections`` (boxes, scores, classes, masks) out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from inspector.engine.config import EngineConfig
+from inspector.engine.letterbox import Letterbox, apply_letterbox, check_imgsz, plan_letterbox
+from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
+from inspector.engine.masks import MaskBuilder
+from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
+from inspector.engine.runner import make_forward, prepare_module, resolve_device
+from inspector.errors import ModelError
+from inspector.messages import Detections
+
+DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-pcb-seg.pt"
+
+
+def ms_since(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+class Engine:
+    """A loaded model on its device, ready for ``infer``. Not thread-safe: one caller at a time."""
+
+    def __init__(self, loaded: LoadedModel, config: EngineConfig, device: torch.device) -> None:
+        self.info: ModelInfo = loaded.info
+        self.config = config
+        self.device = device
+        self.names: tuple[str, ...] = loaded.info.names
+        self.fixed_batch = int(getattr(loaded.module, "batch", 0))
+        module, self.dtype, self.layout = prepare_module(
+            loaded.module, device, config.half, config.channels_last
+        )
+        self.module = module
+        self._forward = make_forward(module, device, config.compile, config.cuda_graphs)
+        stride = loaded.info.stride
+        if loaded.info.fixed_imgsz:
+            self.imgsz = loaded.info.imgsz
+        else:
+            side = check_imgsz(config.imgsz or max(loaded.info.imgsz), stride)
+            self.imgsz = (side, side)
+        self.stride = stride
+        self.nms = NmsOptions(config.conf, config.iou, config.max_det, config.classes, config.agnostic_nms)
+        self.masks = MaskBuilder(device)
+
+    @property
+    def precision(self) -> str:
+        return "fp16" if self.dtype == torch.float16 else "fp32"
+
+    def warmup(self, passes: int | None = None) -> None:
+        """Run the network on blank frames so the first real frame does not pay for allocation/tuning."""
+        blank = np.full((*self.imgsz, 3), 114, dtype=np.uint8)
+        for _ in range(self.config.warmup if passes is None else passes):
+            self.infer([blank])
+
+    def plans(self, frames: Sequence[np.ndarray]) -> list[Letterbox]:
+        for i, frame in enumerate(frames):
+            if not (isinstance(frame, np.ndarray) and frame.dtype == np.uint8 and frame.ndim == 3):
+                raise ModelError(f"frame {i}: expected a BGR uint8 array H x W x 3")
+            if frame.shape[2] != 3 or frame.shape[0] < 1 or frame.shape[1] < 1:
+                raise ModelError(f"frame {i}: expected shape H x W x 3, got {frame.shape}")
+        # Like ultralytics predict: a batch of equal sizes is padded only up to a stride multiple.
+        minimal = len({f.shape for f in frames}) == 1 and not self.info.fixed_imgsz
+        return [plan_letterbox(f.shape[:2], self.imgsz, minimal, self.stride) for f in frames]
+
+    def to_input(self, frames: Sequence[np.ndarray], plans: list[Letterbox]) -> torch.Tensor:
+        boxed = [apply_letterbox(f, p) for f, p in zip(frames, plans, strict=False)]
+        batch = torch.from_numpy(boxed[0][None] if len(boxed) == 1 else np.stack(boxed))
+        if self.device.type == "cuda":
+            batch = batch.pin_memory().to(self.device, non_blocking=True)
+        x = batch.permute(0, 3, 1, 2).flip(1)  # BHWC BGR -> BCHW RGB
+        x = x.to(self.dtype).div_(255.0)
+        return x.contiguous(memory_format=self.layout)
+
+    def run_network(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.fixed_batch or x.shape[0] <= self.fixed_batch:
+            return self._forward(x)
+        outs = [self._forward(chunk) for chunk in x.split(self.fixed_batch)]
+        return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+    def infer(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        """Instances in each frame (sizes may differ), boxes and masks in original pixels, on ``device``."""
+        if not frames:
+            return []
+        t0 = time.perf_counter()
+        plans = self.plans(frames)
+        x = self.to_input(frames, plans)
+        t_pre = ms_since(t0) / len(frames)
+        t1 = time.perf_counter()
+        with torch.inference_mode():
+            preds, protos = self.run_network(x)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+        t_net = ms_since(t1) / len(frames)
+        out = []
+        # Post-processing outside inference mode: the Detections are ordinary tensors that later
+        # stages may modify in place.
+        with torch.no_grad():
+            for i, plan in enumerate(plans):
+                t2 = time.perf_counter()
+                dets = self.detections(preds[i], protos[i], plan)
+                timings = (("preprocess", t_pre), ("inference", t_net), ("postprocess", ms_since(t2)))
+                out.append(
+                    Detections(dets.boxes, dets.scores, dets.class_ids, dets.masks, self.names, timings)
+                )
+        return out
+
+    def detections(self, pred: torch.Tensor, protos: torch.Tensor, plan: Letterbox) -> Detections:
+        rows = select(pred.float(), len(self.names), self.nms)
+        boxes = boxes_to_original(rows[:, :4], plan)
+        masks = self.masks.build(protos, rows[:, 6:], boxes, plan.orig_hw)
+        keep = masks.flatten(1).any(1)  # as ultralytics: an instance whose mask is empty is dropped
+        if not bool(keep.all()):
+            rows, boxes, masks = rows[keep], boxes[keep], masks[keep]
+        return Detections(
+            boxes=boxes.contiguous(),
+            scores=rows[:, 4].contiguous(),
+            class_ids=rows[:, 5].to(torch.int64),
+            masks=masks,
+            names=self.names,
+        )
+
+
+def load_engine(config: EngineConfig) -> Engine:
+    """Load the configured model onto its device and warm it up; ``ModelError`` if that fails."""
+    if config.cpu_threads:
+        torch.set_num_threads(config.cpu_threads)
+    path = config.model or DEMO_MODEL
+    if config.model is None and not DEMO_MODEL.exists():
+        raise ModelError(
+            f"no model configured (engine.model) and the demo model {DEMO_MODEL} is not installed"
+        )
+    device = resolve_device(config.device)
+    engine = Engine(load_model(path), config, device)
+    engine.warmup()
+    return engine

@@ -1,0 +1,62 @@
+"""Letterbox resize, computed exactly as ultralytics' predict does it (scale, rounding, padding).
+
+Matching it matters: a pixel of different padding moves every box and mask a little.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+PAD_VALUE = 114
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    """How one frame maps into the network input: resize to ``new_unpad`` then pad."""
+
+    orig_hw: tuple[int, int]
+    new_unpad_wh: tuple[int, int]
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        w, h = self.new_unpad_wh
+        return h + self.top + self.bottom, w + self.left + self.right
+
+
+def plan_letterbox(
+    orig_hw: tuple[int, int], target_hw: tuple[int, int], minimal: bool, stride: int
+) -> Letterbox:
+    """Where an image of ``orig_hw`` goes in ``target_hw``; ``minimal`` pads only to a stride multiple."""
+    h, w = orig_hw
+    r = min(target_hw[0] / h, target_hw[1] / w)
+    new_w, new_h = max(round(w * r), 1), max(round(h * r), 1)
+    dw: float = target_hw[1] - new_w
+    dh: float = target_hw[0] - new_h
+    if minimal:
+        dw, dh = dw % stride, dh % stride
+    dw, dh = dw / 2, dh / 2
+    top, bottom = round(dh - 0.1), round(dh + 0.1)
+    left, right = round(dw - 0.1), round(dw + 0.1)
+    return Letterbox((h, w), (new_w, new_h), top, bottom, left, right)
+
+
+def apply_letterbox(image: np.ndarray, plan: Letterbox) -> np.ndarray:
+    """The resized, padded BGR uint8 image (H, W, 3)."""
+    if (image.shape[1], image.shape[0]) != plan.new_unpad_wh:
+        image = cv2.resize(image, plan.new_unpad_wh, interpolation=cv2.INTER_LINEAR)
+    return cv2.copyMakeBorder(
+        image, plan.top, plan.bottom, plan.left, plan.right, cv2.BORDER_CONSTANT, value=(PAD_VALUE,) * 3
+    )
+
+
+def check_imgsz(imgsz: int, stride: int) -> int:
+    """``imgsz`` rounded up to a multiple of the stride (as ultralytics does)."""
+    return max(int(math.ceil(imgsz / stride) * stride), stride)

@@ -1,0 +1,116 @@
+"""Instance masks at the original resolution, built on the device for kept instances only.
+
+A mask is ``coefficients @ prototypes`` (logits at 1/4 input resolution), resized to the
+original image, thresholded at logit 0 (= sigmoid 0.5) and cropped to its box. The
+resize is the one ultralytics uses for ``retina_masks`` (an integer upsample of the
+prototypes, a crop of the letterbox padding, a bilinear resize to the original size).
+Both bilinear steps are linear and separable, so they are folded into two matrices,
+``rows`` (H, mh) and ``cols`` (W, mw), and only the rows/columns inside each box are
+computed: ``mask[y0:y1, x0:x1] = rows[y0:y1] @ logits @ cols[x0:x1].T``.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import torch
+
+
+def bilinear_matrix(n_out: int, n_in: int, scale: float) -> torch.Tensor:
+    """(n_out, n_in) weights of 1-D bilinear resampling as ``F.interpolate(align_corners=False)`` does it."""
+    dst = torch.arange(n_out, dtype=torch.float64)
+    src = ((dst + 0.5) * scale - 0.5).clamp(min=0)
+    i0 = src.floor().long().clamp(max=n_in - 1)
+    i1 = (i0 + 1).clamp(max=n_in - 1)
+    frac = src - i0
+    weights = torch.zeros(n_out, n_in, dtype=torch.float64)
+    weights[dst.long(), i0] += 1 - frac
+    weights[dst.long(), i1] += frac
+    return weights
+
+
+def upsample_factor(proto_hw: tuple[int, int], orig_hw: tuple[int, int]) -> int:
+    """Smallest prototype upsample (1, 2 or 4) that crops the letterbox padding on whole pixels."""
+    mh, mw = proto_hw
+    h, w = orig_hw
+    gain = min(4 * mh / h, 4 * mw / w)
+    pad = (4 * mh - max(round(h * gain), 1)) | (4 * mw - max(round(w * gain), 1))
+    return 4 // math.gcd(4, pad | pad // 2)
+
+
+@lru_cache(maxsize=32)
+def resize_matrices(proto_hw: tuple[int, int], orig_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(H, mh) and (W, mw) float64 matrices taking prototype logits to original pixels (CPU, cached)."""
+    f = upsample_factor(proto_hw, orig_hw)
+    mh, mw = proto_hw
+    h, w = orig_hw
+    up_h, up_w = mh * f, mw * f
+    gain = min(up_h / h, up_w / w)
+    content_h, content_w = max(round(h * gain), 1), max(round(w * gain), 1)
+    top = round((up_h - content_h) / 2 - 0.1)
+    left = round((up_w - content_w) / 2 - 0.1)
+    rows = bilinear_matrix(up_h, mh, 1 / f)[top : top + content_h]
+    cols = bilinear_matrix(up_w, mw, 1 / f)[left : left + content_w]
+    rows = bilinear_matrix(h, content_h, content_h / h) @ rows
+    cols = bilinear_matrix(w, content_w, content_w / w) @ cols
+    return rows, cols
+
+
+class Resize:
+    """Resize matrices on the device, and each output pixel's first/last contributing prototype pixel."""
+
+    def __init__(self, rows: torch.Tensor, cols: torch.Tensor, device: torch.device) -> None:
+        self.rows = rows.float().to(device)
+        self.cols = cols.float().to(device)
+        self.row_lo, self.row_hi = support_bounds(rows)
+        self.col_lo, self.col_hi = support_bounds(cols)
+
+
+def support_bounds(weights: torch.Tensor) -> tuple[list[int], list[int]]:
+    """Per output index, first and one-past-last input index with non-zero weight (monotonic in the index)."""
+    nonzero = weights != 0
+    idx = torch.arange(weights.shape[1]).expand_as(weights)
+    lo = torch.where(nonzero, idx, weights.shape[1]).amin(1)
+    hi = torch.where(nonzero, idx, -1).amax(1) + 1
+    return lo.tolist(), hi.tolist()
+
+
+class MaskBuilder:
+    """Per-device cache of the resize matrices for the frame sizes seen."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+        self._cache: dict[tuple[tuple[int, int], tuple[int, int]], Resize] = {}
+
+    def resize(self, proto_hw: tuple[int, int], orig_hw: tuple[int, int]) -> Resize:
+        key = (proto_hw, orig_hw)
+        if key not in self._cache:
+            if len(self._cache) > 16:
+                self._cache.clear()
+            self._cache[key] = Resize(*resize_matrices(proto_hw, orig_hw), self.device)
+        return self._cache[key]
+
+    def build(
+        self, protos: torch.Tensor, coeffs: torch.Tensor, boxes: torch.Tensor, orig_hw: tuple[int, int]
+    ) -> torch.Tensor:
+        """Bool masks (N, H, W) for boxes (N, 4) in original pixels; pixels outside a box are False."""
+        h, w = orig_hw
+        n = coeffs.shape[0]
+        masks = torch.zeros((n, h, w), dtype=torch.bool, device=protos.device)
+        if n == 0:
+            return masks
+        c, mh, mw = protos.shape
+        rs = self.resize((mh, mw), orig_hw)
+        logits = (coeffs.float() @ protos.float().view(c, -1)).view(n, mh, mw)
+        # Pixel (x, y) lies in box when x1 <= x < x2 (as ultralytics' crop_mask); bounds as Python ints.
+        bounds = boxes.ceil().clamp_(min=0).to(torch.int64).tolist()
+        for i, (x0, y0, x1, y1) in enumerate(bounds):
+            x1, y1 = min(x1, w), min(y1, h)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            ys, ye = rs.row_lo[y0], rs.row_hi[y1 - 1]
+            xs, xe = rs.col_lo[x0], rs.col_hi[x1 - 1]
+            block = rs.rows[y0:y1, ys:ye] @ logits[i, ys:ye, xs:xe] @ rs.cols[x0:x1, xs:xe].T
+            masks[i, y0:y1, x0:x1] = block > 0
+        return masks

@@ -1,0 +1,86 @@
+"""From raw head outputs to instances: confidence filter, NMS in torch, boxes back to original pixels.
+
+Semantics follow ultralytics' ``non_max_suppression`` (best class per anchor, class
+offset for per-class NMS, greedy suppression at IoU > threshold, as torchvision does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from inspector.engine.letterbox import Letterbox
+
+MAX_WH = 7680  # class offset: boxes of different classes never overlap
+MAX_NMS = 30000  # candidates kept for NMS, highest scores first
+
+
+@dataclass(frozen=True)
+class NmsOptions:
+    conf: float
+    iou: float
+    max_det: int
+    classes: tuple[int, ...] | None
+    agnostic: bool
+
+
+def xywh_to_xyxy(xywh: torch.Tensor) -> torch.Tensor:
+    xy, wh = xywh[:, :2], xywh[:, 2:4] / 2
+    return torch.cat((xy - wh, xy + wh), 1)
+
+
+def greedy_nms(boxes: torch.Tensor, scores: torch.Tensor, iou: float, limit: int) -> torch.Tensor:
+    """Indices kept by greedy NMS, highest score first; stops after ``limit`` keeps."""
+    order = scores.argsort(descending=True)
+    boxes = boxes[order]
+    x1, y1, x2, y2 = boxes.unbind(1)
+    areas = (x2 - x1) * (y2 - y1)
+    alive = torch.arange(boxes.shape[0], device=boxes.device)
+    keep: list[torch.Tensor] = []
+    while alive.numel() and len(keep) < limit:
+        i = alive[0]
+        keep.append(i)
+        rest = alive[1:]
+        w = (torch.minimum(x2[i], x2[rest]) - torch.maximum(x1[i], x1[rest])).clamp_(min=0)
+        h = (torch.minimum(y2[i], y2[rest]) - torch.maximum(y1[i], y1[rest])).clamp_(min=0)
+        inter = w * h
+        alive = rest[inter / (areas[i] + areas[rest] - inter) <= iou]
+    if not keep:
+        return order[:0]
+    return order[torch.stack(keep)]
+
+
+def select(pred: torch.Tensor, nc: int, opts: NmsOptions) -> torch.Tensor:
+    """Kept rows (N, 6 + nm): x1, y1, x2, y2, score, class, mask coefficients — in input pixels.
+
+    ``pred`` is one image's head output, (4 + nc + nm, A).
+    """
+    scores_all = pred[4 : 4 + nc]
+    conf, cls = scores_all.max(0)
+    candidates = conf > opts.conf
+    if opts.classes is not None:
+        wanted = torch.tensor(opts.classes, device=pred.device)
+        candidates &= (cls[:, None] == wanted).any(1)
+    idx = candidates.nonzero().squeeze(1)
+    if idx.numel() > MAX_NMS:
+        idx = idx[conf[idx].topk(MAX_NMS).indices]
+    rows = pred[:, idx].T
+    boxes = xywh_to_xyxy(rows[:, :4])
+    out = torch.cat((boxes, conf[idx, None], cls[idx, None].to(rows.dtype), rows[:, 4 + nc :]), 1)
+    if out.shape[0] == 0:
+        return out
+    offset = out[:, 5:6] * (0 if opts.agnostic else MAX_WH)
+    keep = greedy_nms(out[:, :4] + offset, out[:, 4], opts.iou, opts.max_det)
+    return out[keep]
+
+
+def boxes_to_original(boxes: torch.Tensor, plan: Letterbox) -> torch.Tensor:
+    """Input-pixel xyxy boxes mapped back to the original image and clipped to it (a new tensor)."""
+    h, w = plan.orig_hw
+    new_w, new_h = plan.new_unpad_wh
+    pad = boxes.new_tensor([plan.left, plan.top, plan.left, plan.top])
+    gain = boxes.new_tensor([new_w / w, new_h / h, new_w / w, new_h / h])
+    out = (boxes - pad) / gain
+    limits = boxes.new_tensor([w, h, w, h])
+    return torch.minimum(out.clamp_(min=0), limits)

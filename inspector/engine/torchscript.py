@@ -1,0 +1,95 @@
+"""TorchScript files exported by ultralytics (``format=torchscript``).
+
+The archive's ``config.txt`` (JSON written by the exporter) gives names, stride and the
+fixed input size the graph was traced at; the engine letterboxes to exactly that size.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from inspector.engine.checkpoint import SCALE_BY_STEM_WIDTH, imgsz_of, names_of
+from inspector.errors import ModelError
+
+
+class ScriptedSegmenter(nn.Module):
+    """Wraps an exported graph so it returns (predictions, prototypes) like ``SegmentationModel``."""
+
+    def __init__(self, script: torch.jit.ScriptModule, batch: int) -> None:
+        super().__init__()
+        self.script = script
+        self.batch = batch  # traced batch size; the engine feeds at most this many frames per call
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.script(x)
+        preds, protos = out[0], out[1]
+        if isinstance(preds, (tuple, list)):
+            preds = preds[0]
+        return preds, protos
+
+
+def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
+    try:
+        meta = json.loads(config_text) if config_text else {}
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"model file {path}: its config.txt is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or not meta:
+        raise ModelError(
+            f"model file {path}: a TorchScript file without ultralytics metadata (config.txt); "
+            "export it with ultralytics (format=torchscript)"
+        )
+    if meta.get("task", "segment") != "segment":
+        raise ModelError(f"model file {path}: a '{meta.get('task')}' model, a segment model is needed")
+    args = meta.get("args") or {}
+    if isinstance(args, dict) and args.get("nms"):
+        raise ModelError(
+            f"model file {path}: exported with nms=True, which is not supported; export without it"
+        )
+    return meta
+
+
+def scale_of(script: torch.jit.ScriptModule) -> str:
+    """n/s/m/l/x from the stem convolution's width ('?' for a graph that is not YOLOv8-seg)."""
+    stem = dict(script.named_parameters()).get("model.0.conv.weight")
+    return SCALE_BY_STEM_WIDTH.get(int(stem.shape[0]), "?") if stem is not None else "?"
+
+
+def load_torchscript(path: Path) -> Any:
+    """A ``LoadedModel`` for an ultralytics TorchScript export (CPU, eval)."""
+    from inspector.engine.loaders import LoadedModel, ModelInfo
+
+    extra = {"config.txt": ""}
+    try:
+        script = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+    except (RuntimeError, ValueError) as exc:
+        raise ModelError(
+            f"model file {path}: TorchScript archive cannot be loaded ({str(exc)[:200]})"
+        ) from None
+    meta = read_metadata(path, extra["config.txt"])
+    names_raw = meta.get("names", {})
+    if isinstance(names_raw, dict):
+        names_raw = {int(k): v for k, v in names_raw.items()}
+    nc = len(names_raw)
+    params = sum(p.numel() for p in script.parameters())
+    first = next(iter(script.parameters()), None)
+    info = ModelInfo(
+        path=str(path),
+        format="torchscript",
+        arch="yolov8-seg",
+        scale=scale_of(script),
+        nc=nc,
+        names=names_of(names_raw, nc),
+        params=int(params),
+        imgsz=imgsz_of(meta.get("imgsz", 640)),
+        stride=int(meta.get("stride", 32)),
+        fixed_imgsz=True,
+        weights_dtype=str(first.dtype).removeprefix("torch.") if first is not None else "unknown",
+        extra={"ultralytics_version": str(meta.get("version", ""))},
+    )
+    module = ScriptedSegmenter(script.eval(), batch=int(meta.get("batch", 1) or 1))
+    return LoadedModel(module, info)

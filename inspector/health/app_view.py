@@ -1,0 +1,184 @@
+"""What the App exposes to the watchdogs and health, read off a built line.
+
+``supervise(app)`` builds the Supervisor for a started-to-be App: one StageView
+per stage thread, the engine's device, probes for cameras, the PLC link and
+the engine, the PLC heartbeat driven by health, and watchdog restarts routed to
+the App's graceful stop. Duck-typed on the App to keep the import graph acyclic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from inspector.archive.writer import ArchiveWriter
+from inspector.health.metrics import Metric
+from inspector.health.state import ComponentHealth, HealthSnapshot, HealthState
+from inspector.health.supervisor import LineView, Supervisor
+from inspector.logging import get_logger
+from inspector.watchdog.liveness import StageView
+from inspector.watchdog.restart import RestartReason
+
+log = get_logger("health.app")
+
+
+def _view(app: Any, stage: Any) -> StageView:
+    inbox = stage.inbox
+
+    def processed() -> int:
+        return int(stage.processed)
+
+    def queued() -> int:
+        return int(inbox.depth()) if inbox is not None else 0
+
+    def alive() -> bool:  # not started yet, or stopping, is not "died"
+        return bool(stage.is_alive()) or stage.ident is None or app.intake_stop.is_set()
+
+    capacity = int(inbox.size) if inbox is not None else 0
+    return StageView(stage.stage_name, processed, queued, capacity, alive)
+
+
+def stage_views(app: Any) -> list[StageView]:
+    return [_view(app, stage) for stage in app.line.stages]
+
+
+def _inference_stage(app: Any) -> Any | None:
+    return next((s for s in app.line.stages if hasattr(s, "oom_guard")), None)
+
+
+def camera_probe(app: Any) -> Callable[[], ComponentHealth]:
+    def probe() -> ComponentHealth:
+        lost = [r.source_id for r in app.line.readers if getattr(r.state, "value", "") == "lost"]
+        if lost:
+            return ComponentHealth("camera", HealthState.DEGRADED, "lost: " + ", ".join(lost))
+        return ComponentHealth("camera", HealthState.OK, f"{len(app.line.readers)} source(s)")
+
+    return probe
+
+
+def plc_probe(output: Any) -> Callable[[], ComponentHealth]:
+    """Link down, or the PLC's own heartbeat missing (when watched): degraded, the link retries."""
+
+    def probe() -> ComponentHealth:
+        up = getattr(output, "link_up", None)
+        if up is None:
+            return ComponentHealth("plc", HealthState.OK, type(output).__name__)
+        if not up:
+            return ComponentHealth("plc", HealthState.DEGRADED, "link down")
+        stats = getattr(output, "stats", None)
+        if stats is not None and getattr(stats(), "plc_alive", None) is False:
+            return ComponentHealth("plc", HealthState.DEGRADED, "PLC heartbeat missing")
+        return ComponentHealth("plc", HealthState.OK, "link up")
+
+    return probe
+
+
+def engine_probe(app: Any, stage: Any | None) -> Callable[[], ComponentHealth]:
+    seen = [0]
+
+    def probe() -> ComponentHealth:
+        if stage is None:
+            return ComponentHealth("engine", HealthState.OK, "")
+        errors = int(stage.errors)
+        fresh, seen[0] = errors > seen[0], errors
+        device = getattr(app.components.engine, "device", "?")
+        if fresh:
+            return ComponentHealth(
+                "engine", HealthState.DEGRADED, f"inference errors ({errors} total) on {device}"
+            )
+        return ComponentHealth("engine", HealthState.OK, f"{device}")
+
+    return probe
+
+
+def line_metrics(app: Any) -> Callable[[], list[Metric]]:
+    """Line counters for /metrics: verdicts, fail-safes, queue drops, camera reconnects, PLC link."""
+
+    def collect() -> list[Metric]:
+        out = app.output_stage
+        drops = tuple(((("queue", name),), float(n)) for name, n in app.queue_drops().items())
+        sources = app.source_stats()
+        reconnects = tuple(((("source", s.source_id),), float(s.reconnects)) for s in sources)
+        frames = tuple(((("source", s.source_id),), float(s.frames)) for s in sources)
+        metrics = [
+            Metric.single(
+                "inspector_verdicts_total",
+                "counter",
+                "Frames answered at the output.",
+                out.delivered if out is not None else 0,
+            ),
+            Metric.single(
+                "inspector_failsafe_rescued_total",
+                "counter",
+                "Fail-safe messages rescued to the output.",
+                out.rescued if out is not None else 0,
+            ),
+            Metric("inspector_queue_dropped_total", "counter", "Items dropped by queue overflow.", drops),
+            Metric("inspector_source_frames_total", "counter", "Frames read per source.", frames),
+            Metric("inspector_source_reconnects_total", "counter", "Source reconnects.", reconnects),
+        ]
+        stats = getattr(app.components.output, "stats", None)
+        if stats is not None:
+            snapshot = stats()
+            for key in ("submitted", "delivered", "dropped", "late", "errors", "reconnects", "pending"):
+                value = getattr(snapshot, key, None)
+                if isinstance(value, int | float):
+                    kind: Any = "gauge" if key == "pending" else "counter"
+                    name = f"inspector_plc_{key}" + ("" if kind == "gauge" else "_total")
+                    metrics.append(Metric.single(name, kind, f"PLC output: {key}.", value))
+        return metrics
+
+    return collect
+
+
+def supervise(app: Any) -> Supervisor:
+    """The Supervisor for ``app`` (built, not started), hooked into the line.
+
+    The OOM guard goes into the inference stage; the archive (started here, stopped with
+    the supervisor) becomes a sink of the output stage.
+    """
+    sup = _supervisor(app)
+    if app.config.archive.enabled:
+        archive = ArchiveWriter(app.config.archive)
+        archive.start()
+        app.output_stage.sinks.append(archive.submit)
+        sup.add_component(archive.name, archive.health, archive.metrics)
+        sup.archive = archive
+    return sup
+
+
+def _supervisor(app: Any) -> Supervisor:
+    config, parts = app.config, app.components
+    infer_stage = _inference_stage(app)
+    line = LineView(
+        stages=stage_views(app),
+        engine_device=getattr(parts.engine, "device", None),
+        inferences=(lambda: int(infer_stage.processed)) if infer_stage is not None else (lambda: 0),
+        max_batch=config.runtime.batch_size,
+        # degrade_imgsz works with an engine that offers reduce_imgsz() -> bool; otherwise it restarts
+        reduce_imgsz=getattr(parts.engine, "reduce_imgsz", None),
+        archive_dir=config.archive.dir if config.archive.enabled else None,
+    )
+    sup = Supervisor(config.watchdog, config.health, line)
+    if infer_stage is not None:
+        infer_stage.oom_guard = sup.oom_guard
+    sup.add_component("camera", camera_probe(app))
+    sup.add_component("plc", plc_probe(parts.output))
+    sup.add_component("engine", engine_probe(app, infer_stage))
+    sup.metrics.add("line", line_metrics(app))
+    sup.health.status_prefix = lambda: f"{app.output_stage.delivered if app.output_stage else 0} verdicts"
+    healthy_now: list[bool | None] = [None]
+
+    def heartbeat(snap: HealthSnapshot) -> None:
+        healthy = sup.health.healthy(snap) and not app.intake_stop.is_set()
+        if healthy != healthy_now[0]:
+            healthy_now[0] = healthy
+            parts.output.set_healthy(healthy)
+
+    sup.add_listener(heartbeat)
+
+    def restart(reason: RestartReason) -> None:
+        app.request_restart(int(reason.exit_code), reason.message)
+
+    sup.restart.on_request(restart)
+    return sup

@@ -1,0 +1,190 @@
+"""Reads the PLC-written registers: trigger and part id, ack, PLC heartbeat.
+
+Triggered mode: a rising trigger with the part id starts one inspection (busy,
+held until the verdict is in and the PLC has dropped the trigger);
+the part must get its verdict before ``inspect_timeout_ms`` or it is failed safe
+(``DEADLINE``). A trigger while busy cannot be inspected and is failed safe at
+once (``TRIGGER_OVERRUN``). A late verdict for a part already failed safe is
+counted and dropped: the PLC has its answer for that part id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from inspector.errors import PlcError
+from inspector.messages import FailSafeCause, Verdict, failsafe_verdict
+from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig, PlcMode
+from inspector.plc.link import PlcLink
+from inspector.plc.records import InputOffset, PlcErrorCode, StatusBit, Trigger, join_u32
+from inspector.plc.state import OutputState
+from inspector.plc.supervisor import LinkSupervisor, wait_event
+
+FAILED_MEMORY = 256  # part ids remembered after failing safe, to recognise late verdicts
+
+# (part_id, verdict, t_capture, inspect_ms) -> queued for delivery
+Deliver = Callable[[int, Verdict, float, float], None]
+
+
+class InputWatcher:
+    """Polls the PLC inputs every ``poll_ms`` and runs the trigger side of the handshake."""
+
+    def __init__(
+        self,
+        config: PlcConfig,
+        supervisor: LinkSupervisor,
+        link: PlcLink,
+        state: OutputState,
+        deliver: Deliver,
+        on_status_change: Callable[[], None],
+        log: Any,
+    ) -> None:
+        self._config = config
+        self._sup = supervisor
+        self._link = link
+        self._state = state
+        self._deliver = deliver
+        self._status_changed = on_status_change
+        self._log = log
+        self.triggers: queue.Queue[Trigger] = queue.Queue()
+        self.ack = False
+        self.fresh = False  # ack was read over the current connection
+        self.changed = asyncio.Event()
+        self.inflight: dict[int, float] = {}  # part id -> deadline (monotonic)
+        self._failed: deque[int] = deque(maxlen=FAILED_MEMORY)
+        self._prev_trigger: bool | None = None  # None: next read is a baseline
+        self._last_part: int | None = None
+        self._plc_beat: int | None = None
+        self._plc_beat_at = time.monotonic()
+        self.accepting = True
+
+    @property
+    def needed(self) -> bool:
+        return self._config.mode is PlcMode.TRIGGERED or self._config.heartbeat.plc_timeout_ms > 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        poll_s = self._config.handshake.poll_ms / 1000.0
+        address = self._config.registers.plc_inputs
+        while not stop.is_set():
+            started = time.monotonic()
+            if self._sup.is_up:
+                try:
+                    words = await self._sup.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
+                    self._process(words)
+                except PlcError:
+                    self._lost_inputs()
+            else:
+                self._lost_inputs()
+            self.check_deadlines()
+            self._check_plc_heartbeat()
+            await wait_event(stop, poll_s - (time.monotonic() - started))
+
+    def _lost_inputs(self) -> None:
+        self._prev_trigger = None
+        self.fresh = False
+
+    def _process(self, words: list[int]) -> None:
+        trigger = words[InputOffset.TRIGGER] != 0
+        ack = words[InputOffset.ACK] != 0
+        part = join_u32(words[InputOffset.PART_ID], words[InputOffset.PART_ID + 1])
+        if ack != self.ack or not self.fresh:
+            self.ack = ack
+            self.fresh = True
+            self.changed.set()
+        if self._prev_trigger is None:
+            # First read after (re)connecting: a held trigger is new only if its part id is.
+            rising = trigger and part != self._last_part
+            self._plc_beat_at = time.monotonic()
+        else:
+            rising = trigger and not self._prev_trigger
+        self._prev_trigger = trigger
+        if rising and self._config.mode is PlcMode.TRIGGERED and self.accepting:
+            self._on_trigger(part)
+        elif not trigger:
+            self._set_idle_if_done()
+        beat = words[InputOffset.HEARTBEAT]
+        if beat != self._plc_beat:
+            self._plc_beat = beat
+            self._plc_beat_at = time.monotonic()
+
+    def _failsafe(self, part: int, cause: FailSafeCause, message: str, t_capture: float) -> None:
+        self._failed.append(part)
+        self._deliver(
+            part, failsafe_verdict(cause, message, self._config.failsafe.verdict_code), t_capture, 0.0
+        )
+
+    def _on_trigger(self, part: int) -> None:
+        now = time.monotonic()
+        self._state.triggers += 1
+        self._last_part = part
+        if self.inflight:
+            self._state.missed_triggers += 1
+            self._log.warning("plc.trigger_while_busy", part_id=part, busy_with=list(self.inflight))
+            self._failsafe(part, FailSafeCause.TRIGGER_OVERRUN, "trigger while busy", now)
+            return
+        self.inflight[part] = now + self._config.handshake.inspect_timeout_ms / 1000.0
+        self.triggers.put_nowait(Trigger(part_id=part, t_trigger=now))
+        if self._state.set_flag(StatusBit.BUSY, True):
+            self._status_changed()
+
+    def _set_idle_if_done(self) -> None:
+        # Busy doubles as trigger-ack (as on Cognex): it stays up until the PLC has dropped the
+        # trigger, so the PLC cannot raise the next one before this side has seen it low.
+        if self.inflight or self._prev_trigger:
+            return
+        if self._state.set_flag(StatusBit.BUSY, False):
+            self._status_changed()
+
+    def check_deadlines(self) -> None:
+        now = time.monotonic()
+        for part, deadline in list(self.inflight.items()):
+            if now > deadline:
+                del self.inflight[part]
+                self._state.deadline_failsafes += 1
+                self._log.error("plc.inspect_deadline", part_id=part)
+                self._failsafe(part, FailSafeCause.DEADLINE, "no verdict by the deadline", now)
+        self._set_idle_if_done()
+
+    def claim(self, part: int) -> bool:
+        """A verdict arrived for ``part``: True to deliver it, False if it is late (dropped)."""
+        if part in self.inflight:
+            del self.inflight[part]
+            self._set_idle_if_done()
+            return True
+        if part in self._failed:
+            self._state.late_verdicts += 1
+            self._log.warning("plc.late_verdict_dropped", part_id=part)
+            return False
+        self._log.warning("plc.verdict_without_trigger", part_id=part)
+        return True
+
+    def fail_all(self, cause: FailSafeCause, message: str) -> None:
+        """Fail safe every part still being inspected (shutdown)."""
+        now = time.monotonic()
+        for part in list(self.inflight):
+            del self.inflight[part]
+            self._failsafe(part, cause, message, now)
+        self._set_idle_if_done()
+
+    def _check_plc_heartbeat(self) -> None:
+        timeout_ms = self._config.heartbeat.plc_timeout_ms
+        if timeout_ms <= 0:
+            return
+        if not self._sup.is_up:
+            return  # the link being down is its own alarm; judge the PLC's heartbeat over a live link
+        alive = (time.monotonic() - self._plc_beat_at) * 1000.0 <= timeout_ms
+        if alive == self._state.plc_alive:
+            return
+        self._state.plc_alive = alive
+        if alive:
+            self._log.info("plc.heartbeat_ok")
+        else:
+            self._log.error("plc.heartbeat_stalled", timeout_ms=timeout_ms)
+            self._state.error_code = PlcErrorCode.PLC_HEARTBEAT_LOST
+        self._state.set_flag(StatusBit.PLC_HEARTBEAT_LOST, not alive)
+        self._status_changed()

@@ -1,0 +1,150 @@
+"""The one adapter between the output stage and pymodbus.
+
+Every pymodbus failure, raised (timeouts, closed sockets) or returned (exception
+replies with ``isError()`` true), leaves here as ``PlcUnavailable`` (retry after a
+backoff) or ``PlcExceptionReply`` (the PLC refused the request). Nothing above this
+module touches pymodbus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from typing import Any, Protocol
+
+from pymodbus import FramerType
+from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
+
+from inspector.errors import PlcError, PlcUnavailable
+from inspector.plc.config import PlcConfig, Transport
+
+# Exception codes that mean "try again later" rather than "this request is wrong".
+RETRYABLE_EXCEPTION_CODES = {5, 6, 0x0A, 0x0B}
+
+
+class PlcExceptionReply(PlcError):
+    """The PLC answered with a Modbus exception (illegal address, device failure, ...)."""
+
+    def __init__(self, what: str, exception_code: int) -> None:
+        super().__init__(f"PLC refused {what}: Modbus exception code {exception_code}")
+        self.exception_code = exception_code
+
+
+class PlcBusyReply(PlcExceptionReply, PlcUnavailable):
+    """An exception reply that asks to retry later (busy, acknowledge, gateway)."""
+
+
+class PlcLink(Protocol):
+    """The small interface the output stage talks to: shaped like the Modbus calls it makes."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def description(self) -> str: ...
+
+    async def connect(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+    async def write_block(self, address: int, values: Sequence[int]) -> None: ...
+
+    async def write_coil(self, address: int, value: bool) -> None: ...
+
+    async def read_registers(self, address: int, count: int) -> list[int]: ...
+
+
+def _make_client(config: PlcConfig) -> Any:
+    from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
+
+    # reconnect_delay=0: the stage runs its own capped backoff; pymodbus' default cap is 300 s.
+    common: dict[str, Any] = {
+        "timeout": config.timeout_ms / 1000.0,
+        "retries": config.retries,
+        "reconnect_delay": 0,
+        "reconnect_delay_max": 0,
+        "name": "inspector-plc",
+    }
+    if config.transport is Transport.RTU:
+        serial = config.serial
+        try:
+            return AsyncModbusSerialClient(
+                serial.port,
+                framer=FramerType.RTU,
+                baudrate=serial.baudrate,
+                parity=serial.parity,
+                stopbits=serial.stopbits,
+                bytesize=serial.bytesize,
+                **common,
+            )
+        except RuntimeError as exc:  # pymodbus raises this when pyserial is missing
+            raise PlcError(f"plc.transport=rtu needs the pyserial package: {exc}") from None
+    framer = FramerType.RTU if config.transport is Transport.RTU_OVER_TCP else FramerType.SOCKET
+    return AsyncModbusTcpClient(config.host, port=config.port, framer=framer, **common)
+
+
+class ModbusClientLink:
+    """The daemon as Modbus client writing into the PLC (TCP, RTU, or RTU over TCP)."""
+
+    def __init__(self, config: PlcConfig) -> None:
+        self._config = config
+        self._device_id = config.device_id
+        self._client = _make_client(config)
+        if config.transport is Transport.RTU:
+            self.description = f"rtu:{config.serial.port}@{config.serial.baudrate}"
+        else:
+            self.description = f"{config.transport.value}://{config.host}:{config.port}"
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._client.connected)
+
+    async def connect(self) -> bool:
+        try:
+            return bool(await self._client.connect())
+        except (ModbusException, OSError, asyncio.TimeoutError):
+            return False
+
+    async def close(self) -> None:
+        self._client.close()
+
+    async def _call(self, what: str, request: Awaitable[Any]) -> Any:
+        try:
+            reply = await request
+        except (ConnectionException, ModbusIOException, asyncio.TimeoutError, OSError) as exc:
+            raise PlcUnavailable(f"{what} on {self.description}: {exc}") from None
+        except ModbusException as exc:
+            raise PlcError(f"{what} on {self.description}: {exc}") from None
+        if reply is None:
+            raise PlcUnavailable(f"{what} on {self.description}: no reply")
+        if reply.isError():
+            code = int(getattr(reply, "exception_code", 0) or 0)
+            cls = PlcBusyReply if code in RETRYABLE_EXCEPTION_CODES else PlcExceptionReply
+            raise cls(what, code)
+        return reply
+
+    def _require_connection(self, what: str) -> None:
+        # pymodbus would try a blocking-ish implicit connect per request; the stage reconnects itself.
+        if not self._client.connected:
+            raise PlcUnavailable(f"{what} on {self.description}: not connected")
+
+    async def write_block(self, address: int, values: Sequence[int]) -> None:
+        what = f"write of {len(values)} registers at {address}"
+        self._require_connection(what)
+        await self._call(what, self._client.write_registers(address, list(values), device_id=self._device_id))
+
+    async def write_coil(self, address: int, value: bool) -> None:
+        what = f"write of coil {address}={int(value)}"
+        self._require_connection(what)
+        await self._call(what, self._client.write_coil(address, value, device_id=self._device_id))
+
+    async def read_registers(self, address: int, count: int) -> list[int]:
+        what = f"read of {count} registers at {address}"
+        self._require_connection(what)
+        reply = await self._call(
+            what, self._client.read_holding_registers(address, count=count, device_id=self._device_id)
+        )
+        registers = list(reply.registers)
+        if len(registers) < count:
+            raise PlcError(f"{what} on {self.description}: got {len(registers)} registers")
+        return registers[:count]

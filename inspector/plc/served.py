@@ -1,0 +1,173 @@
+"""A Modbus TCP server holding one register space, with hooks for writes and faults.
+
+Used twice: by the daemon in server role (the PLC polls the daemon) and by the PLC
+simulator. Runs inside the caller's asyncio loop. Register and coil spaces are
+separate (coil N and register N are different things), as on most PLCs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pymodbus import FramerType
+from pymodbus.constants import ExcCodes
+from pymodbus.server import ModbusTcpServer
+from pymodbus.simulator import DataType, SimData, SimDevice
+
+from inspector.errors import PlcError
+
+# (function code, address, values) for every write a client makes.
+WriteHook = Callable[[int, int, list[int] | list[bool]], None]
+# (function code, address, count) -> may a client write there?
+WriteGuard = Callable[[int, int, int], bool]
+ConnectHook = Callable[[bool], None]
+
+REGISTER_SPACE = 1024
+COIL_SPACE = 64
+
+
+class ServedRegisters:
+    """One device's holding registers and coils served over Modbus TCP."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        device_id: int = 1,
+        on_write: WriteHook | None = None,
+        on_connect: ConnectHook | None = None,
+        framer: FramerType = FramerType.SOCKET,
+        may_write: WriteGuard | None = None,
+    ) -> None:
+        self.host = host
+        self._may_write = may_write
+        self.requested_port = port
+        self.port = 0
+        self.device_id = device_id
+        self.clients = 0
+        self.exception_code: int | None = None  # fault: answer every request with this exception
+        self._on_write = on_write
+        self._on_connect = on_connect
+        self._framer = framer
+        self._internal = False
+        self._answering = asyncio.Event()
+        self._answering.set()
+        self._server: ModbusTcpServer | None = None
+
+    def _device(self) -> SimDevice:
+        coils = [SimData(0, values=[False] * COIL_SPACE, datatype=DataType.BITS)]
+        unused = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
+        registers = [SimData(0, count=REGISTER_SPACE, values=0, datatype=DataType.REGISTERS)]
+        inputs = [SimData(0, count=1, values=0, datatype=DataType.REGISTERS)]
+        return SimDevice(id=self.device_id, simdata=(coils, unused, registers, inputs), action=self._action)
+
+    async def start(self) -> int:
+        """Listen; returns the bound port (useful with port 0)."""
+        server = ModbusTcpServer(
+            self._device(),
+            address=(self.host, self.requested_port),
+            framer=self._framer,
+            trace_connect=self._trace_connect,
+        )
+        try:
+            await server.serve_forever(background=True)
+        except (OSError, RuntimeError) as exc:
+            raise PlcError(f"cannot serve Modbus on {self.host}:{self.requested_port}: {exc}") from None
+        self._server = server
+        transport: Any = server.transport
+        self.port = int(transport.sockets[0].getsockname()[1])
+        self.requested_port = self.port  # a restart serves the same port, even when 0 was asked
+        return self.port
+
+    async def stop(self) -> None:
+        self._answering.set()  # release stalled requests so their handlers can finish
+        if self._server is not None:
+            await self._server.shutdown()
+            self._server = None
+        self.clients = 0
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
+
+    def _trace_connect(self, connected: bool) -> None:
+        self.clients = max(0, self.clients + (1 if connected else -1))
+        if self._on_connect is not None:
+            self._on_connect(connected)
+
+    async def _action(
+        self,
+        function_code: int,
+        start_address: int,
+        address: int,
+        count: int,
+        registers: list[int],
+        values: list[int] | list[bool] | None,
+    ) -> ExcCodes | None:
+        if self._internal:
+            return None
+        if self.exception_code is not None:
+            return ExcCodes(self.exception_code)
+        if (
+            values is not None
+            and self._may_write is not None
+            and not self._may_write(function_code, address, count)
+        ):
+            return ExcCodes.ILLEGAL_ADDRESS
+        await self._answering.wait()
+        if values is not None and self._on_write is not None:
+            self._on_write(function_code, address, list(values))
+        return None
+
+    # Faults (simulator) ------------------------------------------------------------------
+
+    def stop_answering(self, stalled: bool) -> None:
+        """Hold every request unanswered (socket stays open) until called with False."""
+        if stalled:
+            self._answering.clear()
+        else:
+            self._answering.set()
+
+    def drop_connections(self) -> int:
+        """Close every client connection; the listener stays up."""
+        if self._server is None:
+            return 0
+        connections = list(self._server.active_connections.values())
+        for connection in connections:
+            connection.close()
+        return len(connections)
+
+    # Local access (no hooks, no faults) ---------------------------------------------------
+
+    def _context(self) -> Any:
+        if self._server is None:
+            raise PlcError("Modbus server is not running")
+        return self._server.context
+
+    async def _access(self, func_code: int, address: int, count: int, values: Any = None) -> Any:
+        context = self._context()
+        self._internal = True
+        try:
+            if values is None:
+                result = await context.async_getValues(self.device_id, func_code, address, count)
+            else:
+                result = await context.async_setValues(self.device_id, func_code, address, values)
+        finally:
+            self._internal = False
+        if isinstance(result, ExcCodes):
+            raise PlcError(f"local Modbus access fc={func_code} at {address} (count {count}) refused")
+        return result
+
+    async def read_registers(self, address: int, count: int) -> list[int]:
+        return [int(v) for v in await self._access(3, address, count)]
+
+    async def write_registers(self, address: int, values: Sequence[int]) -> None:
+        await self._access(16, address, len(values), [int(v) for v in values])
+
+    async def read_coils(self, address: int, count: int) -> list[bool]:
+        return [bool(v) for v in await self._access(1, address, count)]
+
+    async def write_coil(self, address: int, value: bool) -> None:
+        await self._access(5, address, 1, [bool(value)])

@@ -1,0 +1,277 @@
+"""A PLC simulator: a Modbus TCP server on loopback that records every write.
+
+Usable as a library (tests, demo, benchmark start it in-process on a free port and
+stop it with no thread left) and as ``inspector plc-sim``. It can play the PLC side
+of the handshake (see ``sim_plc``) and inject faults: drop connections, stop
+answering, answer with Modbus exceptions, or be killed and restarted on its port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from pymodbus import FramerType
+
+from inspector.errors import PlcError
+from inspector.logging import get_logger
+from inspector.plc.config import RegisterMap
+from inspector.plc.records import DecodedResult, decode_result
+from inspector.plc.served import ServedRegisters
+from inspector.plc.sim_plc import PlcProgram, SimCycle
+
+T = TypeVar("T")
+CALL_TIMEOUT_S = 5.0
+WRITE_LOG_LIMIT = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class WriteEvent:
+    """One write a client made: when (monotonic and UTC), which function, where, what."""
+
+    t: float
+    utc: str
+    function_code: int
+    address: int
+    values: tuple[int, ...]
+
+
+class PlcSimulator:
+    """Simulated PLC memory served over Modbus TCP from its own thread."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        device_id: int = 1,
+        registers: RegisterMap | None = None,
+        log_writes: bool = False,
+        rtu_framing: bool = False,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.device_id = device_id
+        self.registers = registers or RegisterMap()
+        self._log_writes = log_writes
+        self._framer = FramerType.RTU if rtu_framing else FramerType.SOCKET
+        self._log = get_logger("inspector.plc.sim")
+        self._lock = threading.Lock()
+        self._writes: deque[WriteEvent] = deque(maxlen=WRITE_LOG_LIMIT)
+        self._coils: dict[int, bool] = {}
+        self._rises: dict[int, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._served: ServedRegisters | None = None
+        self._stop: asyncio.Event | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+        self.program: PlcProgram | None = None
+        self._cycles: list[SimCycle] = []
+
+    # Lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> int:
+        """Serve (on the configured port, or a free one with port 0); returns the port."""
+        if self._thread is not None:
+            raise PlcError("simulator already running")
+        self._started.clear()
+        self._start_error = None
+        self._thread = threading.Thread(target=self._thread_main, name="inspector-plc-sim", daemon=True)
+        self._thread.start()
+        if not self._started.wait(CALL_TIMEOUT_S) or self._start_error is not None:
+            self._thread.join(CALL_TIMEOUT_S)
+            self._thread = None
+            raise self._start_error or PlcError("PLC simulator did not start")
+        return self.port
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+            self._loop = None
+            self._started.set()
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        served = ServedRegisters(
+            self.host, self.port, self.device_id, on_write=self._record, framer=self._framer
+        )
+        try:
+            self.port = await served.start()
+        except PlcError as exc:
+            self._start_error = exc
+            return
+        self._served = served
+        self.program = PlcProgram(served, self.registers, self._cycles, self._lock)
+        self._log.info("plc_sim.listening", host=self.host, port=self.port, device_id=self.device_id)
+        self._started.set()
+        await self._stop.wait()
+        await self.program.stop()
+        await served.stop()
+        self._served = None
+        self._log.info("plc_sim.stopped", port=self.port)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop serving (the PLC is 'killed'); ``start`` again serves the same port and memory anew."""
+        thread, loop, stop = self._thread, self._loop, self._stop
+        if thread is None:
+            return
+        if loop is not None and stop is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        thread.join(timeout)
+        if thread.is_alive():
+            raise PlcError(f"PLC simulator did not stop within {timeout} s")
+        self._thread = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._served is not None
+
+    def __enter__(self) -> PlcSimulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def call(self, make: Callable[[ServedRegisters], Coroutine[Any, Any, T]]) -> T:
+        """Run ``make(served)`` on the simulator's loop and wait for it (bounded)."""
+        loop, served = self._loop, self._served
+        if loop is None or served is None:
+            raise PlcError("PLC simulator is not running")
+        future = asyncio.run_coroutine_threadsafe(make(served), loop)
+        return future.result(CALL_TIMEOUT_S)
+
+    # Write log -----------------------------------------------------------------------------------
+
+    def _record(self, function_code: int, address: int, values: list[int] | list[bool]) -> None:
+        now = time.monotonic()
+        event = WriteEvent(
+            t=now,
+            utc=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
+            function_code=function_code,
+            address=address,
+            values=tuple(int(v) for v in values),
+        )
+        with self._lock:
+            self._writes.append(event)
+            if function_code in (5, 15):
+                for offset, value in enumerate(event.values):
+                    coil = address + offset
+                    if value and not self._coils.get(coil, False):
+                        self._rises[coil] = self._rises.get(coil, 0) + 1
+                    self._coils[coil] = bool(value)
+        if self._log_writes:
+            self._log.info(
+                "plc_sim.write", utc=event.utc, fc=function_code, address=address, values=list(event.values)
+            )
+
+    def writes(self) -> list[WriteEvent]:
+        with self._lock:
+            return list(self._writes)
+
+    def cycles(self) -> list[SimCycle]:
+        """Results the simulated PLC read and acked in triggered mode, across restarts."""
+        with self._lock:
+            return list(self._cycles)
+
+    def coil_rises(self, coil: int) -> int:
+        """How many times a client switched ``coil`` on (pulses seen by the 'PLC')."""
+        with self._lock:
+            return self._rises.get(coil, 0)
+
+    def coil_state(self, coil: int) -> bool:
+        with self._lock:
+            return self._coils.get(coil, False)
+
+    def results(self) -> list[DecodedResult]:
+        """Every result block written, decoded, in write order (re-writes included)."""
+        regs = self.registers
+        return [
+            decode_result(list(w.values), regs.measurements)
+            for w in self.writes()
+            if w.function_code == 16 and w.address == regs.result and len(w.values) == regs.result_len
+        ]
+
+    # Memory and faults ---------------------------------------------------------------------------
+
+    def read_registers(self, address: int, count: int) -> list[int]:
+        return self.call(lambda s: s.read_registers(address, count))
+
+    def write_registers(self, address: int, values: list[int]) -> None:
+        self.call(lambda s: s.write_registers(address, values))
+
+    def drop_connections(self) -> int:
+        async def drop(s: ServedRegisters) -> int:
+            return s.drop_connections()
+
+        return self.call(drop)
+
+    def stop_answering(self, stalled: bool = True) -> None:
+        async def stall(s: ServedRegisters) -> None:
+            s.stop_answering(stalled)
+
+        self.call(stall)
+
+    def exception_replies(self, code: int | None) -> None:
+        """Answer every request with Modbus exception ``code`` (None: answer normally)."""
+
+        async def set_code(s: ServedRegisters) -> None:
+            s.exception_code = code
+
+        self.call(set_code)
+
+    @property
+    def clients(self) -> int:
+        served = self._served
+        return served.clients if served is not None else 0
+
+    # PLC program -----------------------------------------------------------------------------
+
+    def _program(self) -> PlcProgram:
+        if self.program is None:
+            raise PlcError("PLC simulator is not running")
+        return self.program
+
+    def play_handshake(self, period_s: float, first_part: int = 1, count: int | None = None) -> None:
+        """Play the PLC side of the triggered handshake: one trigger every ``period_s``."""
+        program = self._program()
+
+        async def begin(_: ServedRegisters) -> None:
+            program.start_handshake(period_s, first_part, count)
+
+        self.call(begin)
+
+    def play_heartbeat(self, period_s: float) -> None:
+        """Increment the PLC heartbeat register every ``period_s``."""
+        program = self._program()
+
+        async def begin(_: ServedRegisters) -> None:
+            program.start_heartbeat(period_s)
+
+        self.call(begin)
+
+    def stop_program(self) -> None:
+        program = self._program()
+
+        async def end(_: ServedRegisters) -> None:
+            await program.stop()
+
+        self.call(end)
+
+    def set_ack(self, enabled: bool) -> None:
+        """Let the simulated PLC ack results (False: it reads them but never acks)."""
+        self._program().ack_enabled = enabled

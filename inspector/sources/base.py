@@ -1,0 +1,43 @@
+"""The frame-source interface, shaped like OpenCV's ``VideoCapture``.
+
+A source is opened, read frame by frame with ``read() -> (ok, frame)`` and
+released. ``read`` returning ``(False, None)`` means either the natural end of a
+finite source (``ended`` is then true) or a failure worth a reconnect.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+
+@runtime_checkable
+class FrameSource(Protocol):
+    """A camera, a video file, an image folder or a generator."""
+
+    def open(self) -> None:
+        """Open (or reopen) the source; raises SourceUnavailable (retry) or SourceError (fatal)."""
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        """The next BGR uint8 frame, or (False, None) on failure or at the end."""
+
+    def release(self) -> None:
+        """Close the source; safe to call twice."""
+
+    @property
+    def ended(self) -> bool:
+        """True once a finite source has produced its last frame."""
+
+
+def as_bgr(frame: np.ndarray) -> np.ndarray:
+    """A frame as contiguous H×W×3 uint8 BGR (grey and BGRA are converted)."""
+    if frame.dtype != np.uint8:
+        raise ValueError(f"frame dtype {frame.dtype} is not uint8")
+    if frame.ndim == 2:
+        frame = np.repeat(frame[:, :, None], 3, axis=2)
+    elif frame.ndim == 3 and frame.shape[2] == 4:
+        frame = frame[:, :, :3]
+    elif frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame shape {frame.shape} is not H×W×3")
+    return np.ascontiguousarray(frame)
