@@ -1,0 +1,1 @@
+"""Model files shipped with inspector (package data): the demo PCB solder-joint model."""
