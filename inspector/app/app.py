@@ -5,54 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from inspector.app.build import Components, build_components, build_readers, capture_mode
-from inspector.app.capture import (
-    CaptureStage,
-    FrameBudget,
-    SeqCounter,
-    TriggerDispatcher,
-    trigger_dropped,
-)
-from inspector.app.components import TriggerSource
-from inspector.app.queues import StageQueue
-from inspector.app.stage import Item, Stage, StageContext, StageStatus, failsafe_copy, log
-from inspector.app.stages import InferenceStage, OutputStage, PreprocessStage, RulesStage
+from inspector.app.build import Components, build_components, capture_mode
+from inspector.app.stage import StageStatus, failsafe_copy, log
+from inspector.app.stages import OutputStage
 from inspector.app.stats import StatsCollector
 from inspector.app.stats_reporter import StatsReporter
+from inspector.app.wiring import Line, check_sources, wire_line
 from inspector.config.settings import InspectorConfig
-from inspector.errors import ConfigError
 from inspector.health.app_view import supervise
 from inspector.health.supervisor import Supervisor
 from inspector.messages import FailSafeCause, FrameMsg
-from inspector.preprocess import Chain
-from inspector.sources import FrameSource, SourceReader, SourceState
-
-
-@dataclass
-class Line:
-    """Everything built for one run, in start order."""
-
-    queues: dict[str, StageQueue[Item]] = field(default_factory=dict)
-    stages: list[Stage] = field(default_factory=list)
-    readers: list[SourceReader] = field(default_factory=list)
-
+from inspector.sources import FrameSource, SourceState
 
 ABORT_GRACE_S = 1.0  # after a second signal, how long stages get to notice the hard stop
-
-
-def check_sources(config: InspectorConfig) -> None:
-    """What the schema cannot say about sources: at least one, ids unique."""
-    if not config.sources:
-        raise ConfigError("configuration is invalid:", (("sources", "at least one source is needed"),))
-    ids = [c.id for c in config.sources]
-    for index, source_id in enumerate(ids):
-        if source_id in ids[:index]:
-            raise ConfigError(
-                "configuration is invalid:", ((f"sources.{index}.id", f"duplicate source id {source_id!r}"),)
-            )
 
 
 class App:
@@ -69,7 +36,7 @@ class App:
         self.rt = config.runtime
         self.capture_mode = capture_mode(config)
         self._given = components
-        self._given_sources = dict(sources or {})
+        self.given_sources = dict(sources or {})
         self.components: Components | None = None
         self.stop_event = threading.Event()  # hard stop: drain deadline passed or abort
         self.intake_stop = threading.Event()  # no new frames or triggers
@@ -90,71 +57,20 @@ class App:
         self.exit_code: int | None = None  # set by a watchdog-requested restart
 
     # -- build -------------------------------------------------------------------------------
-    def _queue(self, name: str, cfg: Any) -> StageQueue[Item]:
-        queue: StageQueue[Item] = StageQueue.from_config(name, cfg, on_drop=self._dropped)
-        self.line.queues[name] = queue
-        return queue
-
-    def _dropped(self, item: Any) -> None:
+    def fail_safe_dropped(self, item: Any) -> None:
         if isinstance(item, FrameMsg) and item.part_id is not None and self.output_stage is not None:
             self.output_stage.rescue(
                 failsafe_copy(item, FailSafeCause.FRAME_DROPPED, "frame dropped (queue full)")
             )
 
     def _build(self, parts: Components) -> None:
-        rt = self.rt
-        ctx = StageContext(self.stop_event, rt.poll_timeout_s, self._rescue)
-        frames = self._queue("frames", rt.frames_queue)
-        pre = self._queue("preprocessed", rt.preprocessed_queue)
-        det = self._queue("detections", rt.detections_queue)
-        ver = self._queue("verdicts", rt.verdicts_queue)
-        self.output_stage = OutputStage(
-            ctx, ver, parts.output, self.stats, rt.log_inspections, self._on_frame
-        )
-        stages: list[Stage] = [
-            self.output_stage,
-            RulesStage(ctx, det, ver, parts.verdicts),
-            InferenceStage(ctx, pre, det, parts.engine, rt.batch_size, rt.batch_max_wait_ms / 1000.0),
-            PreprocessStage(
-                ctx, frames, pre, Chain.from_config(self.config.preprocess), len(self.config.sources)
-            ),
-        ]
-        triggered = self.capture_mode == "triggered"
-        # free-run readers stop with the intake; triggered ones keep capturing queued triggers while draining
-        reader_stop = self.stop_event if triggered else self.intake_stop
-        self.line.readers = build_readers(
-            self.config.sources, reader_stop, self._given_sources, self._source_state_changed
-        )
-        seq = SeqCounter()
-        budget = FrameBudget(rt.max_frames)
-        trigger_queues = []
-        for reader in self.line.readers:
-            tq = None
-            if triggered:
-                tq = StageQueue[Item](
-                    f"triggers.{reader.source_id}",
-                    rt.triggers_queue.size,
-                    rt.triggers_queue.overflow,
-                    trigger_dropped(self._rescue, seq, reader.source_id),
-                )
-                self.line.queues[tq.name] = tq
-                trigger_queues.append(tq)
-            stages.append(
-                CaptureStage(
-                    ctx, self.intake_stop, reader, frames, seq, tq, rt.trigger_grab_timeout_s, budget
-                )
-            )
-        if triggered:
-            if not isinstance(parts.output, TriggerSource):
-                raise ConfigError("plc.mode: triggered needs a PLC output that hands out triggers")
-            stages.append(TriggerDispatcher(ctx, self.intake_stop, parts.output, trigger_queues))
-        self.line.stages = stages
+        self.output_stage = wire_line(self, parts)
 
-    def _rescue(self, msg: FrameMsg) -> None:
+    def rescue(self, msg: FrameMsg) -> None:
         assert self.output_stage is not None
         self.output_stage.rescue(msg)
 
-    def _on_frame(self, delivered: int) -> None:
+    def on_frame(self, delivered: int) -> None:
         """Called by the output stage after each frame (hook for callers; the line needs nothing)."""
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -320,7 +236,7 @@ class App:
     def source_stats(self) -> list[Any]:
         return [r.stats() for r in self.line.readers]
 
-    def _source_state_changed(self, source_id: str, state: SourceState) -> None:
+    def source_state_changed(self, source_id: str, state: SourceState) -> None:
         """Push camera-lost to the output (PLC status word) as soon as any source is lost or back."""
         lost = self._camera_lost()
         if self._output_started and self.components is not None and lost != self._reported_lost:

@@ -1,1 +1,4 @@
-"""Model files shipped with inspector (package data): the demo PCB solder-joint model."""
+"""Shipped model files: ``demo-pcb-seg.pt`` (the demo PCB model, inspector's safe format) once trained.
+
+Not code: the directory is a package only so the files install with ``inspector``.
+"""

@@ -111,6 +111,8 @@ class OutputCore:
         ]
         if self.watcher.needed:
             self._tasks.append(asyncio.ensure_future(self.watcher.run(stop)))
+        if self.config.role is PlcRole.OFF and self.config.mode is PlcMode.TRIGGERED:
+            self.log.warning("plc.no_triggers", note="plc.mode is triggered but plc.role is off")
         self.log.info(
             "plc.started",
             role=self.config.role.value,

@@ -9,7 +9,13 @@ Record the printed figures in tests/bench/RESULTS.md.
 
 from __future__ import annotations
 
+import os
 import sys
+
+# OpenMP's default active wait spins; on a shared, oversubscribed CPU that made torch several
+# times slower in some threads. Passive waiting keeps both sides of the comparison honest.
+# Must be set before torch loads; pass OMP_WAIT_POLICY=active to measure the default.
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from inspector.cli import main
 

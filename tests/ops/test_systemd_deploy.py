@@ -130,7 +130,7 @@ needs_jq = pytest.mark.skipif(shutil.which("jq") is None, reason="jq not install
 
 def logs_view(view: str) -> str:
     result = subprocess.run(
-        ["bash", str(LOGS), view, "-"], stdin=SAMPLE.open(), capture_output=True, text=True, timeout=30
+        ["bash", str(LOGS), view, "-"], input=SAMPLE.read_text(), capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
     return result.stdout

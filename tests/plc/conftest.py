@@ -80,4 +80,4 @@ def make_output() -> Iterator[Callable[[PlcConfig], PlcOutput]]:
 
     yield make
     for output in outputs:
-        output.stop(timeout=3.0)
+        output.stop(timeout=1.0)  # unacked results are flushed until then, then logged

@@ -70,7 +70,8 @@ def test_simulated_plc_cycles_match_parts(sim: PlcSimulator, make_output) -> Non
     cycles = sim.cycles()
     assert [c.triggered_part for c in cycles] == [c.result.part_id for c in cycles] == list(range(100, 108))
     assert all((c.result.verdict is VerdictCode.REJECT) == (c.result.part_id % 3 == 0) for c in cycles)
-    wait_until(lambda: sim.coil_rises(0) == rejected)
+    wait_until(lambda: out.stats().reject_pulses == rejected and not sim.coil_state(0))
+    assert sim.coil_rises(0) == rejected - out.stats().merged_pulses
     assert out.stats().missed_triggers == 0 and sim.program.timeouts == 0
 
 
