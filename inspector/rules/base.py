@@ -10,13 +10,15 @@ import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+import numpy as np
 
 from inspector.messages import Reason
 from inspector.rules.part import PartView
 from inspector.rules.specs import Action, Condition
 
-_OPS: dict[str, tuple[Callable[[float, float], bool], str]] = {
+_OPS: dict[str, tuple[Callable[[Any, Any], Any], str]] = {
     "lt": (operator.lt, "<"),
     "le": (operator.le, "<="),
     "gt": (operator.gt, ">"),
@@ -44,7 +46,7 @@ class Rule(Protocol):
     def __call__(self, part: PartView) -> RuleOutcome: ...
 
 
-Check = tuple[tuple[str, Callable[[float, float], bool], str, float], ...]
+Check = tuple[tuple[str, Callable[[Any, Any], Any], str, float], ...]  # works on floats and arrays
 
 
 def compile_condition(cond: Condition) -> Check:
@@ -64,16 +66,27 @@ def first_hit(check: Check, value: float) -> tuple[str, float] | None:
     return None
 
 
-def margin(check: Check, value: float) -> float:
-    """How far ``value`` is from firing (smaller is worse); picks the instance to report."""
-    out = math.inf
+def fires(check: Check, values: np.ndarray) -> np.ndarray:
+    """Element-wise: does any comparison hold (NaN always fires)?"""
+    out = np.isnan(values)
+    for _, compare, _, limit in check:
+        out |= compare(values, limit)
+    return out
+
+
+def margins(check: Check, values: np.ndarray) -> np.ndarray:
+    """How far each value is from firing (smaller is worse; NaN stays NaN); picks the
+    instance whose value the PLC block gets."""
+    out = np.full(values.shape, np.inf)
     for op, _, _, limit in check:
         if op in ("lt", "le"):
-            out = min(out, value - limit)
+            out = np.minimum(out, values - limit)
         elif op in ("gt", "ge"):
-            out = min(out, limit - value)
+            out = np.minimum(out, limit - values)
+        elif op == "eq":
+            out = np.minimum(out, np.abs(values - limit))
         else:
-            out = min(out, abs(value - limit) if op == "eq" else -abs(value - limit))
+            out = np.minimum(out, -np.abs(values - limit))
     return out
 
 

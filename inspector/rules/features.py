@@ -37,21 +37,3 @@ class Feature(str, Enum):
     EQUIVALENT_DIAMETER_PX = "equivalent_diameter_px"
     EQUIVALENT_DIAMETER_MM = "equivalent_diameter_mm"
     SCORE = "score"
-
-
-# Features that need the instance's contours (OpenCV on its cropped mask).
-CONTOUR_FEATURES = frozenset(
-    {
-        Feature.PERIMETER_PX,
-        Feature.PERIMETER_MM,
-        Feature.CIRCULARITY,
-        Feature.RECT_W_PX,
-        Feature.RECT_H_PX,
-        Feature.RECT_W_MM,
-        Feature.RECT_H_MM,
-        Feature.RECT_ANGLE_DEG,
-        Feature.ASPECT_RATIO,
-        Feature.SOLIDITY,
-        Feature.HOLES,
-    }
-)

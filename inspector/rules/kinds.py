@@ -13,11 +13,20 @@ import cv2
 import numpy as np
 
 from inspector.messages import Reason
-from inspector.rules.base import Check, Rule, RuleBase, RuleOutcome, compile_condition, first_hit, margin
+from inspector.rules.base import (
+    Check,
+    Rule,
+    RuleBase,
+    RuleOutcome,
+    compile_condition,
+    fires,
+    first_hit,
+    margins,
+)
 from inspector.rules.features import Feature
 from inspector.rules.geometry import nearest_distance
 from inspector.rules.history import HistoryRule
-from inspector.rules.part import PartView
+from inspector.rules.part import FEATURE_GETTERS, PartView
 from inspector.rules.specs import (
     AnySpec,
     Condition,
@@ -39,20 +48,24 @@ class InstanceRule(RuleBase):
         self.classes = frozenset(self.spec.classes)
 
     def __call__(self, part: PartView) -> RuleOutcome:
-        selected = part.select(self.classes, self.spec.min_score, self.spec.in_zone)
-        reasons = []
-        worst, worst_margin = math.nan, math.inf
-        for index in selected:
-            i = int(index)
-            for position, (feature, check) in enumerate(self.checks):
-                value = part.feature(i, feature)
-                if position == 0 and (m := margin(check, value)) < worst_margin:
-                    worst, worst_margin = value, m
+        selected = [int(i) for i in part.select(self.classes, self.spec.min_score, self.spec.in_zone)]
+        if not selected:
+            return RuleOutcome(math.nan)
+        found: list[tuple[int, int, Reason]] = []
+        worst = math.nan
+        for position, (feature, check) in enumerate(self.checks):
+            measure = FEATURE_GETTERS[feature]
+            values = np.array([measure(part, i) for i in selected], dtype=np.float64)
+            if position == 0:
+                worst = float(values[np.argmin(margins(check, values))])  # NaN first: never hidden
+            for k in np.flatnonzero(fires(check, values)):
+                i, value = selected[k], float(values[k])
                 hit = first_hit(check, value)
                 if hit is not None:
                     label = f"{part.class_name(i)} #{i} {feature.value}"
-                    reasons.append(self.reason(label, value, hit, i))
-        return RuleOutcome(worst, tuple(reasons))
+                    found.append((i, position, self.reason(label, value, hit, i)))
+        found.sort(key=lambda item: item[:2])  # by instance, then feature
+        return RuleOutcome(worst, tuple(reason for _, _, reason in found))
 
 
 @dataclass

@@ -92,7 +92,7 @@ class PartView:
 
     def feature(self, index: int, feature: Feature) -> float:
         """The value of one feature of instance ``index``."""
-        return _FEATURES[feature](self, index)
+        return FEATURE_GETTERS[feature](self, index)
 
     def area_px(self, index: int) -> float:
         key = ("area", index)
@@ -184,7 +184,7 @@ def _mm(part: PartView, index: int, px: float) -> float:
     return px * part.local_length_factor(index)
 
 
-_FEATURES: dict[Feature, Callable[[PartView, int], float]] = {
+FEATURE_GETTERS: dict[Feature, Callable[[PartView, int], float]] = {
     Feature.AREA_PX: PartView.area_px,
     Feature.AREA_MM2: lambda p, i: p.area_px(i) * p.local_area_factor(i),
     Feature.PERIMETER_PX: lambda p, i: p.shape(i).perimeter,
