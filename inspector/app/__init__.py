@@ -6,8 +6,7 @@ Names are imported lazily: ``inspector.config.settings`` imports this package's
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from inspector.lazy import lazy_exports
 
 _EXPORTS = {
     "App": "inspector.app.app",
@@ -23,11 +22,17 @@ _EXPORTS = {
     "StageQueue": "inspector.app.queues",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'inspector.app' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__all__ = [
+    "App",
+    "Components",
+    "InferenceEngine",
+    "LogOnlyOutput",
+    "Output",
+    "OverflowPolicy",
+    "QueueConfig",
+    "RuntimeConfig",
+    "StageQueue",
+    "VerdictMaker",
+    "build_components",
+]
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,9 @@ def handle(args: argparse.Namespace) -> int:
 
     from inspector.config.settings import problems_of
     from inspector.engine import EngineConfig, load_engine
+    from inspector.logging import LogConfig, configure_logging
+
+    configure_logging(LogConfig(level="warning"), stream=sys.stderr)  # stdout carries the results only
 
     try:
         config = EngineConfig(

@@ -122,7 +122,7 @@ def problems_of(exc: ValidationError) -> tuple[tuple[str, str], ...]:
     out = []
     for err in exc.errors():
         path = ".".join(str(part) for part in err["loc"]) or "<root>"
-        reason = err["msg"]
+        reason = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
         out.append((path, reason))

@@ -39,7 +39,12 @@ class EngineConfig(Section):
     )
     agnostic_nms: bool = Field(False, description="Suppress overlapping boxes across classes too.")
     half: bool = Field(True, description="Run in FP16 on CUDA (ignored on CPU, which always runs FP32).")
-    channels_last: bool = Field(True, description="Use the channels-last memory layout on CUDA.")
+    channels_last: bool = Field(
+        True, description="Use the channels-last memory layout (faster convolutions on CUDA and on CPU)."
+    )
+    cpu_freeze: bool = Field(
+        True, description="On CPU, trace and freeze the network with TorchScript (prepacked convolutions)."
+    )
     compile: bool = Field(
         False, description="Compile the network with torch.compile (CUDA; slow first frames)."
     )

@@ -15,9 +15,11 @@ from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
 from inspector.engine.masks import MaskBuilder
 from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
 from inspector.engine.runner import make_forward, prepare_module, resolve_device
-from inspector.errors import ModelError
+from inspector.errors import ConfigError, ModelError
+from inspector.logging import get_logger
 from inspector.messages import Detections
 
+log = get_logger("inspector.engine")
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-pcb-seg.pt"
 
 
@@ -38,7 +40,6 @@ class Engine:
             loaded.module, device, config.half, config.channels_last
         )
         self.module = module
-        self._forward = make_forward(module, device, config.compile, config.cuda_graphs)
         stride = loaded.info.stride
         if loaded.info.fixed_imgsz:
             self.imgsz = loaded.info.imgsz
@@ -46,6 +47,14 @@ class Engine:
             side = check_imgsz(config.imgsz or max(loaded.info.imgsz), stride)
             self.imgsz = (side, side)
         self.stride = stride
+        example = torch.zeros((1, 3, *self.imgsz), dtype=self.dtype, device=device)
+        self._forward = make_forward(module, device, config, example.contiguous(memory_format=self.layout))
+        unknown = [c for c in config.classes or () if not 0 <= c < len(self.names)]
+        if unknown:
+            raise ConfigError(
+                "engine.classes names classes the model does not have",
+                (("engine.classes", f"{unknown} not in 0..{len(self.names) - 1} ({self.info.path})"),),
+            )
         self.nms = NmsOptions(config.conf, config.iou, config.max_det, config.classes, config.agnostic_nms)
         self.masks = MaskBuilder(device)
 
@@ -114,8 +123,8 @@ class Engine:
     def detections(self, pred: torch.Tensor, protos: torch.Tensor, plan: Letterbox) -> Detections:
         rows = select(pred.float(), len(self.names), self.nms)
         boxes = boxes_to_original(rows[:, :4], plan)
-        masks = self.masks.build(protos, rows[:, 6:], boxes, plan.orig_hw)
-        keep = masks.flatten(1).any(1)  # as ultralytics: an instance whose mask is empty is dropped
+        masks, keep = self.masks.build(protos, rows[:, 6:], boxes, plan.orig_hw)
+        # As ultralytics does, an instance whose mask is empty is dropped.
         if not bool(keep.all()):
             rows, boxes, masks = rows[keep], boxes[keep], masks[keep]
         return Detections(
@@ -137,6 +146,20 @@ def load_engine(config: EngineConfig) -> Engine:
             f"no model configured (engine.model) and the demo model {DEMO_MODEL} is not installed"
         )
     device = resolve_device(config.device)
-    engine = Engine(load_model(path), config, device)
+    t0 = time.perf_counter()
+    engine = Engine(load_model(path, device), config, device)
     engine.warmup()
+    info = engine.info
+    log.info(
+        "engine_loaded",
+        model=info.path,
+        format=info.format,
+        arch=f"yolov8{info.scale}-seg",
+        classes=list(info.names),
+        device=str(device),
+        precision=engine.precision,  # logged so a silently missing FP16 shows up
+        imgsz=list(engine.imgsz),
+        threads=torch.get_num_threads() if device.type == "cpu" else None,
+        load_ms=round(ms_since(t0), 1),
+    )
     return engine

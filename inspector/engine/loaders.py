@@ -215,14 +215,15 @@ def read_content(path: str | Path) -> tuple[CheckpointContent, str]:
         return read_pickled_content(path, archive)
 
 
-def load_model(path: str | Path) -> LoadedModel:
-    """Load any supported model file for inference on the CPU (the engine moves it to its device)."""
+def load_model(path: str | Path, device: torch.device | None = None) -> LoadedModel:
+    """Load any supported model file for inference (on the CPU; the engine moves it to its device,
+    except TorchScript graphs, which are loaded onto ``device`` directly)."""
     path = Path(path)
     with open_archive(path) as archive:
         if is_torchscript(archive):
             from inspector.engine.torchscript import load_torchscript
 
-            return load_torchscript(path)
+            return load_torchscript(path, device)  # type: ignore[no-any-return]
         content, fmt = read_pickled_content(path, archive)
     return from_content(content, path, fmt)
 

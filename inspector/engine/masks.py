@@ -93,13 +93,15 @@ class MaskBuilder:
 
     def build(
         self, protos: torch.Tensor, coeffs: torch.Tensor, boxes: torch.Tensor, orig_hw: tuple[int, int]
-    ) -> torch.Tensor:
-        """Bool masks (N, H, W) for boxes (N, 4) in original pixels; pixels outside a box are False."""
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bool masks (N, H, W) for boxes (N, 4) in original pixels (False outside a box), and
+        which of them are not empty (N,) — known from the box windows, without scanning N x H x W."""
         h, w = orig_hw
         n = coeffs.shape[0]
         masks = torch.zeros((n, h, w), dtype=torch.bool, device=protos.device)
+        nonempty = torch.zeros(n, dtype=torch.bool, device=protos.device)
         if n == 0:
-            return masks
+            return masks, nonempty
         c, mh, mw = protos.shape
         rs = self.resize((mh, mw), orig_hw)
         logits = (coeffs.float() @ protos.float().view(c, -1)).view(n, mh, mw)
@@ -112,5 +114,7 @@ class MaskBuilder:
             ys, ye = rs.row_lo[y0], rs.row_hi[y1 - 1]
             xs, xe = rs.col_lo[x0], rs.col_hi[x1 - 1]
             block = rs.rows[y0:y1, ys:ye] @ logits[i, ys:ye, xs:xe] @ rs.cols[x0:x1, xs:xe].T
-            masks[i, y0:y1, x0:x1] = block > 0
-        return masks
+            inside = block > 0
+            masks[i, y0:y1, x0:x1] = inside
+            nonempty[i] = inside.any()
+        return masks, nonempty

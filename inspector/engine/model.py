@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from inspector.engine.head import Segment
+from inspector.engine.head import RawOutputs, Segment
 from inspector.engine.layers import SPPF, C2f, Concat, Conv, fuse_all
 
 N_MASKS = 32
@@ -108,14 +108,32 @@ class SegmentationModel(nn.Module):
         fuse_all(self)
         return self
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def raw(self, x: torch.Tensor) -> RawOutputs:
+        """Everything with weights (the part worth tracing): the head's undecoded outputs."""
         saved: dict[int, torch.Tensor] = {}
         layers = list(self.model)
         for i, layer in enumerate(layers[:-1]):
             x = layer([x, saved[CONCAT_SOURCES[i]]]) if i in CONCAT_SOURCES else layer(x)
             if i in KEEP_OUTPUTS:
                 saved[i] = x
-        return self.head([saved[i] for i in HEAD_INPUTS])
+        return self.head.raw([saved[i] for i in HEAD_INPUTS])
+
+    def decode(self, raw: RawOutputs, input_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head.decode(raw, input_hw)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.decode(self.raw(x), (int(x.shape[2]), int(x.shape[3])))
+
+
+class RawNetwork(nn.Module):
+    """Just ``model.raw``: a shape-independent graph that ``torch.jit.trace`` can capture."""
+
+    def __init__(self, model: SegmentationModel) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> RawOutputs:
+        return self.model.raw(x)
 
 
 def parameter_count(model: nn.Module) -> int:

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import torch
 from torch import nn
+
+from inspector.engine.config import EngineConfig
+from inspector.engine.model import RawNetwork, SegmentationModel
+from inspector.logging import get_logger
+
+log = get_logger("inspector.engine")
 
 Forward = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 MAX_GRAPHS = 8  # one graph per input shape; a line has few frame sizes
@@ -49,22 +56,53 @@ class CudaGraphRunner:
 def prepare_module(
     module: nn.Module, device: torch.device, half: bool, channels_last: bool
 ) -> tuple[nn.Module, torch.dtype, torch.memory_format]:
-    """The module on its device in its inference dtype and layout."""
+    """The module on its device in its inference dtype and layout (channels-last helps oneDNN on CPU too)."""
     cuda = device.type == "cuda"
-    dtype = torch.float16 if cuda and half else torch.float32
-    layout = torch.channels_last if cuda and channels_last else torch.contiguous_format
+    traced_dtype = getattr(module, "dtype", None)  # a TorchScript graph keeps its export precision
+    dtype = traced_dtype or (torch.float16 if cuda and half else torch.float32)
+    layout = torch.channels_last if channels_last else torch.contiguous_format
     module = module.to(device=device, dtype=dtype)
     if layout is torch.channels_last:
         module = module.to(memory_format=torch.channels_last)
     return module.eval(), dtype, layout
 
 
-def make_forward(module: nn.Module, device: torch.device, compile_: bool, cuda_graphs: bool) -> Forward:
-    """The callable the engine runs per batch: the module, optionally compiled and/or graph-captured."""
+def frozen_cpu_forward(model: SegmentationModel, example: torch.Tensor) -> Forward | None:
+    """The weighted part traced and frozen with TorchScript (oneDNN convolutions with prepacked
+    weights: measurably faster on CPU); the shape-dependent box decoding stays in Python.
+    None when tracing fails, and the caller keeps the eager module."""
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")
+            frozen = torch.jit.freeze(torch.jit.trace(RawNetwork(model).eval(), example, check_trace=False))
+    except (RuntimeError, TypeError, ValueError) as exc:
+        log.warning("engine.freeze_failed", error=str(exc)[:200])
+        return None
+
+    def forward(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return model.decode(frozen(x), (int(x.shape[2]), int(x.shape[3])))
+
+    return forward
+
+
+def make_forward(
+    module: nn.Module,
+    device: torch.device,
+    options: EngineConfig,
+    example: torch.Tensor,
+) -> Forward:
+    """The callable the engine runs per batch: the module, optionally frozen, compiled, graph-captured."""
     forward: Forward = module
+    compile_, cuda_graphs = options.compile, options.cuda_graphs
+    if device.type == "cpu" and options.cpu_freeze and isinstance(module, SegmentationModel):
+        forward = frozen_cpu_forward(module, example) or module
+    cuda = device.type == "cuda"
+    if compile_ and cuda_graphs and cuda:
+        # torch.compile captures CUDA graphs itself in this mode; never both mechanisms at once.
+        return torch.compile(module, mode="reduce-overhead", dynamic=False)  # type: ignore[return-value]
     if compile_:
         forward = torch.compile(module, dynamic=False)  # type: ignore[assignment]
-    if cuda_graphs and device.type == "cuda":
+    elif cuda_graphs and cuda:
         forward = CudaGraphRunner(forward)
     return forward
 

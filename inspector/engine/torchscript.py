@@ -20,10 +20,11 @@ from inspector.errors import ModelError
 class ScriptedSegmenter(nn.Module):
     """Wraps an exported graph so it returns (predictions, prototypes) like ``SegmentationModel``."""
 
-    def __init__(self, script: torch.jit.ScriptModule, batch: int) -> None:
+    def __init__(self, script: torch.jit.ScriptModule, batch: int, dtype: torch.dtype) -> None:
         super().__init__()
         self.script = script
         self.batch = batch  # traced batch size; the engine feeds at most this many frames per call
+        self.dtype = dtype  # traced precision: constants in the graph have it, so inputs must too
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.script(x)
@@ -59,13 +60,14 @@ def scale_of(script: torch.jit.ScriptModule) -> str:
     return SCALE_BY_STEM_WIDTH.get(int(stem.shape[0]), "?") if stem is not None else "?"
 
 
-def load_torchscript(path: Path) -> Any:
-    """A ``LoadedModel`` for an ultralytics TorchScript export (CPU, eval)."""
+def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
+    """A ``LoadedModel`` for an ultralytics TorchScript export, loaded straight onto ``device``
+    (constants traced into the graph, such as anchors, move with it)."""
     from inspector.engine.loaders import LoadedModel, ModelInfo
 
     extra = {"config.txt": ""}
     try:
-        script = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+        script = torch.jit.load(str(path), map_location=device or "cpu", _extra_files=extra)
     except (RuntimeError, ValueError) as exc:
         raise ModelError(
             f"model file {path}: TorchScript archive cannot be loaded ({str(exc)[:200]})"
@@ -91,5 +93,6 @@ def load_torchscript(path: Path) -> Any:
         weights_dtype=str(first.dtype).removeprefix("torch.") if first is not None else "unknown",
         extra={"ultralytics_version": str(meta.get("version", ""))},
     )
-    module = ScriptedSegmenter(script.eval(), batch=int(meta.get("batch", 1) or 1))
+    dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
+    module = ScriptedSegmenter(script.eval(), batch=int(meta.get("batch", 1) or 1), dtype=dtype)
     return LoadedModel(module, info)

@@ -10,8 +10,9 @@ does not import torch and OpenCV.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from inspector.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from inspector.rules.config import RulesConfig
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from inspector.rules.log import to_log
     from inspector.rules.verdicts import VerdictMaker, build_verdicts
 
-_WHERE = {
+_EXPORTS = {
     "RulesConfig": "inspector.rules.config",
     "Feature": "inspector.rules.features",
     "to_log": "inspector.rules.log",
@@ -28,9 +29,4 @@ _WHERE = {
 }
 
 __all__ = ["Feature", "RulesConfig", "VerdictMaker", "build_verdicts", "to_log"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(_WHERE[name]), name)
-    raise AttributeError(f"module 'inspector.rules' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

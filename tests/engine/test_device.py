@@ -57,3 +57,17 @@ def test_cuda_compile_runs(tiny_seg_checkpoint: Path) -> None:
     engine = load_engine(EngineConfig(model=tiny_seg_checkpoint, device="cuda", compile=True, conf=0.5))
     (det,) = engine.infer([synthetic_image(240, 320, seed=1)])
     assert det.masks.shape[-2:] == (240, 320)
+
+
+def test_cpu_fast_paths_give_the_same_detections(tiny_seg_checkpoint: Path) -> None:
+    images = [synthetic_image(240, 320, seed=240 * 320), synthetic_image(257, 413, seed=257 * 413)]
+    fast = load_engine(EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.4))
+    plain = load_engine(
+        EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.4, cpu_freeze=False, channels_last=False)
+    )
+    assert fast._forward is not fast.module  # traced and frozen
+    for a, b in zip(fast.infer(images), plain.infer(images), strict=True):
+        assert len(a) == len(b) > 0
+        assert (a.boxes - b.boxes).abs().max() < 0.05
+        assert torch.equal(a.class_ids, b.class_ids)
+        assert (a.masks != b.masks).sum() <= a.masks.sum() // 1000

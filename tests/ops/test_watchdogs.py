@@ -33,10 +33,13 @@ class LeakingStage(threading.Thread):
         self.stop_event = threading.Event()
 
     def run(self) -> None:
-        step = 0.02
-        chunk = max(1, round(self.mib_per_s * step * MIB))
-        while not self.stop_event.wait(step):
-            self.kept.append(b"\x01" * chunk)  # written bytes: resident, unlike calloc'd zeros
+        # Leak by elapsed time, not per wake-up, so a starved thread still leaks at its rate.
+        start, leaked = time.monotonic(), 0
+        while not self.stop_event.wait(0.02):
+            due = round(self.mib_per_s * (time.monotonic() - start) * MIB) - leaked
+            if due > 0:
+                self.kept.append(b"\x01" * due)  # written bytes: resident, unlike calloc'd zeros
+                leaked += due
 
 
 def leak_run(watchdog: RssWatchdog, mib_per_s: float, seconds: float) -> None:
