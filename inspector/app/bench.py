@@ -30,6 +30,13 @@ from inspector.sources.synthetic import SyntheticSource, pcb_scene
 class BenchResult:
     raw_fps: list[float]
     pipeline_fps: list[float]
+    raw_cpu_ms: list[float]  # process CPU time per frame (all threads): steadier than wall on a busy host
+    pipeline_cpu_ms: list[float]
+
+    @property
+    def cpu_ratio(self) -> float:
+        """Pipeline CPU per frame / raw CPU per frame (what the extra stages cost)."""
+        return statistics.median(self.pipeline_cpu_ms) / statistics.median(self.raw_cpu_ms)
 
     @property
     def raw_median(self) -> float:
@@ -50,7 +57,7 @@ def make_frames(count: int, width: int, height: int, seed: int = 0) -> list[np.n
     return [render(i) for i in range(count)]
 
 
-def raw_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int) -> float:
+def raw_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int) -> tuple[float, float]:
     """Frames per second of ``engine.infer`` alone, called back to back.
 
     It runs on a worker thread like the pipeline's inference stage: with OpenMP's default
@@ -68,11 +75,12 @@ def raw_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch
         elapsed.append(time.perf_counter() - t0)
 
     worker = threading.Thread(target=forward_loop, name="bench-raw")
+    c0 = time.process_time()
     worker.start()
     worker.join()
     if not elapsed:
         raise RuntimeError("the raw engine run failed (see the error above)")
-    return total / elapsed[0]
+    return total / elapsed[0], (time.process_time() - c0) * 1000.0 / total
 
 
 def bench_config(total: int, batch: int, width: int, height: int) -> InspectorConfig:
@@ -90,7 +98,9 @@ def bench_config(total: int, batch: int, width: int, height: int) -> InspectorCo
     )
 
 
-def pipeline_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int) -> float:
+def pipeline_fps(
+    engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int
+) -> tuple[float, float]:
     """Frames per second through the whole line (capture → preprocess → infer → rules → output)."""
     height, width = frames[0].shape[:2]
     config = bench_config(total, batch, width, height)
@@ -99,16 +109,18 @@ def pipeline_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, 
     source = SyntheticSource(src_cfg, frames=lambda i: frames[i % len(frames)])
     components = Components(engine, build_verdict_maker(config), LogOnlyOutput())
     app = App(config, components, sources={"bench": source})
+    c0 = time.process_time()
     t0 = time.perf_counter()
     app.start()
     assert app.output_stage is not None
     app.output_stage.join(timeout=3600)  # it ends once the last frame is out
     elapsed = time.perf_counter() - t0
+    cpu_ms = (time.process_time() - c0) * 1000.0 / total
     app.stop(deadline_s=10.0)
     frames_out = app.stats.total()["frames"]
     if frames_out != total:
         raise RuntimeError(f"pipeline delivered {frames_out} of {total} frames")
-    return total / elapsed
+    return total / elapsed, cpu_ms
 
 
 def run_bench(
@@ -120,14 +132,22 @@ def run_bench(
     report: Callable[[str], Any] = print,
 ) -> BenchResult:
     """Alternate raw and pipeline runs ``repeats`` times (so drift hits both alike)."""
-    raw, pipe = [], []
+    raw: list[float] = []
+    pipe: list[float] = []
+    raw_cpu: list[float] = []
+    pipe_cpu: list[float] = []
     engine.infer(frames[:batch])  # warm-up at this batch size
     raw_fps(engine, frames, batch, batch)  # and on a worker thread
     for i in range(repeats):
-        raw.append(raw_fps(engine, frames, total, batch))
-        pipe.append(pipeline_fps(engine, frames, total, batch))
-        report(f"  run {i + 1}/{repeats}: raw {raw[-1]:.2f} fps, pipeline {pipe[-1]:.2f} fps")
-    return BenchResult(raw, pipe)
+        for fps_list, cpu_list, measure in ((raw, raw_cpu, raw_fps), (pipe, pipe_cpu, pipeline_fps)):
+            fps, cpu_ms = measure(engine, frames, total, batch)
+            fps_list.append(fps)
+            cpu_list.append(cpu_ms)
+        report(
+            f"  run {i + 1}/{repeats}: raw {raw[-1]:.2f} fps ({raw_cpu[-1]:.1f} CPU ms/frame), "
+            f"pipeline {pipe[-1]:.2f} fps ({pipe_cpu[-1]:.1f} CPU ms/frame)"
+        )
+    return BenchResult(raw, pipe, raw_cpu, pipe_cpu)
 
 
 def describe(model: Path, engine: Any, threads: int, frames: list[np.ndarray], batch: int, total: int) -> str:

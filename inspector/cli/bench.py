@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,10 @@ def handle(args: argparse.Namespace) -> int:
         ("pipeline", result.pipeline_median, result.pipeline_fps),
     ):
         print(f"{label:<12} median {median:8.2f} fps  runs {[round(v, 2) for v in runs]}")
+    print(
+        f"CPU ms/frame raw {statistics.median(result.raw_cpu_ms):.1f}, pipeline "
+        f"{statistics.median(result.pipeline_cpu_ms):.1f} (ratio {result.cpu_ratio:.3f})"
+    )
     verdict = "meets" if result.ratio >= TARGET_RATIO else "BELOW"
     print(f"ratio        {result.ratio:.3f} (pipeline / raw; target >= {TARGET_RATIO}: {verdict})")
     return 0
