@@ -117,6 +117,7 @@ SAFE_GLOBALS: dict[tuple[str, str], Any] = {
     ("builtins", "frozenset"): frozenset,
     ("__builtin__", "frozenset"): frozenset,
     ("builtins", "getattr"): placeholder_attr,
+    ("__builtin__", "getattr"): placeholder_attr,
     ("torch._utils", "_rebuild_tensor_v2"): rebuild_tensor,
     ("torch._utils", "_rebuild_parameter"): rebuild_parameter,
     ("torch._utils", "_rebuild_parameter_with_state"): rebuild_parameter,

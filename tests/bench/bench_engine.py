@@ -11,6 +11,7 @@ times FP16 batches of 1 and 8 for throughput.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import statistics
 import tempfile
@@ -90,12 +91,11 @@ def cuda_throughput(ckpt: Path, images: list[np.ndarray], args: argparse.Namespa
     for batch in (1, 8):
         frames = [images[i % len(images)] for i in range(batch)]
         engine = load_engine(EngineConfig(model=ckpt, device="cuda", imgsz=args.imgsz, half=True))
-        ours = median_ms(lambda: engine.infer(frames), args.frames, per_call=batch)  # noqa: B023
-        theirs = median_ms(
-            lambda: reference.predict(frames, imgsz=args.imgsz, half=True, device=0, verbose=False),  # noqa: B023
-            args.frames,
-            per_call=batch,
+        predict = functools.partial(
+            reference.predict, frames, imgsz=args.imgsz, half=True, device=0, batch=batch, verbose=False
         )
+        ours = median_ms(functools.partial(engine.infer, frames), args.frames, per_call=batch)
+        theirs = median_ms(predict, args.frames, per_call=batch)
         print(
             f"CUDA fp16 batch {batch}: engine {ours:.2f} ms/frame, ultralytics {theirs:.2f} ms/frame, "
             f"throughput x{theirs / ours:.2f}"

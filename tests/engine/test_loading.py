@@ -145,3 +145,33 @@ def test_fp32_checkpoint_loads(tmp_path: Path, tiny_seg_checkpoint: Path) -> Non
     torch.save({"model": model.model.float(), "train_args": {"imgsz": 320}}, path)
     info = load_model(path).info
     assert info.weights_dtype == "float32" and info.imgsz == (320, 320)
+
+
+def test_garbled_pickle_inside_a_checkpoint_is_a_clear_error(
+    tmp_path: Path, tiny_seg_checkpoint: Path
+) -> None:
+    path = tmp_path / "garbled.pt"
+    with zipfile.ZipFile(tiny_seg_checkpoint) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename.endswith("/data.pkl"):
+                data = data[: len(data) // 2] + b"\x00" * 64  # a cut pickle with a valid zip CRC
+            dst.writestr(item, data)
+    with pytest.raises(ModelError, match=r"garbled\.pt"):
+        load_model(path)
+
+
+def test_fused_checkpoint_loads_and_matches_reference(tmp_path: Path, tiny_seg_checkpoint: Path) -> None:
+    # model.save() after fuse() keeps layers folded, and pickles bound methods through getattr.
+    model = yolo(tiny_seg_checkpoint)
+    model.model.fuse(verbose=False)
+    path = tmp_path / "fused.pt"
+    model.save(str(path))
+    loaded = load_model(path)
+    reference = yolo(path).model.float().eval()
+    x = as_batch([synthetic_image(160, 192, 3)])
+    with torch.no_grad():
+        (ref_pred, ref_proto), _ = reference(x)
+        pred, proto = loaded.module(x)
+    torch.testing.assert_close(pred, ref_pred, rtol=1e-4, atol=1e-3)
+    torch.testing.assert_close(proto, ref_proto, rtol=1e-4, atol=1e-4)
