@@ -62,6 +62,19 @@ class Engine:
     def precision(self) -> str:
         return "fp16" if self.dtype == torch.float16 else "fp32"
 
+    def reduce_imgsz(self) -> bool:
+        """Shrink the network input by about a quarter (stride multiple, at least 2 strides) after
+        an out-of-memory error; False when it cannot shrink (fixed-size export, already minimal)."""
+        if self.info.fixed_imgsz:
+            return False
+        side = max(self.imgsz)
+        smaller = max(2 * self.stride, (side * 3 // 4) // self.stride * self.stride)
+        if smaller >= side:
+            return False
+        log.warning("engine_imgsz_reduced", old=side, new=smaller)
+        self.imgsz = (smaller, smaller)
+        return True
+
     def warmup(self, passes: int | None = None) -> None:
         """Run the network on blank frames so the first real frame does not pay for allocation/tuning."""
         blank = np.full((*self.imgsz, 3), 114, dtype=np.uint8)

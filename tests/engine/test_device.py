@@ -71,3 +71,13 @@ def test_cpu_fast_paths_give_the_same_detections(tiny_seg_checkpoint: Path) -> N
         assert (a.boxes - b.boxes).abs().max() < 0.05
         assert torch.equal(a.class_ids, b.class_ids)
         assert (a.masks != b.masks).sum() <= a.masks.sum() // 1000
+
+
+def test_reduce_imgsz_shrinks_until_minimal(tiny_seg_checkpoint: Path) -> None:
+    engine = load_engine(EngineConfig(model=tiny_seg_checkpoint, device="cpu", imgsz=128, warmup=0))
+    assert engine.imgsz == (128, 128)
+    assert engine.reduce_imgsz() and engine.imgsz == (96, 96)
+    assert engine.reduce_imgsz() and engine.imgsz == (64, 64)
+    assert not engine.reduce_imgsz() and engine.imgsz == (64, 64)
+    (det,) = engine.infer([synthetic_image(90, 120, seed=2)])
+    assert det.masks.shape[-2:] == (90, 120)
