@@ -24,7 +24,12 @@ class LogConfig(Section):
     format: LogFormat = Field("auto", description="json, console, or auto (console on a TTY, else JSON).")
     level: Literal["debug", "info", "warning", "error"] = Field("info", description="Lowest level emitted.")
     library_level: Literal["debug", "info", "warning", "error"] = Field(
-        "warning", description="Lowest level emitted from third-party libraries (pymodbus, apscheduler)."
+        "warning", description="Lowest level emitted from third-party libraries (apscheduler, opencv, ...)."
+    )
+    pymodbus_level: Literal["debug", "info", "warning", "error", "critical"] = Field(
+        "critical",
+        description="Lowest level emitted by pymodbus itself. The PLC link already logs link up/down and "
+        "each failed write once; pymodbus repeats them as multi-line hex dumps during every outage.",
     )
 
 
@@ -74,6 +79,7 @@ def configure_logging(config: LogConfig | None = None, stream: Any = None) -> No
     root.handlers[:] = [handler]
     root.setLevel(logging.getLevelName(config.library_level.upper()))
     logging.getLogger("inspector").setLevel(logging.getLevelName(config.level.upper()))
+    logging.getLogger("pymodbus").setLevel(logging.getLevelName(config.pymodbus_level.upper()))
 
 
 def get_logger(name: str = "inspector") -> Any:
