@@ -28,6 +28,11 @@ from typing import Any
 from inspector.synth import BoardGenerator, DefectPolicy
 from inspector.synth.export import write_data_yaml, write_images
 
+# libgomp's default spin-wait makes a 2-thread torch process ~10x slower when the cores are
+# shared with other busy processes (measured here); passive waiting avoids it. Must be set
+# before torch loads.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 TRAIN_SEED = 1001  # boards 0..train_count-1 of this seed train the model
 VAL_SEED = 2002  # per-epoch validation (model selection); the final evaluation uses another seed
 RENDER_SIZE = (640, 480)  # the demo camera's frame size; stored downscaled to the training size
@@ -48,32 +53,40 @@ def offline_ultralytics(config_dir: Path) -> None:
 
 
 def make_dataset(root: Path, train_count: int, val_count: int, imgsz: int) -> Path:
-    """Render (once) the training and validation boards at ``imgsz`` width; returns data.yaml."""
+    """Render the training and validation boards at ``imgsz`` width (boards already on disk
+    are reused: same seed and index give the same board); returns data.yaml."""
+    lists = {}
     for name, seed, count, policy in (
         ("train", TRAIN_SEED, train_count, TRAIN_POLICY),
         ("val", VAL_SEED, val_count, DefectPolicy()),
     ):
         out = root / name
-        if out.exists() and len(list((out / "images").glob("*.png"))) == count:
-            continue  # already rendered (same seed and count give the same boards)
+        todo = [i for i in range(count) if not (out / "images" / f"{i:06d}.png").exists()]
         t0 = time.monotonic()
-        write_images(BoardGenerator(RENDER_SIZE, seed, policy), out, range(count), store_width=imgsz)
-        print(f"rendered {count} {name} boards (seed {seed}) in {time.monotonic() - t0:.0f} s", flush=True)
-    data = root / "data.yaml"
-    write_data_yaml(data, root, train="train/images", val="val/images")
+        write_images(BoardGenerator(RENDER_SIZE, seed, policy), out, todo, store_width=imgsz)
+        print(
+            f"rendered {len(todo)} {name} boards (seed {seed}) in {time.monotonic() - t0:.0f} s", flush=True
+        )
+        listing = root / f"{name}-{count}.txt"
+        listing.write_text("".join(f"{out / 'images' / f'{i:06d}.png'}\n" for i in range(count)))
+        lists[name] = listing.name
+    data = root / f"data-{train_count}-{val_count}.yaml"  # per size: runs side by side never clash
+    write_data_yaml(data, root, train=lists["train"], val=lists["val"])
     return data
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workdir", type=Path, required=True, help="data, runs and config live here")
-    p.add_argument("--train-count", type=int, default=1600)
-    p.add_argument("--val-count", type=int, default=120)
+    p.add_argument("--train-count", type=int, default=800)
+    p.add_argument("--val-count", type=int, default=60)
     p.add_argument("--imgsz", type=int, default=320)
     p.add_argument("--epochs", type=int, default=60, help="upper bound; --hours usually stops first")
-    p.add_argument("--hours", type=float, default=1.45, help="hard cap on training time (ultralytics time=)")
+    p.add_argument("--hours", type=float, default=1.4, help="hard cap on training time (ultralytics time=)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--init", type=Path, default=None, help="start from these weights (a stage's last.pt)")
+    p.add_argument("--name", default="train", help="run name under WORKDIR/runs")
     args = p.parse_args(argv)
 
     work = args.workdir.resolve()
@@ -99,10 +112,11 @@ def main(argv: list[str] | None = None) -> int:
         device="cpu",
         workers=1,
         cache="ram",
-        pretrained=False,
+        # --init: weights of an earlier stage (schedule and optimiser start fresh); else from scratch
+        pretrained=str(args.init) if args.init else False,
         amp=False,
         optimizer="AdamW",
-        lr0=0.002,
+        lr0=0.0015,
         warmup_epochs=1,
         close_mosaic=2,
         patience=100,
@@ -115,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         flipud=0.5,
         plots=False,
         project=str(work / "runs"),
-        name="train",
+        name=args.name,
         exist_ok=True,
     )
     return 0

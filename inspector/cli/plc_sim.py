@@ -61,25 +61,38 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--fault", type=parse_fault, action="append", default=[], help="KIND@S[+DUR][:CODE]")
     parser.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
     parser.add_argument("--rtu-framing", action="store_true", help="RTU frames over TCP (serial gateway)")
+    parser.add_argument(
+        "--serial",
+        metavar="PORT",
+        default=None,
+        help="serve RTU on this serial device instead of TCP (line settings from --config's plc.serial)",
+    )
     parser.add_argument("--quiet", action="store_true", help="do not log each write")
     parser.set_defaults(handler=handle)
 
 
 def _simulator(args: argparse.Namespace) -> PlcSimulator:
-    from inspector.plc.config import RegisterMap
+    from inspector.plc.config import RegisterMap, SerialConfig
 
-    registers, device_id = RegisterMap(), 1
+    registers, device_id, line = RegisterMap(), 1, SerialConfig()
     if args.config:
         from inspector.config.settings import load_config
 
         plc = load_config(args.config).plc
-        registers, device_id = plc.registers, plc.device_id
+        registers, device_id, line = plc.registers, plc.device_id, plc.serial
     if args.device_id is not None:
         device_id = args.device_id
     if not 0 <= device_id <= 247:
         raise ConfigError(f"--device-id must be 0..247, not {device_id}")
+    serial = line.model_copy(update={"port": args.serial}) if args.serial else None
     return PlcSimulator(
-        args.host, args.port, device_id, registers, log_writes=not args.quiet, rtu_framing=args.rtu_framing
+        args.host,
+        args.port,
+        device_id,
+        registers,
+        log_writes=not args.quiet,
+        rtu_framing=args.rtu_framing,
+        serial=serial,
     )
 
 

@@ -9,6 +9,7 @@ module touches pymodbus.
 from __future__ import annotations
 
 import asyncio
+import termios
 from collections.abc import Awaitable, Sequence
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 
 from inspector.errors import PlcError, PlcUnavailable
 from inspector.plc.config import PlcConfig, Transport
+from inspector.plc.serial_line import serial_line_problem, settings_text
 
 # Exception codes that mean "try again later" rather than "this request is wrong".
 RETRYABLE_EXCEPTION_CODES = {5, 6, 0x0A, 0x0B}
@@ -54,6 +56,12 @@ class PlcLink(Protocol):
     async def read_registers(self, address: int, count: int) -> list[int]: ...
 
 
+def serial_settings_refused(config: PlcConfig, exc: BaseException) -> str:
+    return (
+        f"the serial device refused the line settings in plc.serial ({settings_text(config.serial)}): {exc}"
+    )
+
+
 def _make_client(config: PlcConfig) -> Any:
     from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 
@@ -67,6 +75,10 @@ def _make_client(config: PlcConfig) -> Any:
     }
     if config.transport is Transport.RTU:
         serial = config.serial
+        problem = serial_line_problem(serial)
+        if problem is not None:
+            key = "plc.serial" if "line settings" in problem else "plc.serial.port"
+            raise PlcError(f"{key}: {serial.port} {problem} (plc.transport is rtu)")
         try:
             return AsyncModbusSerialClient(
                 serial.port,
@@ -104,6 +116,8 @@ class ModbusClientLink:
             return bool(await self._client.connect())
         except (ModbusException, OSError, asyncio.TimeoutError):
             return False
+        except (termios.error, ValueError) as exc:  # raised raw by pyserial, not as OSError
+            raise PlcError(f"{self.description}: {serial_settings_refused(self._config, exc)}") from None
 
     async def close(self) -> None:
         self._client.close()

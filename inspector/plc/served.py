@@ -1,22 +1,26 @@
-"""A Modbus TCP server holding one register space, with hooks for writes and faults.
+"""A Modbus server holding one register space, with hooks for writes and faults.
 
 Used twice: by the daemon in server role (the PLC polls the daemon) and by the PLC
-simulator. Runs inside the caller's asyncio loop. Register and coil spaces are
-separate (coil N and register N are different things), as on most PLCs.
+simulator. Serves TCP, or RTU on a serial line when given a ``SerialConfig``. Runs
+inside the caller's asyncio loop. Register and coil spaces are separate (coil N and
+register N are different things), as on most PLCs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import termios
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
-from pymodbus.server import ModbusTcpServer
+from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from inspector.errors import PlcError
+from inspector.plc.config import SerialConfig
+from inspector.plc.serial_line import serial_line_problem
 
 # (function code, address, values) for every write a client makes.
 WriteHook = Callable[[int, int, list[int] | list[bool]], None]
@@ -29,7 +33,7 @@ COIL_SPACE = 64
 
 
 class ServedRegisters:
-    """One device's holding registers and coils served over Modbus TCP."""
+    """One device's holding registers and coils served over Modbus TCP or RTU serial."""
 
     def __init__(
         self,
@@ -40,8 +44,10 @@ class ServedRegisters:
         on_connect: ConnectHook | None = None,
         framer: FramerType = FramerType.SOCKET,
         may_write: WriteGuard | None = None,
+        serial: SerialConfig | None = None,
     ) -> None:
         self.host = host
+        self.serial = serial
         self._may_write = may_write
         self.requested_port = port
         self.port = 0
@@ -54,7 +60,7 @@ class ServedRegisters:
         self._internal = False
         self._answering = asyncio.Event()
         self._answering.set()
-        self._server: ModbusTcpServer | None = None
+        self._server: ModbusTcpServer | ModbusSerialServer | None = None
 
     def _device(self) -> SimDevice:
         coils = [SimData(0, values=[False] * COIL_SPACE, datatype=DataType.BITS)]
@@ -63,19 +69,39 @@ class ServedRegisters:
         inputs = [SimData(0, count=1, values=0, datatype=DataType.REGISTERS)]
         return SimDevice(id=self.device_id, simdata=(coils, unused, registers, inputs), action=self._action)
 
-    async def start(self) -> int:
-        """Listen; returns the bound port (useful with port 0)."""
-        server = ModbusTcpServer(
+    def _make_server(self) -> ModbusTcpServer | ModbusSerialServer:
+        if self.serial is not None:
+            line = self.serial
+            return ModbusSerialServer(
+                self._device(),
+                framer=FramerType.RTU,
+                port=line.port,
+                baudrate=line.baudrate,
+                parity=line.parity,
+                stopbits=line.stopbits,
+                bytesize=line.bytesize,
+                trace_connect=self._trace_connect,
+            )
+        return ModbusTcpServer(
             self._device(),
             address=(self.host, self.requested_port),
             framer=self._framer,
             trace_connect=self._trace_connect,
         )
+
+    async def start(self) -> int:
+        """Listen; returns the bound port (useful with port 0; 0 on a serial line)."""
+        if self.serial is not None and (problem := serial_line_problem(self.serial)):
+            raise PlcError(f"cannot serve Modbus on {self.where}: it {problem}")
+        server = self._make_server()
         try:
             await server.serve_forever(background=True)
-        except (OSError, RuntimeError) as exc:
-            raise PlcError(f"cannot serve Modbus on {self.host}:{self.requested_port}: {exc}") from None
+        except (OSError, RuntimeError, ValueError, termios.error) as exc:
+            # termios.error: a serial device refusing the line settings (pyserial lets it through raw).
+            raise PlcError(f"cannot serve Modbus on {self.where}: {exc}") from None
         self._server = server
+        if self.serial is not None:
+            return 0
         transport: Any = server.transport
         self.port = int(transport.sockets[0].getsockname()[1])
         self.requested_port = self.port  # a restart serves the same port, even when 0 was asked
@@ -87,6 +113,12 @@ class ServedRegisters:
             await self._server.shutdown()
             self._server = None
         self.clients = 0
+
+    @property
+    def where(self) -> str:
+        if self.serial is not None:
+            return f"serial port {self.serial.port}"
+        return f"{self.host}:{self.requested_port}"
 
     @property
     def serving(self) -> bool:

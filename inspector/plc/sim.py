@@ -1,4 +1,4 @@
-"""A PLC simulator: a Modbus TCP server on loopback that records every write.
+"""A PLC simulator: a Modbus TCP server on loopback (or RTU on a serial line) that records every write.
 
 Usable as a library (tests, demo, benchmark start it in-process on a free port and
 stop it with no thread left) and as ``inspector plc-sim``. It can play the PLC side
@@ -22,7 +22,7 @@ from pymodbus import FramerType
 
 from inspector.errors import PlcError
 from inspector.logging import get_logger
-from inspector.plc.config import RegisterMap
+from inspector.plc.config import RegisterMap, SerialConfig
 from inspector.plc.records import DecodedResult, decode_result
 from inspector.plc.served import ServedRegisters
 from inspector.plc.sim_plc import PlcProgram, SimCycle
@@ -44,7 +44,7 @@ class WriteEvent:
 
 
 class PlcSimulator:
-    """Simulated PLC memory served over Modbus TCP from its own thread."""
+    """Simulated PLC memory served over Modbus TCP (or RTU serial) from its own thread."""
 
     def __init__(
         self,
@@ -54,6 +54,7 @@ class PlcSimulator:
         registers: RegisterMap | None = None,
         log_writes: bool = False,
         rtu_framing: bool = False,
+        serial: SerialConfig | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -61,6 +62,7 @@ class PlcSimulator:
         self.registers = registers or RegisterMap()
         self._log_writes = log_writes
         self._framer = FramerType.RTU if rtu_framing else FramerType.SOCKET
+        self.serial = serial  # set: serve RTU on this serial line instead of TCP
         self._log = get_logger("inspector.plc.sim")
         self._lock = threading.Lock()
         self._writes: deque[WriteEvent] = deque(maxlen=WRITE_LOG_LIMIT)
@@ -106,7 +108,12 @@ class PlcSimulator:
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
         served = ServedRegisters(
-            self.host, self.port, self.device_id, on_write=self._record, framer=self._framer
+            self.host,
+            self.port,
+            self.device_id,
+            on_write=self._record,
+            framer=self._framer,
+            serial=self.serial,
         )
         try:
             self.port = await served.start()
@@ -115,7 +122,9 @@ class PlcSimulator:
             return
         self._served = served
         self.program = PlcProgram(served, self.registers, self._cycles, self._lock)
-        self._log.info("plc_sim.listening", host=self.host, port=self.port, device_id=self.device_id)
+        self._log.info(
+            "plc_sim.listening", at=served.where, host=self.host, port=self.port, device_id=self.device_id
+        )
         self._started.set()
         await self._stop.wait()
         await self.program.stop()

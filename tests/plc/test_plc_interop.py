@@ -98,17 +98,3 @@ def test_rtu_framing_over_tcp(make_output) -> None:
         wait_until(lambda: sim.results())
         assert sim.results()[0].part_id == 5
         out.stop(timeout=3.0)
-
-
-def test_rtu_serial_without_pyserial_is_a_clear_error() -> None:
-    from inspector.errors import PlcError
-    from inspector.plc import PlcOutput
-
-    try:
-        import serial  # noqa: F401
-    except ImportError:
-        out = PlcOutput(PlcConfig(role="client", transport="rtu"))
-        with pytest.raises(PlcError, match="pyserial"):
-            out.start()
-    else:
-        pytest.skip("pyserial installed: a real serial port would be needed")
