@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# Before anything imports torch: OpenMP threads that spin-wait made torch ~10x slower on this
+# shared 2-core machine (the CLI sets the same for the daemon, see inspector/cli/__init__.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 # Threads some libraries keep for the life of the process; not ours to stop.
 PROCESS_LIFETIME_THREADS = ("pymodbus", "asyncio_", "Dummy-", "pytest_timeout")
 LEFTOVER_GRACE_S = 5.0
