@@ -105,13 +105,22 @@ class Stage(threading.Thread):
                 if self.end_seen():
                     return
                 continue
-            self.busy = True
-            try:
-                self.process(item)
-            finally:
-                self.busy = False
-                self.processed += 1
-                self.last_progress = time.monotonic()
+            if self.work(item):
+                return
+
+    def work(self, item: Item) -> bool:
+        """Process one item; True when every upstream ended meanwhile (a batching stage reads on)."""
+        self.busy = True
+        try:
+            self.process(item)
+        finally:
+            self.progressed(1)
+        return False
+
+    def progressed(self, items: int) -> None:
+        self.busy = False
+        self.processed += items
+        self.last_progress = time.monotonic()
 
     def next_item(self, timeout: float) -> Item | None:
         assert self.inbox is not None, "a stage without inbox must override loop()"

@@ -72,25 +72,14 @@ class InferenceStage(Stage):
         # Set by the supervisor (inspector.health.app_view): CUDA OOM policy and current batch cap.
         self.oom_guard: OomGuard | None = None
 
-    def loop(self) -> None:
-        while not self.ctx.stop.is_set():
-            item = self.next_item(self.ctx.poll_s)
-            if item is None:
-                continue
-            if isinstance(item, EndOfStream):
-                if self.end_seen():
-                    return
-                continue
-            batch, ended = self._fill([item])
-            self.busy = True
-            try:
-                self.process_batch(batch)
-            finally:
-                self.busy = False
-                self.processed += len(batch)
-                self.last_progress = time.monotonic()
-            if ended:
-                return
+    def work(self, item: Item) -> bool:
+        batch, ended = self._fill([item])
+        self.busy = True
+        try:
+            self.process_batch(batch)
+        finally:
+            self.progressed(len(batch))
+        return ended
 
     def _fill(self, batch: list[FrameMsg]) -> tuple[list[FrameMsg], bool]:
         """Add queued frames until the batch is full or the max wait passed; True if all upstreams ended."""

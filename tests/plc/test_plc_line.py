@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from conftest import wait_until
@@ -13,7 +12,7 @@ from inspector.messages import VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag
 from inspector.plc.sim import PlcSimulator
-from tests.runtime.parts import BlobEngine, DefectRules, write_frames
+from tests.runtime.parts import BlobEngine, DefectRules, run_line, write_frames
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
 
@@ -26,23 +25,12 @@ def line_config(folder: Path, plc: dict) -> InspectorConfig:
     )
 
 
-def run(app: App, timeout: float = 30.0) -> bool:
-    app.start()
-    timer = threading.Timer(timeout, app.request_shutdown, args=("test timeout",))
-    timer.start()
-    try:
-        return app.run_until_stopped()
-    finally:
-        timer.cancel()
-        timer.join()
-
-
 def test_free_run_line_reaches_the_plc(tmp_path: Path, sim: PlcSimulator) -> None:
     write_frames(tmp_path, 10)
     config = line_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": {"reject_ms": 1}})
     output = PlcOutput(config.plc)
     app = App(config, Components(BlobEngine(), DefectRules(), output))
-    assert run(app)
+    assert run_line(app)
     results = sim.results()
     assert [r.part_id for r in results] == list(range(1, 11))  # free-run part id = frame seq
     rejects = sum(r.verdict is VerdictCode.REJECT for r in results)

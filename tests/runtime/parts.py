@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 import torch
 
+from inspector.app import App
 from inspector.messages import Detections, FrameMsg, Reason, Verdict, VerdictCode
 from inspector.sources.folder import FolderSource
 
@@ -155,3 +156,15 @@ def write_frames(folder: Path, count: int, size: tuple[int, int] = (96, 128), se
         cv2.imwrite(str(path), image)
         paths.append(path)
     return paths
+
+
+def run_line(app: App, timeout: float = 30.0) -> bool:
+    """Run the line until it ends (or ``timeout`` passes, then shut down); True on a clean stop."""
+    app.start()
+    timer = threading.Timer(timeout, app.request_shutdown, args=("test timeout",))
+    timer.start()
+    try:
+        return app.run_until_stopped()
+    finally:
+        timer.cancel()
+        timer.join()

@@ -4,7 +4,6 @@ triggered parts failed safe, engine errors failed safe, a camera failing mid-run
 from __future__ import annotations
 
 import queue
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -17,23 +16,12 @@ from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.sources.config import FolderSourceConfig
 from tests.runtime.conftest import LogCapture
-from tests.runtime.parts import BlobEngine, DefectRules, FlakyFolder, RecordingOutput, write_frames
+from tests.runtime.parts import BlobEngine, DefectRules, FlakyFolder, RecordingOutput, run_line, write_frames
 
 
 def make_config(folder: Path, **runtime: Any) -> InspectorConfig:
     rt = {"stats_interval_s": 0.2, "poll_timeout_s": 0.02, "frames_queue": {"overflow": "block"}, **runtime}
     return InspectorConfig(sources=[{"kind": "folder", "id": "cam0", "path": str(folder)}], runtime=rt)
-
-
-def run_line(app: App, timeout: float = 30.0) -> bool:
-    app.start()
-    timer = threading.Timer(timeout, app.request_shutdown, args=("test timeout",))
-    timer.start()
-    try:
-        return app.run_until_stopped()
-    finally:
-        timer.cancel()
-        timer.join()
 
 
 def parts(engine: BlobEngine | None = None) -> tuple[Components, RecordingOutput]:
