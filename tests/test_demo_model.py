@@ -50,7 +50,7 @@ def test_demo_model_finds_planted_defects(engine) -> None:  # type: ignore[no-un
     """Every defective board is rejected; planted defects are found with the right class.
 
     Floors sit below what the shipped model measured on these boards (see MODEL_CARD.md:
-    6/6 rejected, 10/15 same-class at score >= 0.5, 15/15 localised); they guard against
+    6/6 rejected, 14/15 same-class at score >= 0.5, 15/15 localised); they guard against
     a broken model or loader, not the quality bar, which the card reports on 300 boards.
     """
     gen = BoardGenerator((640, 480), TEST_SEED, DefectPolicy(defect_board_rate=1.0, max_defects=3))
@@ -68,7 +68,7 @@ def test_demo_model_finds_planted_defects(engine) -> None:  # type: ignore[no-un
                 localised += any(_iou(m, inst.mask) >= 0.5 for _, m in anything)
     assert rejected == BOARDS, f"only {rejected}/{BOARDS} defective boards rejected"
     assert localised / planted >= 0.9, f"only {localised}/{planted} planted defects segmented (IoU >= 0.5)"
-    assert found / planted >= 0.6, f"found {found}/{planted} planted defects (same class, score >= 0.5)"
+    assert found / planted >= 0.8, f"found {found}/{planted} planted defects (same class, score >= 0.5)"
 
 
 @pytest.mark.slow
@@ -85,4 +85,4 @@ def test_demo_model_passes_clean_boards(engine) -> None:  # type: ignore[no-unty
         good_joints += len(instances)
         found_good += sum(_found(inst, good) for inst in instances)
     assert not false_rejects, f"clean boards rejected: {false_rejects}"
-    assert found_good / good_joints >= 0.9, f"found {found_good}/{good_joints} good joints"
+    assert found_good / good_joints >= 0.95, f"found {found_good}/{good_joints} good joints"
