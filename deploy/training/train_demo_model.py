@@ -85,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--hours", type=float, default=1.4, help="hard cap on training time (ultralytics time=)")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--lr0", type=float, default=0.0015, help="initial learning rate (lower to fine-tune)")
+    p.add_argument("--warmup-epochs", type=float, default=1.0, help="0 when starting from trained weights")
     p.add_argument("--init", type=Path, default=None, help="start from these weights (a stage's last.pt)")
     p.add_argument("--name", default="train", help="run name under WORKDIR/runs")
     args = p.parse_args(argv)
@@ -116,8 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         pretrained=str(args.init) if args.init else False,
         amp=False,
         optimizer="AdamW",
-        lr0=0.0015,
-        warmup_epochs=1,
+        lr0=args.lr0,
+        warmup_epochs=args.warmup_epochs,
         close_mosaic=2,
         patience=100,
         seed=0,

@@ -111,6 +111,15 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
             f"  PLC sim    127.0.0.1:{sim.port}: {len(sim.results())} result blocks, "
             f"{rejects} reject pulses, {alarms} alarm pulses"
         )
+        plc_stats = getattr(app.components.output if app.components else None, "stats", None)
+        if plc_stats is not None:
+            # pulses count coil rises: a part rejected while the coil is still on extends that
+            # pulse, and a late verdict gets its result block (flagged late) but no pulse
+            stats = plc_stats()
+            lines.append(
+                f"             {stats.merged_pulses} parts merged into a running pulse, "
+                f"{stats.late} late (block only, no pulse)"
+            )
     else:
         lines.append("  PLC        none (--no-plc: verdicts counted and logged only)")
     return "\n".join(lines)

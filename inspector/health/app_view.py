@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from inspector.app.config import OverflowPolicy
 from inspector.archive.writer import ArchiveWriter
 from inspector.health.metrics import Metric
 from inspector.health.state import ComponentHealth, HealthSnapshot, HealthState
@@ -38,7 +39,10 @@ def _view(app: Any, stage: Any) -> StageView:
             return True
         return getattr(stage, "crashed", None) is None
 
-    capacity = int(inbox.size) if inbox is not None else 0
+    # Only a dropping queue degrades health when full: it is losing frames. A full BLOCK queue
+    # is flow control (its depth is still in the metrics; a stage that stops is caught as stalled).
+    drops = inbox is not None and inbox.policy is OverflowPolicy.DROP_OLDEST
+    capacity = int(inbox.size) if drops else 0
     return StageView(stage.stage_name, processed, queued, capacity, alive)
 
 

@@ -245,3 +245,22 @@ def test_stages_that_end_with_their_source_are_not_failing(tmp_path: Path) -> No
     finally:
         app.request_shutdown("test over")
         assert app.run_until_stopped()
+
+
+def test_only_dropping_queues_count_towards_the_high_water_mark(tmp_path: Path) -> None:
+    from inspector.health.app_view import stage_views
+
+    write_frames(tmp_path / "frames", 2)
+    runtime = {"preprocessed_queue": {"size": 6, "overflow": "drop_oldest"}}  # frames_queue: block, 4
+    app = App(
+        make_config(tmp_path / "frames", runtime=runtime),
+        Components(BlobEngine(), DefectRules(), RecordingOutput()),
+    )
+    app.start()
+    try:
+        capacities = {view.name: view.capacity for view in stage_views(app)}
+    finally:
+        app.request_shutdown("test over")
+        assert app.run_until_stopped()
+    assert capacities["infer"] == 6  # a full drop_oldest queue loses frames: degraded
+    assert capacities["preprocess"] == 0  # a full block queue is back-pressure, not loss
