@@ -82,7 +82,11 @@ class WatchdogConfig(Section):
         10.0, gt=0, le=3600, description="A stage with work queued and no progress this long is failing."
     )
     queue_high_water: float = Field(
-        0.8, gt=0, le=1, description="Queue fill fraction above which the line is degraded (backlog)."
+        0.8,
+        gt=0,
+        le=1,
+        description="Fill fraction of a drop_oldest queue above which the line is degraded "
+        "(it is about to lose frames; full block queues are back-pressure, not loss).",
     )
     disk_interval_s: float = Field(30.0, gt=0, le=3600, description="Seconds between free-disk checks.")
     disk_min_free_mib: int = Field(
