@@ -35,7 +35,15 @@ DEMO_CONFIG: dict[str, Any] = {
             }
         }
     },
-    "plc": {"role": "client", "mode": "free_run", "host": "127.0.0.1", "port": 5020},
+    # No physical reject gate in the demo, and a CPU-only PC can take ~1 s per board end to end:
+    # keep pulses valid for 10 s rather than report most of them late.
+    "plc": {
+        "role": "client",
+        "mode": "free_run",
+        "host": "127.0.0.1",
+        "port": 5020,
+        "pulses": {"late_ms": 10000},
+    },
     "runtime": {
         "frames_queue": {"size": 1, "overflow": "block"},
         "preprocessed_queue": {"size": 1, "overflow": "block"},
