@@ -114,11 +114,17 @@ class LivenessWatchdog:
         return {name: t.high_water for name, t in self._tracks.items()}
 
     def metrics(self) -> list[Metric]:
-        depth = tuple(((("stage", n),), float(t.depth)) for n, t in self._tracks.items())
-        high = tuple(((("stage", n),), float(t.high_water)) for n, t in self._tracks.items())
-        stalled = tuple(((("stage", n),), float(t.stalled)) for n, t in self._tracks.items())
+        # Depth is read live: a scrape before the first check (or between checks) must not show
+        # stale or missing queues.
+        depth, high, stalled = [], [], []
+        for stage in self.stages:
+            labels, now_depth = (("stage", stage.name),), stage.queued()
+            track = self._tracks.get(stage.name)
+            depth.append((labels, float(now_depth)))
+            high.append((labels, float(max(now_depth, track.high_water if track else 0))))
+            stalled.append((labels, float(track.stalled if track else False)))
         return [
-            Metric("inspector_queue_depth", "gauge", "Items waiting in a stage's input queue.", depth),
-            Metric("inspector_queue_high_water", "gauge", "Highest queue depth seen.", high),
-            Metric("inspector_stage_stalled", "gauge", "1 while a stage is stalled.", stalled),
+            Metric("inspector_queue_depth", "gauge", "Items waiting in a stage's input queue.", tuple(depth)),
+            Metric("inspector_queue_high_water", "gauge", "Highest queue depth seen.", tuple(high)),
+            Metric("inspector_stage_stalled", "gauge", "1 while a stage is stalled.", tuple(stalled)),
         ]

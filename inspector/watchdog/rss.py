@@ -134,7 +134,8 @@ class RssWatchdog:
 
     def metrics(self) -> list[Metric]:
         return [
-            Metric.single("inspector_rss_bytes", "gauge", "Resident set size.", self.last.rss_mib * MIB),
+            # read live: the first check comes one interval after start
+            Metric.single("inspector_rss_bytes", "gauge", "Resident set size.", float(self._read())),
             Metric.single(
                 "inspector_rss_slope_mib_per_hour",
                 "gauge",

@@ -122,6 +122,20 @@ def test_liveness_stall_backlog_and_recovery() -> None:
     assert wd.high_water() == {"rules": 9, "idle": 0}
 
 
+def test_metrics_are_live_before_the_first_check() -> None:
+    """A scrape right after start (the first check is one interval away) shows real values."""
+    depth = [4]
+    stage = StageView("infer", Counter(), lambda: depth[0], capacity=10)
+    liveness = LivenessWatchdog(WatchdogConfig(), [stage])
+    samples = {m.name: m.samples for m in liveness.metrics()}
+    assert samples["inspector_queue_depth"] == (((("stage", "infer"),), 4.0),)
+    assert samples["inspector_queue_high_water"] == (((("stage", "infer"),), 4.0),)
+    assert samples["inspector_stage_stalled"] == (((("stage", "infer"),), 0.0),)
+    rss = RssWatchdog(WatchdogConfig(), RestartRequest(), read_rss=lambda: 300 * MIB)
+    rss_samples = {m.name: m.samples for m in rss.metrics()}
+    assert rss_samples["inspector_rss_bytes"] == (((), 300.0 * MIB),)
+
+
 class FakeCudaMemory:
     """Stands in for a CUDA device (none here), shaped like torch.cuda's calls."""
 
