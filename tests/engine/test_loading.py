@@ -175,3 +175,24 @@ def test_fused_checkpoint_loads_and_matches_reference(tmp_path: Path, tiny_seg_c
         pred, proto = loaded.module(x)
     torch.testing.assert_close(pred, ref_pred, rtol=1e-4, atol=1e-3)
     torch.testing.assert_close(proto, ref_proto, rtol=1e-4, atol=1e-4)
+
+
+def test_zip_bomb_entry_is_refused_before_it_is_unpacked(tmp_path: Path, tiny_seg_checkpoint: Path) -> None:
+    path = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(tiny_seg_checkpoint) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("archive/data/bomb", bytes(64 * 1024**2), compress_type=zipfile.ZIP_DEFLATED)
+    with pytest.raises(ModelError, match=r"bomb\.pt: entry archive/data/bomb expands \d+x"):
+        load_model(path)
+
+
+def test_archive_declaring_an_absurd_unpacked_size_is_refused(
+    tmp_path: Path, tiny_seg_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import inspector.engine.loaders as loaders
+
+    monkeypatch.setattr(loaders, "MAX_UNPACKED_BYTES", 1024**2)  # stands in for 4 GiB of real weights
+    with pytest.raises(ModelError, match=r"would unpack to [\d.]+ MiB \(limit 1\.0 MiB\)") as err:
+        load_model(tiny_seg_checkpoint)
+    assert str(tiny_seg_checkpoint) in str(err.value)
