@@ -100,6 +100,7 @@ def build_readers(
     stop: threading.Event,
     given: Mapping[str, FrameSource] | None = None,
     on_state: Callable[[str, SourceState], None] | None = None,
+    triggered: bool = False,
 ) -> list[SourceReader]:
     """One reader per configured source (not yet opened).
 
@@ -109,7 +110,7 @@ def build_readers(
     return [
         SourceReader(
             c.id,
-            given.get(c.id) or build_source(c),
+            build_source(c, triggered, given.get(c.id)),
             stop,
             c.fps_limit,
             c.reconnect_initial_s,

@@ -67,7 +67,7 @@ def wire_line(app: App, parts: Components) -> OutputStage:
     # free-run readers stop with the intake; triggered ones keep capturing queued triggers while draining
     reader_stop = app.stop_event if triggered else app.intake_stop
     app.line.readers = build_readers(
-        app.config.sources, reader_stop, app.given_sources, app.source_state_changed
+        app.config.sources, reader_stop, app.given_sources, app.source_state_changed, triggered
     )
     seq = SeqCounter()
     budget = FrameBudget(rt.max_frames)

@@ -11,23 +11,41 @@ from inspector.sources.config import (
     SyntheticSourceConfig,
 )
 from inspector.sources.folder import FolderSource
+from inspector.sources.latest import LatestFrameSource
 from inspector.sources.reader import SourceReader, SourceState, SourceStats
 from inspector.sources.synthetic import SyntheticSource
 
 
-def build_source(config: SourceConfig) -> FrameSource:
-    """The source a config entry describes (not yet opened)."""
+def build_source(
+    config: SourceConfig, triggered: bool = False, device: FrameSource | None = None
+) -> FrameSource:
+    """The source a config entry describes (not yet opened). ``device`` stands in for the camera
+    (hardware we cannot have here) behind the same interface, grabbed the same way."""
+    source: FrameSource
     if isinstance(config, CameraSourceConfig):
-        return CameraSource(config)
+        source = device or CameraSource(config)
+        if grabs_latest(config):
+            return LatestFrameSource(
+                source, config.id, after_request=triggered, max_wait_s=config.read_timeout_s
+            )
+        return source
+    if device is not None:
+        return device
     if isinstance(config, FolderSourceConfig):
         return FolderSource(config)
     return SyntheticSource(config)
+
+
+def grabs_latest(config: CameraSourceConfig) -> bool:
+    """Whether a camera is drained on its own thread (live devices and streams by default)."""
+    return config.grab == "latest" or (config.grab == "auto" and not CameraSource(config).is_file)
 
 
 __all__ = [
     "CameraSource",
     "FolderSource",
     "FrameSource",
+    "LatestFrameSource",
     "SourceReader",
     "SourceState",
     "SourceStats",

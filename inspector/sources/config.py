@@ -47,9 +47,19 @@ class CameraSourceConfig(SourceCommon):
         5.0, gt=0.0, le=120.0, description="Timeout to open a stream URL (FFmpeg backend)."
     )
     read_timeout_s: float = Field(
-        5.0, gt=0.0, le=120.0, description="Timeout of one read from a stream URL (FFmpeg backend)."
+        5.0,
+        gt=0.0,
+        le=120.0,
+        description="Timeout of one read from a stream URL (FFmpeg backend); with grab: latest, also the "
+        "longest wait for a fresh frame.",
     )
     loop: bool = Field(False, description="Restart a video file at its end instead of ending the stream.")
+    grab: Literal["auto", "latest", "sequential"] = Field(
+        "auto",
+        description="latest: a thread drains the camera and each capture gets the newest frame (after a "
+        "PLC trigger: one that arrived after it), never a stale buffered one; sequential: every frame "
+        "in order; auto: latest for devices and stream URLs, sequential for video files.",
+    )
 
 
 class FolderSourceConfig(SourceCommon):
