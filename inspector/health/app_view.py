@@ -65,7 +65,9 @@ def camera_probe(app: Any) -> Callable[[], ComponentHealth]:
 
 
 def plc_probe(output: Any) -> Callable[[], ComponentHealth]:
-    """Link down, or the PLC's own heartbeat missing (when watched): degraded, the link retries."""
+    """Link down, the PLC's own heartbeat missing (when watched), or results arriving too late for
+    their pulse (the line is slower than the parts come): degraded, the link retries."""
+    late_seen = [0]
 
     def probe() -> ComponentHealth:
         up = getattr(output, "link_up", None)
@@ -74,8 +76,14 @@ def plc_probe(output: Any) -> Callable[[], ComponentHealth]:
         if not up:
             return ComponentHealth("plc", HealthState.DEGRADED, "link down")
         stats = getattr(output, "stats", None)
-        if stats is not None and getattr(stats(), "plc_alive", None) is False:
+        snapshot = stats() if stats is not None else None
+        if snapshot is not None and getattr(snapshot, "plc_alive", None) is False:
             return ComponentHealth("plc", HealthState.DEGRADED, "PLC heartbeat missing")
+        late = int(getattr(snapshot, "late", 0) or 0)
+        fresh, late_seen[0] = late - late_seen[0], late
+        if fresh > 0:
+            why = f"{fresh} result(s) too late to pulse ({late} total): inspection slower than the line"
+            return ComponentHealth("plc", HealthState.DEGRADED, why)
         return ComponentHealth("plc", HealthState.OK, "link up")
 
     return probe
