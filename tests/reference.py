@@ -8,6 +8,7 @@ biases randomised so scores spread over (0, 1) instead of sitting near 1e-5.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ def setup_offline() -> Path:
         import matplotlib
 
         _config_dir = Path(tempfile.mkdtemp(prefix="yolo-config-"))
+        atexit.register(shutil.rmtree, _config_dir, True)
         font = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
         (_config_dir / "Ultralytics").mkdir(parents=True, exist_ok=True)
         shutil.copy(font, _config_dir / "Ultralytics" / "Arial.ttf")
