@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from inspector.messages import FrameMsg, VerdictCode
+from inspector.rules.log import MAX_LOGGED_REASONS, reason_to_log
 
 E2E = "e2e"
 
@@ -42,7 +43,10 @@ def inspection_fields(msg: FrameMsg, e2e_ms: float) -> dict[str, Any]:
         "e2e_ms": round(e2e_ms, 3),
     }
     if verdict is not None and verdict.reasons:
-        fields["reasons"] = [f"{r.rule}:{r.code}" for r in verdict.reasons[:8]]
+        # flat first rule/code for log queries (Loki's json parser skips arrays), then the details
+        fields["rule"], fields["rule_code"] = verdict.reasons[0].rule, verdict.first_code
+        fields["reasons"] = [reason_to_log(r) for r in verdict.reasons[:MAX_LOGGED_REASONS]]
+        fields["reasons_total"] = len(verdict.reasons)
     return fields
 
 

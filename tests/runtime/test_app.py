@@ -52,6 +52,13 @@ def test_every_frame_passes_every_stage_once(tmp_path: Path, logs: LogCapture) -
         "output",
     }
     assert sum(first["instances"].values()) == len(out.messages[0].detections)  # type: ignore[arg-type]
+    rejected = [e for e in inspections if e["verdict"] == "REJECT"]
+    assert rejected, "the frames hold big blobs: some parts are rejected"
+    for event in rejected:  # first rule flat (for log queries), then each reason in full
+        assert (event["rule"], event["rule_code"], event["reasons_total"]) == ("no_solder_bridge", 10, 1)
+        (reason,) = event["reasons"]
+        assert reason["rule"] == "no_solder_bridge" and reason["code"] == 10
+        assert isinstance(reason["instance"], int) and {"value", "limit", "message"} <= set(reason)
     final = [e for e in logs.events("stats") if e.get("final")]
     assert final and {"fps", "latency_ms", "queue_depths", "drops", "reconnects"} <= set(final[0])
     assert logs.events("line_stopped")[0]["frames"] == 12
