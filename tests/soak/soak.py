@@ -95,6 +95,9 @@ def build_config(args: argparse.Namespace, plc_port: int) -> Any:
             "port": plc_port,
             "reconnect_min_ms": 20,
             "reconnect_max_ms": 500,
+            # no physical gate here, and a full-speed CPU line queues ~1 s: only a result held back
+            # by a PLC outage should count as late (as in config/demo.yaml)
+            "pulses": {"late_ms": 10000},
         },
         runtime={
             "batch_size": args.batch,
