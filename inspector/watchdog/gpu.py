@@ -2,6 +2,10 @@
 
 On a CPU-only host (or a CPU engine) the watchdog reports ok with "no CUDA device"
 and schedules nothing: it skips cleanly rather than pretending to measure.
+
+The peak is judged per check interval: torch's peak counter is reset after each
+reading, so one transient spike degrades the line for one interval, not until
+the next restart. The highest peak since start is kept separately (a metric).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ class GpuMemory(Protocol):
     def memory_allocated(self) -> int: ...
     def memory_reserved(self) -> int: ...
     def max_memory_allocated(self) -> int: ...
+    def reset_peak_memory_stats(self) -> None: ...
     def total_memory(self) -> int: ...
     def memory_summary(self) -> str: ...
 
@@ -47,6 +52,9 @@ class TorchCudaMemory:
 
     def max_memory_allocated(self) -> int:
         return int(torch.cuda.max_memory_allocated(self.device))
+
+    def reset_peak_memory_stats(self) -> None:
+        torch.cuda.reset_peak_memory_stats(self.device)
 
     def total_memory(self) -> int:
         return int(torch.cuda.get_device_properties(self.device).total_memory)
@@ -91,6 +99,7 @@ class GpuMemoryWatchdog:
         self.summaries_logged = 0
         self.last: GpuReading | None = None
         self.start: GpuReading | None = None
+        self.peak_since_start = 0
         self._health = ComponentHealth(
             self.name, HealthState.OK, "no CUDA device" if memory is None else "not checked yet"
         )
@@ -109,15 +118,17 @@ class GpuMemoryWatchdog:
         if self.memory is None:
             return None
         mem = self.memory
-        reading = GpuReading(
-            mem.memory_allocated(), mem.memory_reserved(), mem.max_memory_allocated(), self.budget_bytes()
-        )
+        # Peak read then reset: the next check sees only its own interval's peak.
+        peak = mem.max_memory_allocated()
+        mem.reset_peak_memory_stats()
+        reading = GpuReading(mem.memory_allocated(), mem.memory_reserved(), peak, self.budget_bytes())
         self.last = reading
+        self.peak_since_start = max(self.peak_since_start, peak)
         if self.start is None:
             self.start = reading
         text = (
             f"allocated {reading.allocated / MIB:.0f} MiB, reserved {reading.reserved / MIB:.0f} MiB, "
-            f"peak {reading.peak / MIB:.0f} MiB of budget {reading.budget / MIB:.0f} MiB"
+            f"interval peak {reading.peak / MIB:.0f} MiB of budget {reading.budget / MIB:.0f} MiB"
         )
         over = max(reading.reserved, reading.peak) > reading.budget
         if over and self._health.state is HealthState.OK:
@@ -146,6 +157,14 @@ class GpuMemoryWatchdog:
         return [
             Metric.single("inspector_gpu_memory_allocated_bytes", "gauge", "CUDA allocated.", r.allocated),
             Metric.single("inspector_gpu_memory_reserved_bytes", "gauge", "CUDA reserved.", r.reserved),
-            Metric.single("inspector_gpu_memory_peak_bytes", "gauge", "CUDA peak allocated.", r.peak),
+            Metric.single(
+                "inspector_gpu_memory_peak_bytes", "gauge", "CUDA peak allocated, last interval.", r.peak
+            ),
+            Metric.single(
+                "inspector_gpu_memory_peak_max_bytes",
+                "gauge",
+                "Highest CUDA peak allocated since start.",
+                self.peak_since_start,
+            ),
             Metric.single("inspector_gpu_memory_budget_bytes", "gauge", "GPU memory budget.", r.budget),
         ]

@@ -142,6 +142,11 @@ class FakeCudaMemory:
     def __init__(self) -> None:
         self.allocated, self.reserved, self.peak = 100 * MIB, 200 * MIB, 150 * MIB
         self.summaries = 0
+        self.resets = 0
+
+    def allocate(self, nbytes: int) -> None:
+        """A transient tensor: allocated and freed again, like torch's counters see it."""
+        self.peak = max(self.peak, self.allocated + nbytes)
 
     def memory_allocated(self) -> int:
         return self.allocated
@@ -151,6 +156,10 @@ class FakeCudaMemory:
 
     def max_memory_allocated(self) -> int:
         return self.peak
+
+    def reset_peak_memory_stats(self) -> None:
+        self.resets += 1
+        self.peak = self.allocated  # what torch does: the peak restarts at the current allocation
 
     def total_memory(self) -> int:
         return 1000 * MIB
@@ -178,6 +187,22 @@ def test_gpu_watchdog_budget_and_summary_cadence() -> None:
     assert wd.health().state is HealthState.DEGRADED and "budget 900 MiB" in wd.health().detail
     names = {m.name for m in wd.metrics()}
     assert "inspector_gpu_memory_reserved_bytes" in names
+
+
+def test_gpu_watchdog_judges_each_interval_peak_so_a_transient_spike_clears() -> None:
+    mem = FakeCudaMemory()
+    wd = GpuMemoryWatchdog(WatchdogConfig(gpu_budget_mib=500), mem)
+    wd.check()
+    assert wd.health().state is HealthState.OK and mem.resets == 1
+    mem.allocate(700 * MIB)  # one oversized batch between two checks
+    wd.check()
+    assert wd.health().state is HealthState.DEGRADED and "interval peak 800 MiB" in wd.health().detail
+    wd.check()  # the next interval has no spike: healthy again without a restart
+    assert wd.health().state is HealthState.OK, wd.health()
+    assert wd.last is not None and wd.last.peak == 100 * MIB and wd.peak_since_start == 800 * MIB
+    samples = {m.name: m.samples for m in wd.metrics()}
+    assert samples["inspector_gpu_memory_peak_max_bytes"] == (((), 800.0 * MIB),)
+    assert samples["inspector_gpu_memory_peak_bytes"] == (((), 100.0 * MIB),)
 
 
 def test_gpu_watchdog_skips_cleanly_without_cuda() -> None:
