@@ -30,6 +30,24 @@ F = TypeVar("F")
 OutOfMemoryError = torch.cuda.OutOfMemoryError
 
 
+# Allocation failures that torch does not raise as OutOfMemoryError but as a plain RuntimeError
+# (torch.AcceleratorError in newer torch): the CUDA runtime's "CUDA error: out of memory"
+# (cudaErrorMemoryAllocation, e.g. a cuBLAS workspace), "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when
+# calling `cublasCreate(handle)`" and "cuDNN error: CUDNN_STATUS_ALLOC_FAILED". Freeing the cache
+# and a smaller batch help those just the same.
+_OOM_MARKERS = ("out of memory", "cublas_status_alloc_failed", "cudnn_status_alloc_failed")
+
+
+def is_cuda_oom(exc: BaseException) -> bool:
+    """True for CUDA memory exhaustion however torch or a CUDA library reports it."""
+    if isinstance(exc, OutOfMemoryError):
+        return True
+    if not isinstance(exc, RuntimeError):
+        return False
+    text = str(exc).lower()
+    return any(marker in text for marker in _OOM_MARKERS)
+
+
 def free_cuda_cache() -> None:
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         torch.cuda.empty_cache()
@@ -69,23 +87,32 @@ class OomGuard:
 
     def infer(self, infer: Callable[[Sequence[F]], Sequence[T]], frames: Sequence[F]) -> list[T | None]:
         """``infer(frames)`` with the OOM policy; None marks a frame that must be failed safe."""
-        try:
-            return list(infer(frames))
-        except OutOfMemoryError as exc:
-            self._on_oom(len(frames), exc, retry=False)
+        first = self._attempt(infer, frames, retry=False)
+        if first is not None:
+            return first
         if not self.config.retry_smaller_batch:
             return self._failed(len(frames))
         out: list[T | None] = []
         for chunk in self._retry_chunks(frames):
-            try:
-                result = list(infer(chunk))
-            except OutOfMemoryError as exc:
-                self._on_oom(len(chunk), exc, retry=True)
+            result = self._attempt(infer, chunk, retry=True)
+            if result is None:
                 out.extend(self._failed(len(chunk)))
             else:
                 self.recovered_frames += len(chunk)
                 out.extend(result)
         return out
+
+    def _attempt(
+        self, infer: Callable[[Sequence[F]], Sequence[T]], frames: Sequence[F], retry: bool
+    ) -> list[T | None] | None:
+        """The results, or None after an OOM (handled); any other error propagates."""
+        try:
+            return list(infer(frames))
+        except RuntimeError as exc:
+            if not is_cuda_oom(exc):
+                raise
+            self._on_oom(len(frames), exc, retry=retry)
+            return None
 
     @staticmethod
     def _retry_chunks(frames: Sequence[F]) -> list[Sequence[F]]:

@@ -10,7 +10,7 @@ import torch
 
 from inspector.health.state import HealthState
 from inspector.watchdog.config import OomAction, OomConfig
-from inspector.watchdog.oom import OomGuard, OomInjectingEngine
+from inspector.watchdog.oom import OomGuard, OomInjectingEngine, is_cuda_oom
 from inspector.watchdog.restart import RestartExit, RestartRequest
 
 
@@ -113,3 +113,50 @@ def test_imgsz_policy(can_shrink: bool, restarts: bool) -> None:
     engine.arm(times=1)
     guard.infer(engine.infer, frames(2))
     assert calls == [1] and restart.requested is restarts
+
+
+# The messages CUDA libraries give when an allocation fails outside torch's caching allocator
+# (as reported in pytorch's and users' issue threads): torch raises them as plain RuntimeError,
+# or torch.AcceleratorError (a RuntimeError) in newer versions.
+LIBRARY_OOM_MESSAGES = [
+    "CUDA error: out of memory\nCUDA kernel errors might be asynchronously reported at some other API call",
+    "CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`",
+    "cuDNN error: CUDNN_STATUS_ALLOC_FAILED",
+]
+
+
+class LibraryOomEngine(TinyEngine):
+    """Fails the first ``times`` calls the way cuBLAS/cuDNN do, not as torch.cuda.OutOfMemoryError."""
+
+    def __init__(self, error: BaseException, times: int) -> None:
+        super().__init__()
+        self.error, self.times = error, times
+
+    def infer(self, frames: Sequence[np.ndarray]) -> list[float]:
+        if self.times > 0:
+            self.times -= 1
+            raise self.error
+        return super().infer(frames)
+
+
+@pytest.mark.parametrize("message", LIBRARY_OOM_MESSAGES)
+@pytest.mark.parametrize("kind", [RuntimeError, getattr(torch, "AcceleratorError", RuntimeError)])
+def test_library_allocation_failures_take_the_oom_path(message: str, kind: type[Exception]) -> None:
+    assert is_cuda_oom(kind(message))
+    freed: list[int] = []
+    restart = RestartRequest()
+    guard = OomGuard(OomConfig(repeat_count=10), restart, 4, free_cache=lambda: freed.append(1))
+    engine = LibraryOomEngine(kind(message), times=2)  # full batch and first half fail
+    out = guard.infer(engine.infer, frames(4))
+    assert out[:2] == [None, None] and all(v is not None for v in out[2:])
+    assert guard.oom_events == 2 and guard.failsafe_frames == 2 and len(freed) == 2
+    assert guard.infer(engine.infer, frames(4)) != [None] * 4  # recovered
+
+
+def test_other_runtime_errors_are_not_taken_for_oom() -> None:
+    error = RuntimeError("Given groups=1, weight of size [16, 3, 3, 3], expected input to have 3 channels")
+    assert not is_cuda_oom(error) and not is_cuda_oom(ValueError("out of memory"))
+    guard = OomGuard(OomConfig(), RestartRequest(), 4, free_cache=lambda: None)
+    with pytest.raises(RuntimeError, match="expected input"):
+        guard.infer(LibraryOomEngine(error, times=1).infer, frames(2))
+    assert guard.oom_events == 0
