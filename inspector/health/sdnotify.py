@@ -8,6 +8,7 @@ as one datagram to the AF_UNIX socket named in ``$NOTIFY_SOCKET`` (a leading
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 from inspector.logging import get_logger
@@ -15,6 +16,15 @@ from inspector.logging import get_logger
 log = get_logger("health.sdnotify")
 
 NOTIFY_SOCKET_ENV = "NOTIFY_SOCKET"
+STATUS_MAX_CHARS = 240  # one line of `systemctl status`; details past that belong in the journal
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+def status_text(text: str, limit: int = STATUS_MAX_CHARS) -> str:
+    """One clean line for ``STATUS=``: a newline would end the assignment and start another one."""
+    line = " ".join(_CONTROL.sub(" ", text).split())
+    return line if len(line) <= limit else line[: limit - 3].rstrip() + "..."
 
 
 def _address(path: str) -> str:
@@ -75,17 +85,18 @@ class SdNotifier:
         return ok
 
     def ready(self, status: str) -> bool:
-        self._last_status = status
+        status = self._last_status = status_text(status)
         return self.send("READY=1", f"STATUS={status}", f"MAINPID={os.getpid()}")
 
     def pulse(self) -> bool:
         return self.send("WATCHDOG=1")
 
     def status(self, status: str, force: bool = False) -> bool:
+        status = status_text(status)
         if status == self._last_status and not force:
             return False
         self._last_status = status
         return self.send(f"STATUS={status}")
 
     def stopping(self, status: str) -> bool:
-        return self.send("STOPPING=1", f"STATUS={status}")
+        return self.send("STOPPING=1", f"STATUS={status_text(status)}")

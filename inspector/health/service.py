@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from inspector.health.config import HealthConfig
 from inspector.health.metrics import Metric
-from inspector.health.sdnotify import SdNotifier, watchdog_interval_s
+from inspector.health.sdnotify import SdNotifier, status_text, watchdog_interval_s
 from inspector.health.state import HealthMonitor, HealthSnapshot, HealthState
 from inspector.logging import get_logger
 
@@ -80,7 +80,8 @@ class HealthService:
         prefix = "" if self.is_ready else "starting; "
         if self.is_ready and self.status_prefix is not None:
             prefix = self.status_prefix() + "; "
-        return (prefix + snap.summary())[:240]
+        # Component details carry probe and archive error text as it came: make it one line.
+        return status_text(prefix + snap.summary())
 
     def _log_transition(self, previous: HealthSnapshot | None, snap: HealthSnapshot) -> None:
         self.transitions += 1
@@ -100,11 +101,11 @@ class HealthService:
         """Tell systemd the service is up (call after model warm-up)."""
         self.is_ready = True
         snap = self.monitor.snapshot()
-        self.notifier.ready(snap.summary()[:240])
+        self.notifier.ready(status_text(snap.summary()))
         log.info("ready", state=snap.state.label)
 
     def stopping(self, reason: str) -> None:
-        self.notifier.stopping(f"stopping: {reason}"[:240])
+        self.notifier.stopping(status_text(f"stopping: {reason}"))
 
     @property
     def last(self) -> HealthSnapshot | None:

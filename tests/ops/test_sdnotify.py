@@ -9,7 +9,15 @@ import time
 import pytest
 
 from inspector.health.config import HealthConfig
-from inspector.health.sdnotify import SdNotifier, sd_notify, watchdog_interval_s
+from inspector.health.sdnotify import (
+    STATUS_MAX_CHARS,
+    SdNotifier,
+    sd_notify,
+    status_text,
+    watchdog_interval_s,
+)
+from inspector.health.service import HealthService
+from inspector.health.state import HealthMonitor, HealthState
 from inspector.health.supervisor import LineView, Supervisor
 from inspector.watchdog.config import WatchdogConfig
 from inspector.watchdog.liveness import StageView
@@ -86,3 +94,33 @@ def test_ready_then_pulses_that_stop_when_a_stage_stalls(monkeypatch: pytest.Mon
         finally:
             sup.stop("test over")
         assert listener.wait_for("STOPPING=1", timeout=2)
+
+
+def test_status_is_one_capped_line_whatever_the_component_details_hold() -> None:
+    """A probe error with a newline must not become a second assignment (e.g. a forged READY=1)."""
+
+    def broken_probe() -> object:
+        raise OSError("archive write failed:\nREADY=1\r\n\tdisk gone")
+
+    monitor = HealthMonitor()
+    monitor.add_probe("archive", broken_probe)  # type: ignore[arg-type]
+    set_plc = monitor.add_fixed("plc")
+    set_plc(HealthState.DEGRADED, "x" * 500)
+    with notify_listener() as listener:
+        service = HealthService(HealthConfig(), monitor, SdNotifier(socket_path=str(listener.path)))
+        service.ready()
+        set_plc(HealthState.DEGRADED, "link lost\nWATCHDOG=1")
+        service.tick()
+        service.stopping("signal\nSTOPPING=1")
+        assert wait_until(lambda: len(listener.drain()) >= 3, timeout=5)
+        messages = listener.drain()
+    for message in messages:
+        lines = message.split("\n")
+        status = [line for line in lines if line.startswith("STATUS=")]
+        assert len(status) == 1 and all("=" in line and line.split("=")[0].isupper() for line in lines)
+        assert len(status[0]) <= len("STATUS=") + STATUS_MAX_CHARS
+    assert [m.split("\n").count("READY=1") for m in messages] == [1, 0, 0]
+    assert "WATCHDOG=1" not in messages[1].split("\n") and "link lost WATCHDOG=1" in messages[1]
+    assert "archive write failed: READY=1 disk gone" in messages[0]
+    assert messages[0].split("STATUS=")[1].split("\n")[0].endswith("...")
+    assert status_text("a\n\nb\x00c  d") == "a b c d"
