@@ -17,8 +17,18 @@ from inspector.logging import get_logger
 log = get_logger("archive.quota")
 
 
+# Longest first: "x.overlay.png" must lose ".overlay.png", not only ".png".
+RECORD_SUFFIXES = (".overlay.png", ".png", ".json")
+
+
 def stem_of(path: Path) -> str:
-    return path.name.split(".", 1)[0]
+    """The record a file belongs to. Stems hold dots themselves (the milliseconds of the
+    timestamp), so only a known suffix is cut, else the last one."""
+    name = path.name
+    for suffix in RECORD_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return path.stem
 
 
 class QuotaIndex:

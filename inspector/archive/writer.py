@@ -139,6 +139,7 @@ class ArchiveWriter:
         folder = self.root / day
         folder.mkdir(exist_ok=True)
         params = [cv2.IMWRITE_PNG_COMPRESSION, self.config.png_compression]
+        # the same suffixes as quota.RECORD_SUFFIXES, which groups a record's files by stem
         image_path, overlay_path, json_path = (
             folder / f"{stem}{ext}" for ext in (".png", ".overlay.png", ".json")
         )

@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from inspector.archive.config import ArchiveConfig
+from inspector.archive.quota import QuotaIndex, stem_of
 from inspector.archive.writer import ArchiveWriter
 from inspector.errors import ConfigError
 from inspector.messages import (
@@ -131,6 +132,26 @@ def test_quota_deletes_oldest_first_including_earlier_runs(tmp_path: Path) -> No
     left = [p.name.split("_")[1] for p in records(root)]
     assert left == sorted(left) and left[-1] == "000000005"  # the newest survive
     assert sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) == stats.used_bytes
+
+
+def test_records_of_the_same_second_stay_separate_after_a_restart(tmp_path: Path) -> None:
+    """Stems carry milliseconds ("...T120000.123Z_..."): a rescan must not merge one second's records."""
+    day = tmp_path / "2024-05-06"
+    day.mkdir()
+    stems = [f"20240506T120000.{ms:03d}Z_{seq:09d}_cam0" for seq, ms in ((7, 5), (8, 250), (9, 999))]
+    for stem in stems:
+        for ext in (".png", ".overlay.png", ".json"):
+            (day / f"{stem}{ext}").write_bytes(b"x" * 1000)
+    (day / ".20240506T120000.999Z_000000009_cam0.json.tmp").write_bytes(b"half")  # not a record
+    assert stem_of(day / f"{stems[0]}.overlay.png") == stems[0]
+    dotted = "20240506T120000.005Z_000000001_cam.0"
+    assert stem_of(Path(f"{dotted}.json")) == dotted
+    index = QuotaIndex(tmp_path, quota_bytes=7000)
+    index.scan()
+    assert index.records == 3 and index.used_bytes == 9000
+    assert index.enforce() == 1  # only the oldest record of that second goes
+    assert sorted(p.name for p in day.glob("*.json")) == [f"{stems[1]}.json", f"{stems[2]}.json"]
+    assert len(list(day.glob("*.png"))) == 4
 
 
 def test_full_queue_drops_and_counts_without_blocking(tmp_path: Path) -> None:
