@@ -3,19 +3,29 @@
     inspector synth --out DIR --count N --seed S [--size WxH]
 
 writes ``DIR/images/*.png``, ``DIR/labels/*.txt`` (YOLO-seg polygons),
-``DIR/meta/*.json`` (classes, mask areas, reject) and ``DIR/data.yaml``.
+``DIR/meta/*.json`` (classes, mask areas, reject) and ``DIR/data.yaml``. A folder that is
+not empty is refused: boards of an earlier run would stay and ``data.yaml`` would train on
+them. ``--force`` deletes what synth writes (those three folders and ``data.yaml``) first.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 from inspector.errors import InspectorError
 
 MAX_SIDE = 8192
+WRITTEN = ("images", "labels", "meta", "data.yaml")  # everything write_dataset puts in --out
+
+
+class OutNotEmpty(InspectorError):
+    """``--out`` holds files already; a usage error like argparse's (exit 2)."""
+
+    exit_code = 2
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -39,6 +49,11 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--count", type=int, required=True, help="number of boards to write")
     parser.add_argument("--seed", type=int, default=0, help="generator seed (same seed, same boards)")
     parser.add_argument("--size", default="640x480", help="frame size WIDTHxHEIGHT (default 640x480)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="--out may be non-empty: delete its images/, labels/, meta/ and data.yaml first",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -54,9 +69,30 @@ def handle(args: argparse.Namespace) -> int:
     out: Path = args.out
     if out.exists() and not out.is_dir():
         raise InspectorError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        if not args.force:
+            raise OutNotEmpty(
+                f"--out {out}: folder is not empty; its old boards would stay and data.yaml would "
+                "include them. Use an empty folder, or --force to delete its images/, labels/, "
+                "meta/ and data.yaml first"
+            )
+        clear_written(out)
     try:
         written = write_dataset(BoardGenerator(size, args.seed), out, args.count)
     except OSError as exc:
         raise InspectorError(f"--out {out}: cannot write: {exc}") from exc
     print(f"wrote {written} boards ({size[0]}x{size[1]}, seed {args.seed}) to {out}")
     return 0
+
+
+def clear_written(out: Path) -> None:
+    """Delete what an earlier ``inspector synth`` wrote in ``out``; leave anything else."""
+    for name in WRITTEN:
+        path = out / name
+        try:
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+            elif path.is_dir():
+                shutil.rmtree(path)
+        except OSError as exc:
+            raise InspectorError(f"--out {out}: cannot delete {path} (--force): {exc}") from exc
