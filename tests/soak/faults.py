@@ -2,7 +2,8 @@
 
 ``FaultyCamera`` wraps any FrameSource (same interface: open/read/release/ended)
 and, when told to, fails reads and refuses a few reopen attempts — a GigE camera
-unplugged and plugged back. ``FaultPlan`` spreads N faults evenly over the run.
+unplugged and plugged back. ``FaultPlan`` spreads N faults evenly over the run: over
+its duration, or over its frames when it is given a frame count and a progress counter.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ class FaultyCamera:
         self._opens_to_refuse = 0
         self.faults = 0
         self.opens = 0
+        self.frames_since_fault = 0  # > 0 at the end: the camera came back after the last fault
 
     def fault(self) -> None:
         with self._lock:
             self._reads_to_fail = self.failed_reads
             self._opens_to_refuse = self.refused_opens
             self.faults += 1
+            self.frames_since_fault = 0
 
     def open(self) -> None:
         with self._lock:
@@ -50,6 +53,9 @@ class FaultyCamera:
                 self._reads_to_fail -= 1
                 return False, None
         result: tuple[bool, np.ndarray | None] = self.inner.read()  # type: ignore[attr-defined]
+        if result[0]:
+            with self._lock:
+                self.frames_since_fault += 1
         return result
 
     def release(self) -> None:
@@ -62,12 +68,15 @@ class FaultyCamera:
 
 @dataclass
 class FaultPlan:
-    """Fires ``count`` faults evenly over ``duration_s`` from its own thread (never two at once)."""
+    """Fires ``count`` faults evenly from its own thread (never two at once): over ``duration_s``,
+    or, with ``total_frames`` and ``progress`` (frames captured so far), over those frames."""
 
     name: str
     count: int
     duration_s: float
     fire: Callable[[], None]
+    total_frames: int | None = None
+    progress: Callable[[], int] | None = None
     fired: int = 0
     errors: list[str] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -80,16 +89,26 @@ class FaultPlan:
         self._thread.start()
 
     def _run(self) -> None:
-        period = self.duration_s / (self.count + 1)
         t0 = time.monotonic()
         for i in range(1, self.count + 1):
-            if self._stop.wait(max(0.0, t0 + i * period - time.monotonic())):
+            if not self._wait_for(i, t0):
                 return
             try:
                 self.fire()
                 self.fired += 1
             except Exception as exc:  # report, keep the plan going
                 self.errors.append(repr(exc))
+
+    def _wait_for(self, i: int, t0: float) -> bool:
+        """Until fault ``i`` is due; False when stopped first."""
+        if self.total_frames is None or self.progress is None:
+            period = self.duration_s / (self.count + 1)
+            return not self._stop.wait(max(0.0, t0 + i * period - time.monotonic()))
+        due = i * self.total_frames / (self.count + 1)
+        while self.progress() < due:
+            if self._stop.wait(0.05):
+                return False
+        return True
 
     def stop(self) -> None:
         self._stop.set()

@@ -4,11 +4,17 @@ Not part of the normal test run (a script, like the benchmarks). It runs the rea
 with the real engine on a small model, a synthetic PCB camera behind a fault
 injector, and the PLC simulator on loopback as the PLC (client role, free run),
 then reports memory at start and end, frames/verdicts accounted for, parts failed
-safe and faults survived. Exit 0 only if no verdict was lost, the line stopped
-cleanly and its health was not failing at the end.
+safe and faults survived. Exit 0 only if no verdict was lost or left pending, every
+requested fault was injected and recovered from (PLC link up and camera frames after
+the last fault), the line stopped cleanly and its health was not failing at the end;
+otherwise it prints why (tests/soak/judge.py).
+
+--duration runs that long (default 300 s). --frames runs until that many frames were
+captured, with the faults spread over the frames; with --duration as well, whichever
+comes first ends the run.
 
     python tests/soak/soak.py --duration 3600 --plc-outages 100 --camera-faults 100   # the full run
-    python tests/soak/soak.py --frames 1000000                                         # or by frames
+    python tests/soak/soak.py --frames 1000000 --plc-outages 100 --camera-faults 100  # or by frames
     python tests/soak/soak.py --duration 300 --plc-outages 20 --camera-faults 20       # CI's short run
 """
 
@@ -29,13 +35,20 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
 from faults import FaultPlan, FaultyCamera  # noqa: E402
+from judge import failures  # noqa: E402
 from measure import RssTrend, gpu_mib, rss_mib  # noqa: E402
+from soak_line import build_config, plc_outage, plc_simulator, tiny_model  # noqa: E402
+
+NO_PROGRESS_S = 300.0  # no frame captured for this long: the line is hung, stop and fail
+LINK_BACK_S = 15.0  # how long the PLC link may take to come back after the last outage
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--duration", type=float, default=300.0, help="seconds to run (default 300)")
-    p.add_argument("--frames", type=int, default=None, help="stop after this many frames instead")
+    p.add_argument(
+        "--duration", type=float, default=None, help="seconds to run (default 300 unless --frames is given)"
+    )
+    p.add_argument("--frames", type=int, default=None, help="run until this many frames were captured")
     p.add_argument("--plc-outages", type=int, default=20, help="PLC outages spread over the run")
     p.add_argument("--camera-faults", type=int, default=20, help="camera faults spread over the run")
     p.add_argument("--model", type=Path, default=None, help="checkpoint (default: the shipped demo model)")
@@ -50,117 +63,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--archive-quota-mib", type=int, default=64, help="archive quota (small: exercises deletion)"
     )
     p.add_argument("--log", type=Path, default=Path("soak-log.jsonl"), help="the daemon's JSON log lines")
-    return p.parse_args(argv)
-
-
-def tiny_model(args: argparse.Namespace) -> Path | None:
-    """The checkpoint to run: ``--model``, else the shipped demo model, else a random-initialised
-    yolov8n-seg with the demo classes built by the reference implementation (dev dependency)."""
-    if args.model is not None:
-        return Path(args.model)
-    if (ROOT / "inspector" / "models" / "demo-pcb-seg.pt").exists():
-        return None
-    from tests.reference import build_checkpoint
-
-    folder = Path(tempfile.mkdtemp(prefix="soak-model-"))
-    return build_checkpoint(folder / "tiny-n-seg.pt", scale="n", imgsz=args.imgsz)
-
-
-def build_config(args: argparse.Namespace, plc_port: int) -> Any:
-    from inspector.config.settings import InspectorConfig
-
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    engine: dict[str, Any] = {"imgsz": args.imgsz, "device": args.device}
-    if args.model_path is not None:
-        engine["model"] = str(args.model_path)
-    if args.cpu_threads:
-        engine["cpu_threads"] = args.cpu_threads
-    return InspectorConfig(
-        sources=[
-            {
-                "kind": "synthetic",
-                "id": "cam0",
-                "scene": "pcb",
-                "width": width,
-                "height": height,
-                "reconnect_initial_s": 0.05,
-                "reconnect_max_s": 0.5,
-            }
-        ],
-        engine=engine,
-        plc={
-            "role": "client",
-            "mode": "free_run",
-            "host": "127.0.0.1",
-            "port": plc_port,
-            "reconnect_min_ms": 20,
-            "reconnect_max_ms": 500,
-            # no physical gate here, and a full-speed CPU line queues ~1 s: only a result held back
-            # by a PLC outage should count as late (as in config/demo.yaml)
-            "pulses": {"late_ms": 10000},
-        },
-        runtime={
-            "batch_size": args.batch,
-            "stats_interval_s": 30,
-            "log_inspections": False,
-            "frames_queue": {"size": 4, "overflow": "block"},
-            "max_frames": args.frames,
-            "shutdown_deadline_s": 30,
-        },
-        # the demo rule: any defect with score >= 0.5 rejects (rejects feed the archive)
-        rules={
-            "rules": {
-                "defect": {
-                    "kind": "presence",
-                    "code": 1,
-                    "min_score": 0.5,
-                    "classes": ["solder_bridge", "insufficient_solder", "excess_solder", "missing_joint"],
-                }
-            }
-        },
-        archive={
-            "enabled": True,
-            "dir": str(args.archive),
-            "quota_mib": args.archive_quota_mib,
-            "min_free_mib": 0,
-        },
-        # production RSS thresholds: a short soak does not fill the window, a 1 h soak does
-        watchdog={"rss_interval_s": 5, "stall_after_s": 30},
-    )
-
-
-def plc_simulator() -> Any:
-    """The PLC simulator (Modbus TCP server on 127.0.0.1, free port), as a context manager."""
-    from inspector.plc.sim import PlcSimulator
-
-    return PlcSimulator()
-
-
-def plc_outage(sim: Any, outage_s: float, count: list[int]) -> None:
-    """Alternate the two ways a PLC goes away: the TCP link drops, or it stops answering."""
-    count[0] += 1
-    if count[0] % 2:
-        sim.drop_connections()
-        time.sleep(outage_s)
-    else:
-        sim.stop_answering(True)
-        try:
-            time.sleep(outage_s)
-        finally:
-            sim.stop_answering(False)
+    args = p.parse_args(argv)
+    if args.frames is None and args.duration is None:
+        args.duration = 300.0
+    return args
 
 
 def accounting(app: Any) -> dict[str, Any]:
     """Every captured frame is answered at the output or counted as dropped; the rest is lost."""
-    captured = sum(s.frames for s in app.source_stats())
+    frames = captured(app)
     total = app.stats.total()
     dropped = sum(app.queue_drops().values())
     answered = int(total["frames"])
     out: dict[str, Any] = {
-        "captured": captured,
+        "captured": frames,
         "answered": answered,
         "dropped_counted": dropped,
-        "verdicts_lost": captured - answered - dropped,
+        "verdicts_lost": frames - answered - dropped,
         "failsafe": int(total["failsafe"]),
         "verdicts": total["verdicts"],
         "fps": total["fps"],
@@ -177,6 +96,53 @@ def accounting(app: Any) -> dict[str, Any]:
     return out
 
 
+def captured(app: Any) -> int:
+    return sum(s.frames for s in app.source_stats())
+
+
+def fault_plans(args: argparse.Namespace, sim: Any, camera: FaultyCamera, app: Any) -> list[FaultPlan]:
+    """PLC outages and camera faults, spread over the frames in frames mode, else over the duration."""
+    outages = [0]
+    spread: dict[str, Any] = {}
+    if args.frames is not None:
+        spread = {"total_frames": args.frames, "progress": lambda: captured(app)}
+    duration = args.duration or 0.0
+    return [
+        FaultPlan("plc", args.plc_outages, duration, lambda: plc_outage(sim, 0.5, outages), **spread),
+        FaultPlan("camera", args.camera_faults, duration, camera.fault, **spread),
+    ]
+
+
+def wait_for_line(app: Any, args: argparse.Namespace) -> str:
+    """Until the duration is over, the frames are done, or the line stops or hangs; says which."""
+    deadline = None if args.duration is None else time.monotonic() + args.duration + 60
+    last, last_change = -1, time.monotonic()
+    while deadline is None or time.monotonic() < deadline:
+        if app.shutdown_requested.wait(1.0):
+            reason = app.shutdown_reason
+            return "duration" if reason == "soak duration" else f"shutdown requested: {reason}"
+        output = app.output_stage
+        if app.finished.is_set() or (output is not None and not output.is_alive()):
+            return "frames done" if args.frames is not None and captured(app) >= args.frames else "line ended"
+        now, frames = time.monotonic(), captured(app)
+        if frames != last:
+            last, last_change = frames, now
+        elif now - last_change > NO_PROGRESS_S:
+            return f"no frame captured for {NO_PROGRESS_S:.0f} s"
+    return "the duration timer did not stop the line"
+
+
+def link_up_at_end(app: Any) -> bool:
+    """The PLC link is up, or comes back within LINK_BACK_S (a recovery still in progress)."""
+    output = app.components.output
+    end = time.monotonic() + LINK_BACK_S
+    while not getattr(output, "link_up", False):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.1)
+    return True
+
+
 def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
     """Start the line, inject the faults over the run, stop it; the raw figures."""
     from inspector.app import App
@@ -189,37 +155,42 @@ def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
     app.start()
     t0 = time.monotonic()
     start = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
-    outages = [0]
-    plans = [
-        FaultPlan("plc", args.plc_outages, args.duration, lambda: plc_outage(sim, 0.5, outages)),
-        FaultPlan("camera", args.camera_faults, args.duration, camera.fault),
-    ]
+    plans = fault_plans(args, sim, camera, app)
     trend = RssTrend()
     for part in (*plans, trend):
         part.start()
-    stopper = threading.Timer(args.duration, app.request_shutdown, args=("soak duration",))
-    stopper.start()
+    stopper = None
+    if args.duration is not None:
+        stopper = threading.Timer(args.duration, app.request_shutdown, args=("soak duration",))
+        stopper.start()
     try:
-        app.shutdown_requested.wait(args.duration + 60)
+        ended = wait_for_line(app, args)
+        for plan in plans:  # no fault during the final checks and the drain
+            plan.stop()
+        link_up = link_up_at_end(app)
         end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib(), **trend.stop()}
         snap = app.supervisor.health.last if app.supervisor is not None else None
     finally:
-        stopper.cancel()
+        if stopper is not None:
+            stopper.cancel()
         for plan in plans:
             plan.stop()
         clean = app.run_until_stopped()
     return {
         "app": app,
         "seconds": round(time.monotonic() - t0, 1),
+        "ended": ended,
         "start": start,
         "end": end,
         "health_at_end": snap.summary() if snap is not None else "unknown",
-        "failing": snap is not None and snap.state.label == "failing",
+        "health_state_at_end": snap.state.label if snap is not None else "unknown",
+        "plc_link_up_at_end": link_up,
         "clean": clean,
         "faults": {
             "plc_outages": plans[0].fired,
             "camera_faults": plans[1].fired,
             "camera_reconnects": sum(s.reconnects for s in app.source_stats()),
+            "frames_after_last_camera_fault": camera.frames_since_fault,
             "injection_errors": plans[0].errors + plans[1].errors,
         },
     }
@@ -242,13 +213,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report = {
         "model": str(args.model_path or "demo model"),
         "device": str(getattr(app.components.engine, "device", "?")),
-        **{k: raw[k] for k in ("seconds", "start", "end")},
+        **{k: raw[k] for k in ("seconds", "ended", "start", "end")},
         **accounting(app),
         "faults": raw["faults"],
         "archive": dataclasses.asdict(app.supervisor.archive.stats())
         if app.supervisor and app.supervisor.archive
         else None,
-        "health_at_end": raw["health_at_end"],
+        **{k: raw[k] for k in ("health_at_end", "health_state_at_end", "plc_link_up_at_end")},
         "clean_stop": raw["clean"],
         "exit_code": app.exit_code,
     }
@@ -256,13 +227,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     report["plc_verdicts_lost"] = (
         plc["submitted"] - plc["delivered"] - plc["dropped"] - plc["pending"] if plc else 0
     )
-    report["ok"] = bool(
-        report["verdicts_lost"] == 0
-        and report["plc_verdicts_lost"] == 0
-        and raw["clean"]
-        and not raw["failing"]
-        and app.exit_code is None
-    )
+    requested = {"plc_outages": args.plc_outages, "camera_faults": args.camera_faults}
+    report["failures"] = failures(report, requested, args.frames)
+    report["ok"] = not report["failures"]
     return report
 
 
@@ -283,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
         + ("OK" if report["ok"] else "FAILED"),
         file=sys.stderr,
     )
+    for reason in report["failures"]:
+        print(f"soak: FAILED: {reason}", file=sys.stderr)
     return 0 if report["ok"] else 1
 
 

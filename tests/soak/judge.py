@@ -1,0 +1,55 @@
+"""Pass or fail of a soak run, with the reasons: every fault injected and recovered from, no
+verdict lost or left hanging, a clean stop.
+
+Degraded health at the end is allowed (a full-speed line keeps its queues full: back-pressure),
+but each recovery is checked on its own: the PLC link is up again, nothing waits at the PLC
+after the drain, and the camera delivered frames after its last fault.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def failures(report: dict[str, Any], requested: dict[str, int], frames: int | None) -> list[str]:
+    """Why the run failed, one line per reason; empty when it passed."""
+    why = _accounting(report, frames) + _faults(report, requested)
+    if not report.get("plc_link_up_at_end", False):
+        why.append("PLC link not up at the end: it did not come back after the last outage")
+    if not report.get("clean_stop", False):
+        why.append("the line did not stop cleanly (drain deadline missed or aborted)")
+    if report.get("health_state_at_end") == "failing":
+        why.append(f"health failing at the end: {report.get('health_at_end')}")
+    if report.get("exit_code") is not None:
+        why.append(f"a watchdog requested a restart (exit code {report['exit_code']})")
+    if report.get("ended") not in ("duration", "frames done"):
+        why.append(f"the line ended early: {report.get('ended')}")
+    return why
+
+
+def _accounting(report: dict[str, Any], frames: int | None) -> list[str]:
+    why = []
+    if report["verdicts_lost"]:
+        why.append(f"{report['verdicts_lost']} verdicts lost on the line (captured - answered - dropped)")
+    if report["plc_verdicts_lost"]:
+        lost = report["plc_verdicts_lost"]
+        why.append(f"{lost} verdicts lost at the PLC (submitted - delivered - dropped - pending)")
+    pending = (report.get("plc") or {}).get("pending", 0)
+    if pending:
+        why.append(f"{pending} verdicts still pending at the PLC after the drain")
+    if frames is not None and report["captured"] < frames:
+        why.append(f"only {report['captured']} of the {frames} requested frames were captured")
+    return why
+
+
+def _faults(report: dict[str, Any], requested: dict[str, int]) -> list[str]:
+    faults = report["faults"]
+    why = []
+    for key, wanted in requested.items():
+        if faults[key] < wanted:
+            why.append(f"only {faults[key]} of {wanted} {key.replace('_', ' ')} were injected")
+    for error in faults["injection_errors"]:
+        why.append(f"fault injection error: {error}")
+    if requested.get("camera_faults", 0) > 0 and faults["frames_after_last_camera_fault"] == 0:
+        why.append("no frame captured after the last camera fault: the camera did not come back")
+    return why
