@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import numpy as np
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, FiniteFloat, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from inspector.config.base import Section
@@ -19,14 +19,14 @@ from inspector.rules.calibration import UNCALIBRATED, PlaneScale
 from inspector.rules.specs import AnySpec, HistorySpec, ZoneSpec, invalid, uses_mm
 
 RuleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
-Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+Point = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]
 
 
 class CameraCalibration(Section):
     """One camera's pixel → mm mapping: a fixed scale or a homography (give exactly one)."""
 
-    px_per_mm: float | None = Field(None, gt=0.0, le=10_000.0, description="Pixels per millimetre.")
-    homography: list[list[float]] | None = Field(
+    px_per_mm: FiniteFloat | None = Field(None, gt=0.0, le=10_000.0, description="Pixels per millimetre.")
+    homography: list[list[FiniteFloat]] | None = Field(
         None, description="3x3 matrix mapping image px (x, y, 1) to plane mm, row-major."
     )
 
@@ -57,7 +57,7 @@ class CameraCalibration(Section):
 class Calibration(Section):
     """Pixel → mm calibration: a default scale and per-camera overrides by source id."""
 
-    px_per_mm: float | None = Field(
+    px_per_mm: FiniteFloat | None = Field(
         None, gt=0.0, le=10_000.0, description="Pixels per mm for cameras not listed under `cameras`."
     )
     cameras: dict[str, CameraCalibration] = Field(

@@ -14,7 +14,10 @@ from inspector.rules.specs import HistorySpec
 
 @dataclass
 class HistoryRule(RuleBase):
-    """Counts non-PASS parts per camera over the last ``window`` parts; state lives here."""
+    """Counts non-PASS parts per camera over the last ``window`` parts; state lives here.
+
+    Fail-safe parts count as non-PASS (``VerdictMaker.judge_failsafe``): a camera that keeps
+    failing is exactly what an alarm on rejects should catch."""
 
     spec: HistorySpec
     _windows: dict[str, deque[bool]] = field(default_factory=dict)
@@ -22,9 +25,13 @@ class HistoryRule(RuleBase):
     def __call__(self, part: PartView) -> RuleOutcome:
         if part.interim is None:
             return RuleOutcome(math.nan)
+        return self.record(part.source_id, part.interim)
+
+    def record(self, source_id: str, code: VerdictCode) -> RuleOutcome:
+        """Count one part of camera ``source_id`` with verdict ``code`` so far, and judge the window."""
         spec = self.spec
-        window = self._windows.setdefault(part.source_id, deque(maxlen=spec.window))
-        window.append(part.interim != VerdictCode.PASS)
+        window = self._windows.setdefault(source_id, deque(maxlen=spec.window))
+        window.append(code != VerdictCode.PASS)
         rejects = float(sum(window))
         if spec.max_rejects is not None:
             value, hit = rejects, (rejects >= spec.max_rejects)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, FiniteFloat, model_validator
 from pydantic_core import PydanticCustomError
 
 from inspector.config.base import Section
@@ -34,14 +34,17 @@ class Action(str, Enum):
 
 
 class Condition(Section):
-    """Comparisons against a measured value; the rule fires when ANY given comparison holds."""
+    """Comparisons against a measured value; the rule fires when ANY given comparison holds.
 
-    lt: float | None = Field(None, description="Fire when value < lt.")
-    le: float | None = Field(None, description="Fire when value <= le.")
-    gt: float | None = Field(None, description="Fire when value > gt.")
-    ge: float | None = Field(None, description="Fire when value >= ge.")
-    eq: float | None = Field(None, description="Fire when value == eq (meant for counts).")
-    ne: float | None = Field(None, description="Fire when value != ne (meant for counts).")
+    Limits must be finite: ``lt: .nan`` would make a rule that can never fire.
+    """
+
+    lt: FiniteFloat | None = Field(None, description="Fire when value < lt.")
+    le: FiniteFloat | None = Field(None, description="Fire when value <= le.")
+    gt: FiniteFloat | None = Field(None, description="Fire when value > gt.")
+    ge: FiniteFloat | None = Field(None, description="Fire when value >= ge.")
+    eq: FiniteFloat | None = Field(None, description="Fire when value == eq (meant for counts).")
+    ne: FiniteFloat | None = Field(None, description="Fire when value != ne (meant for counts).")
 
     @model_validator(mode="after")
     def _one_comparison_at_least(self) -> Condition:
@@ -70,7 +73,7 @@ class SelectingSpec(RuleSpec):
     """A rule over the instances of some classes above a score."""
 
     classes: ClassList = Field(description="Class names whose instances this rule looks at.")
-    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Ignore instances scoring below this.")
+    min_score: FiniteFloat = Field(0.0, ge=0.0, le=1.0, description="Ignore instances scoring below this.")
     in_zone: str | None = Field(
         None, description="Only instances whose centroid is inside this zone (rules.zones); omitted: all."
     )
@@ -131,7 +134,7 @@ class PresenceSpec(SelectingSpec):
     """Fire for each instance of the classes scoring at least ``min_score``."""
 
     kind: Literal["presence"] = Field(description="Rule kind: any such instance present.")
-    min_score: float = Field(0.5, ge=0.0, le=1.0, description="Score from which an instance counts.")
+    min_score: FiniteFloat = Field(0.5, ge=0.0, le=1.0, description="Score from which an instance counts.")
 
 
 class CountSpec(SelectingSpec):
@@ -196,7 +199,7 @@ class HistorySpec(RuleSpec):
     max_rejects: int | None = Field(
         None, ge=1, description="Fire when at least this many of the last `window` parts were not PASS."
     )
-    max_reject_rate_pct: float | None = Field(
+    max_reject_rate_pct: FiniteFloat | None = Field(
         None,
         ge=0.0,
         lt=100.0,

@@ -8,7 +8,8 @@ order, so ``Verdict.first_code`` is the most severe rule that fired.
 every rule in order), that rule's measured value for this part (see README).
 
 ``evaluate`` never raises: a part whose rules cannot run gets a fail-safe REJECT
-(``FailSafeCause.RULES_ERROR``), never a PASS.
+(``FailSafeCause.RULES_ERROR``), never a PASS. Fail-safe parts count as non-PASS in
+the history rules (``judge_failsafe`` for those failed safe outside the rules).
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from inspector.errors import ConfigError
 from inspector.logging import get_logger
 from inspector.messages import Detections, FailSafeCause, Verdict, VerdictCode, failsafe_verdict
+from inspector.rules import checks
 from inspector.rules.base import Rule, RuleOutcome
 from inspector.rules.config import RulesConfig
+from inspector.rules.history import HistoryRule
 from inspector.rules.kinds import compile_rule
 from inspector.rules.part import PartView
-from inspector.rules.specs import Action, DistanceSpec, SelectingSpec, uses_mm
+from inspector.rules.specs import Action
 
 log = get_logger("inspector.rules")
 
@@ -58,41 +60,12 @@ class VerdictMaker:
 
     def check_names(self, names: Sequence[str]) -> None:
         """Raise ConfigError naming each rule and key that names a class the model lacks."""
-        known = set(names)
-        problems = []
-        for rule_name, spec in self.config.rules.items():
-            if not isinstance(spec, SelectingSpec):
-                continue
-            keys = [("classes", spec.classes)]
-            if isinstance(spec, DistanceSpec) and spec.to_classes:
-                keys.append(("to_classes", spec.to_classes))
-            for key, classes in keys:
-                for cls in classes:
-                    if cls not in known:
-                        path = f"rules.rules.{rule_name}.{spec.kind}.{key}"
-                        problems.append((path, f"unknown class {cls!r}; the model has: {', '.join(names)}"))
-        if problems:
-            raise ConfigError("rules name classes the model does not have:", tuple(problems))
+        checks.check_names(self.config, names)
 
     def check_sources(self, source_ids: Iterable[str]) -> None:
-        """Raise ConfigError when a rule names an unknown source, or needs mm on a camera
-        without a calibration."""
-        ids = list(source_ids)
-        calibration = self.config.calibration
-        problems = []
-        for name, spec in self.config.rules.items():
-            for sid in spec.sources or ():
-                if sid not in ids:
-                    reason = f"unknown source {sid!r}; the sources are: {', '.join(ids) or 'none'}"
-                    problems.append((f"rules.rules.{name}.{spec.kind}.sources", reason))
-            key = uses_mm(spec)
-            for sid in ids if key else ():
-                judged = spec.sources is None or sid in spec.sources
-                if judged and sid not in calibration.cameras and calibration.px_per_mm is None:
-                    reason = f"rule {name!r} uses {key} but camera {sid!r} has no scale"
-                    problems.append((f"rules.calibration.cameras.{sid}", reason))
-        if problems:
-            raise ConfigError("rules do not fit the configured sources:", tuple(problems))
+        """Raise ConfigError when a rule or calibration names an unknown source, or a mm rule
+        judges a camera without a scale (``inspector.rules.checks.check_sources``)."""
+        checks.check_sources(self.config, source_ids)
 
     def evaluate(self, detections: Detections, source_id: str) -> Verdict:
         """The verdict for one part (one frame's detections from camera ``source_id``)."""
@@ -101,10 +74,35 @@ class VerdictMaker:
                 verdict = self._evaluate(detections, source_id)
             except Exception as exc:  # a part we cannot judge is failed safe, never passed
                 log.error("rules_failed", source_id=source_id, error=f"{type(exc).__name__}: {exc}")
-                verdict = failsafe_verdict(FailSafeCause.RULES_ERROR, f"rules failed: {exc}")
+                failed = failsafe_verdict(FailSafeCause.RULES_ERROR, f"rules failed: {exc}")
+                verdict = self._with_history(failed, source_id)
                 self._counts["error"] += 1
             self._counts[verdict.code.name.lower()] += 1
             return verdict
+
+    def judge_failsafe(self, verdict: Verdict, source_id: str) -> Verdict:
+        """Count a part failed safe outside the rules (engine error, dropped frame, lost camera)
+        in the history rules, which may raise it to ALARM; parts failed safe at shutdown are
+        not counted. The fail-safe reason stays first (the PLC reads its 9xx code)."""
+        with self._lock:  # not in stats(): those count the parts the rules judged
+            return self._with_history(verdict, source_id)
+
+    def _with_history(self, verdict: Verdict, source_id: str) -> Verdict:
+        """``verdict`` (a fail-safe one) after the history rules counted it."""
+        if verdict.first_code == FailSafeCause.SHUTDOWN:
+            return verdict  # stopping the line is not a fault of the line
+        fired: list[tuple[Rule, RuleOutcome]] = []
+        for rule in self.history_rules:
+            sources = self._sources[rule.name]
+            if isinstance(rule, HistoryRule) and (sources is None or source_id in sources):
+                outcome = rule.record(source_id, verdict.code)
+                if outcome.reasons:
+                    fired.append((rule, outcome))
+        if not fired:
+            return verdict
+        code = VerdictCode.ALARM if _code_of(fired) is VerdictCode.ALARM else verdict.code
+        extra = tuple(reason for _, outcome in fired for reason in outcome.reasons)
+        return Verdict(code, (*verdict.reasons, *extra), verdict.measurements, failsafe=True)
 
     def stats(self) -> dict[str, int]:
         """Parts judged so far by verdict (pass/reject/alarm) and rule failures (error)."""

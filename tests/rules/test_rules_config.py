@@ -10,9 +10,13 @@ import pytest
 
 from inspector.config.settings import load_config
 from inspector.errors import ConfigError
-from inspector.rules import build_verdicts
+from inspector.rules import build_verdicts, check_sources
 
-GOOD = """
+SOURCES = "sources:\n  - {kind: synthetic, id: cam0}\n"  # `inspector check` needs one
+
+GOOD = (
+    SOURCES
+    + """
 rules:
   calibration: {px_per_mm: 12.5}
   zones:
@@ -27,6 +31,7 @@ rules:
     reject_rate: {kind: history, code: 7, window: 100, max_reject_rate_pct: 5}
   measurements: [joint_count, joint_small]
 """
+)
 
 BAD = [
     # (what, rules section, expected text on stderr)
@@ -82,6 +87,21 @@ BAD = [
         "rules.rules.small.instance.area_px.lt",
     ),
     (
+        "NaN limit (a rule that could never fire)",
+        "rules:\n  r3: {kind: instance, code: 3, classes: [a], area_mm2: {lt: .nan}}\n",
+        "rules.rules.r3.instance.area_mm2.lt: Input should be a finite number",
+    ),
+    (
+        "infinite limit",
+        "rules:\n  r4: {kind: count, code: 5, classes: [a], count: {gt: .inf}}\n",
+        "rules.rules.r4.count.count.gt: Input should be a finite number",
+    ),
+    (
+        "NaN score",
+        "rules:\n  r5: {kind: presence, code: 6, classes: [a], min_score: .nan}\n",
+        "rules.rules.r5.presence.min_score",
+    ),
+    (
         "history limit larger than window",
         "rules:\n  h: {kind: history, code: 1, window: 3, max_rejects: 5}\n",
         "rules.rules.h.history",
@@ -109,7 +129,7 @@ def test_good_rules_pass_check(tmp_path: Path) -> None:
 
 
 def write_rules(path: Path, section: str) -> Path:
-    path.write_text("rules:\n" + "".join(f"  {line}\n" for line in section.splitlines()))
+    path.write_text(SOURCES + "rules:\n" + "".join(f"  {line}\n" for line in section.splitlines()))
     return path
 
 
@@ -170,6 +190,59 @@ def test_rule_sources_must_exist_and_limit_the_calibration_check(tmp_path: Path)
         maker.check_sources(["top", "side"])
     assert "rules.rules.joint_count.count.sources: unknown source 'sdie'" in str(info.value)
     assert "cameras.side" not in str(info.value)  # the mm rules do not judge 'side'
+
+
+def test_calibration_camera_must_name_a_source(tmp_path: Path) -> None:
+    """A typo under rules.calibration.cameras would measure that camera with the default scale."""
+    path = tmp_path / "cams.yaml"
+    path.write_text(GOOD.replace("calibration: {px_per_mm: 12.5}", CAMERAS))
+    rules = load_config(path).rules
+    check_sources(rules, ["top", "side"])
+    with pytest.raises(ConfigError) as info:
+        check_sources(rules, ["top", "sdie"])
+    text = str(info.value)
+    assert "rules.calibration.cameras.side: no source with id 'side'; the sources are: top, sdie" in text
+    with pytest.raises(ConfigError, match=r"rules\.calibration\.cameras\.side"):
+        build_verdicts(rules).check_sources(["top"])  # the maker runs the same check
+
+
+def test_inspector_check_refuses_a_calibration_for_no_source(tmp_path: Path) -> None:
+    path = tmp_path / "typo.yaml"
+    path.write_text(SOURCES + "rules:\n  calibration: {px_per_mm: 10, cameras: {cma0: {px_per_mm: 9}}}\n")
+    result = run_check(path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "rules.calibration.cameras.cma0" in result.stderr
+
+
+CAMERAS = "calibration: {px_per_mm: 12.5, cameras: {top: {px_per_mm: 9}, side: {px_per_mm: 8}}}"
+
+
+def test_start_checks_run_on_a_bare_config() -> None:
+    """`inspector check` runs check_sources / check_names without torch, OpenCV or a model."""
+    code = (
+        "import sys\n"
+        "from inspector.rules import RulesConfig, check_names, check_sources\n"
+        "cfg = RulesConfig(calibration={'cameras': {'top': {'px_per_mm': 9}}},\n"
+        "    rules={'b': {'kind': 'presence', 'code': 1, 'classes': ['bridge']}})\n"
+        "check_sources(cfg, ['top'])\n"
+        "check_names(cfg, ['bridge'])\n"
+        "print(sorted(m for m in ('torch', 'cv2') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_zone_vertices_must_be_finite(tmp_path: Path) -> None:
+    path = tmp_path / "zone.yaml"
+    path.write_text(
+        SOURCES + "rules:\n  zones:\n    pads: {polygon: [[0, 0], [100, .nan], [100, 80]]}\n"
+        "    far: {polygon: [[0, 0], [.inf, 0], [100, 80]]}\n"
+    )
+    result = run_check(path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "rules.zones.pads.polygon.1.1: Input should be a finite number" in result.stderr
+    assert "rules.zones.far.polygon.1.0: Input should be a finite number" in result.stderr
 
 
 def test_homography_must_be_invertible_3x3(tmp_path: Path) -> None:

@@ -1,0 +1,73 @@
+"""Start-time checks of the rules against the rest of the line: model class names, source ids.
+
+Pure config: no torch, no OpenCV, no model, so ``inspector check`` can run the same
+checks as ``inspector run`` (``check_sources``; ``check_names`` once the model's names
+are known). Each raises one ConfigError listing every problem by key path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from inspector.errors import ConfigError
+from inspector.rules.config import RulesConfig
+from inspector.rules.specs import DistanceSpec, SelectingSpec, uses_mm
+
+
+def name_problems(config: RulesConfig, names: Sequence[str]) -> list[tuple[str, str]]:
+    """(key path, reason) for each class a rule names that the model lacks."""
+    known = set(names)
+    problems = []
+    for rule_name, spec in config.rules.items():
+        if not isinstance(spec, SelectingSpec):
+            continue
+        keys = [("classes", spec.classes)]
+        if isinstance(spec, DistanceSpec) and spec.to_classes:
+            keys.append(("to_classes", spec.to_classes))
+        for key, classes in keys:
+            for cls in classes:
+                if cls not in known:
+                    path = f"rules.rules.{rule_name}.{spec.kind}.{key}"
+                    problems.append((path, f"unknown class {cls!r}; the model has: {', '.join(names)}"))
+    return problems
+
+
+def source_problems(config: RulesConfig, source_ids: Iterable[str]) -> list[tuple[str, str]]:
+    """(key path, reason) for each rule or calibration that names a source the line lacks,
+    and each camera a mm rule judges without a scale."""
+    ids = list(source_ids)
+    listed = ", ".join(ids) or "none"
+    calibration = config.calibration
+    problems = []
+    for camera in calibration.cameras:
+        if camera not in ids:
+            # A typo here would silently measure that camera with the default scale.
+            reason = f"no source with id {camera!r}; the sources are: {listed}"
+            problems.append((f"rules.calibration.cameras.{camera}", reason))
+    for name, spec in config.rules.items():
+        for sid in spec.sources or ():
+            if sid not in ids:
+                reason = f"unknown source {sid!r}; the sources are: {listed}"
+                problems.append((f"rules.rules.{name}.{spec.kind}.sources", reason))
+        key = uses_mm(spec)
+        for sid in ids if key else ():
+            judged = spec.sources is None or sid in spec.sources
+            if judged and sid not in calibration.cameras and calibration.px_per_mm is None:
+                reason = f"rule {name!r} uses {key} but camera {sid!r} has no scale"
+                problems.append((f"rules.calibration.cameras.{sid}", reason))
+    return problems
+
+
+def check_names(config: RulesConfig, names: Sequence[str]) -> None:
+    """Raise ConfigError naming each rule and key that names a class the model lacks."""
+    problems = name_problems(config, names)
+    if problems:
+        raise ConfigError("rules name classes the model does not have:", tuple(problems))
+
+
+def check_sources(config: RulesConfig, source_ids: Iterable[str]) -> None:
+    """Raise ConfigError when a rule or a calibration names an unknown source, or a mm rule
+    judges a camera without a scale."""
+    problems = source_problems(config, source_ids)
+    if problems:
+        raise ConfigError("rules do not fit the configured sources:", tuple(problems))
