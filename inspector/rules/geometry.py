@@ -31,14 +31,32 @@ class Shape:
         """``crop``: uint8 0/1, C-contiguous; ``origin``: its top-left (x, y) in the image."""
         self._crop = crop
         self._origin = origin
-        contours, hierarchy = cv2.findContours(crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE, offset=origin)
+
+    @cached_property
+    def _contours(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Outer boundaries and hole boundaries, traced once, on first use."""
+        contours, hierarchy = cv2.findContours(
+            self._crop, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE, offset=self._origin
+        )
         if not contours:
-            self._outer: list[np.ndarray] = []
-            self._holes: list[np.ndarray] = []
-            return
+            return [], []
         parents = hierarchy[0][:, 3]
-        self._outer = [c for c, parent in zip(contours, parents, strict=True) if parent < 0]
-        self._holes = [c for c, parent in zip(contours, parents, strict=True) if parent >= 0]
+        outer = [c for c, parent in zip(contours, parents, strict=True) if parent < 0]
+        holes = [c for c, parent in zip(contours, parents, strict=True) if parent >= 0]
+        return outer, holes
+
+    @property
+    def _outer(self) -> list[np.ndarray]:
+        return self._contours[0]
+
+    @property
+    def _holes(self) -> list[np.ndarray]:
+        return self._contours[1]
+
+    @property
+    def traced(self) -> bool:
+        """Whether any contour has been traced yet."""
+        return "_contours" in self.__dict__ or "boundary_points" in self.__dict__
 
     @property
     def holes(self) -> int:
@@ -103,10 +121,9 @@ class Shape:
 
     @cached_property
     def boundary_points(self) -> np.ndarray:
-        """(K, 2) float64 centres of every outer boundary pixel, image coordinates."""
-        contours, _ = cv2.findContours(
-            self._crop, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE, offset=self._origin
-        )
+        """(K, 2) float64 centres of every boundary pixel, outer and around holes, image coordinates
+        (something inside a hole is nearest to the hole's edge, not to the outer one)."""
+        contours, _ = cv2.findContours(self._crop, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE, offset=self._origin)
         if not contours:
             return np.zeros((0, 2))
         return np.concatenate(contours).reshape(-1, 2).astype(np.float64)

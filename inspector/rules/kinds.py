@@ -149,8 +149,9 @@ class DistanceRule(RuleBase):
 
 
 def _closest_pair(part: PartView, pairs: np.ndarray) -> tuple[float, tuple[int, int] | None]:
-    """Exact nearest boundary distance over ``pairs`` (P, 2), tracing boundaries only for pairs
-    whose crop windows could still beat the best distance found so far (windows bound masks)."""
+    """Exact nearest distance over ``pairs`` (P, 2): 0 when two masks share a pixel (one inside
+    or across the other), else between boundary pixel centres (1 for masks that touch). Traces
+    boundaries only for pairs whose crop windows could still beat the best distance so far."""
     if len(pairs) == 0:
         return math.inf, None
     wa, wb = part.windows[pairs[:, 0]], part.windows[pairs[:, 1]]
@@ -163,6 +164,8 @@ def _closest_pair(part: PartView, pairs: np.ndarray) -> tuple[float, tuple[int, 
         if gaps[k] >= best:
             break
         a, b = int(pairs[k, 0]), int(pairs[k, 1])
+        if gaps[k] == 0 and part.overlaps(a, b):
+            return 0.0, (a, b)  # nothing is closer; boundaries alone would miss containment
         d = nearest_distance(part.shape(a).boundary_points, part.shape(b).boundary_points)
         if d < best:
             best, best_pair = d, (a, b)
@@ -177,21 +180,31 @@ class ZoneRule(RuleBase):
     def __call__(self, part: PartView) -> RuleOutcome:
         spec = self.spec
         selected = [int(i) for i in part.select(frozenset(spec.classes), spec.min_score)]
-        inside = {i: cv2.pointPolygonTest(self.polygon, part.centroid(i), False) >= 0 for i in selected}
         if spec.count_inside is not None:
-            count = float(sum(inside.values()))
+            count = float(
+                sum(cv2.pointPolygonTest(self.polygon, part.centroid(i), False) >= 0 for i in selected)
+            )
             hit = first_hit(compile_condition(spec.count_inside), count)
             reasons = () if hit is None else (self.reason(f"count inside zone {spec.zone!r}", count, hit),)
             return RuleOutcome(count, reasons)
         want_inside = spec.must_be == "inside"
-        wrong = [i for i in selected if inside[i] != want_inside]
         reasons_list = []
-        for i in wrong:
+        for i in selected:
+            # Signed distance of the centroid to the zone's edge: > 0 inside, < 0 outside, 0 on it.
+            depth = float(cv2.pointPolygonTest(self.polygon, part.centroid(i), True))
+            if (depth >= 0) == want_inside:
+                continue
             x, y = part.centroid(i)
             where = "outside" if want_inside else "inside"
-            message = f"{part.class_name(i)} #{i} at ({x:.1f}, {y:.1f}) is {where} zone {spec.zone!r}"
-            reasons_list.append(Reason(rule=self.name, code=self.code, message=message, instance=i))
-        return RuleOutcome(float(len(wrong)), tuple(reasons_list))
+            message = (
+                f"{part.class_name(i)} #{i} at ({x:.1f}, {y:.1f}) is {where} zone {spec.zone!r}, "
+                f"{abs(depth):.1f} px from its edge (signed distance {depth:.4g}, limit 0)"
+            )
+            reason = Reason(
+                rule=self.name, code=self.code, message=message, instance=i, value=depth, limit=0.0
+            )
+            reasons_list.append(reason)
+        return RuleOutcome(float(len(reasons_list)), tuple(reasons_list))
 
 
 def compile_rule(name: str, spec: AnySpec, zones: dict[str, np.ndarray]) -> Rule:

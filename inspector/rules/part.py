@@ -147,6 +147,27 @@ class PartView:
             self._cache[key] = (np.ascontiguousarray(host).view(np.uint8), (x0, y0))
         return self._cache[key]  # type: ignore[return-value]
 
+    def overlaps(self, a: int, b: int) -> bool:
+        """Whether the two masks share a pixel (inside their crop windows)."""
+        crop_a, (ax, ay) = self.crop(a)
+        crop_b, (bx, by) = self.crop(b)
+        x0, y0 = max(ax, bx), max(ay, by)
+        x1 = min(ax + crop_a.shape[1], bx + crop_b.shape[1])
+        y1 = min(ay + crop_a.shape[0], by + crop_b.shape[0])
+        if x0 >= x1 or y0 >= y1:
+            return False
+        both = crop_a[y0 - ay : y1 - ay, x0 - ax : x1 - ax] & crop_b[y0 - by : y1 - by, x0 - bx : x1 - bx]
+        return bool(both.any())
+
+    def measured(self) -> frozenset[str]:
+        """What has been computed so far ('area', 'crop', 'centroid', 'bbox', 'shape', 'contours'),
+        for tests and benchmarks of the lazy evaluation."""
+        kinds = {kind for kind, _ in self._cache}
+        shapes = [v for (kind, _), v in self._cache.items() if kind == "shape"]
+        if any(shape.traced for shape in shapes if isinstance(shape, Shape)):
+            kinds.add("contours")
+        return frozenset(kinds)
+
     def local_length_factor(self, index: int) -> float:
         """mm per px at the instance (its centroid under a homography)."""
         if self.scale.is_uniform:

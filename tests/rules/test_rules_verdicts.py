@@ -79,6 +79,21 @@ COUNT_LEFT = {
         "count": {"ne": 2},
     }
 }
+DEFECT_NEAR = {
+    "defect_near": {
+        "kind": "distance",
+        "code": 13,
+        "classes": ["good_joint"],
+        "to_classes": ["excess_solder"],
+        "distance_px": {"lt": 2},
+    }
+}
+TOTAL_MM2 = {
+    "joint_mm2": {"kind": "count", "code": 15, "classes": ["good_joint"], "total_area_mm2": {"gt": 60.0}}
+}
+NOT_LEFT = {
+    "not_left": {"kind": "zone", "code": 14, "zone": "left", "classes": ["good_joint"], "must_be": "outside"}
+}
 ALARM_ON_MISSING = {
     "missing": {"kind": "presence", "code": 10, "classes": ["missing_joint"], "action": "alarm"}
 }
@@ -124,7 +139,38 @@ CASES = [
     Case("joints touching", GAP, [(GOOD, 0.9, (40, 40), 12), (GOOD, 0.9, (40, 66), 12)], REJECT, (5,)),
     Case("solder near joint", GAP_TO, [(GOOD, 0.9, (40, 40), 12), (EXCESS, 0.9, (58, 40), 5)], REJECT, (8,)),
     Case("solder far from joint", GAP_TO, [(GOOD, 0.9, (40, 40), 12), (EXCESS, 0.9, (90, 40), 5)], PASS),
+    Case("joints overlapping", GAP, [(GOOD, 0.9, (40, 40), 12), (GOOD, 0.9, (50, 40), 12)], REJECT, (5,)),
+    # Contained or overlapping masks are 0 apart: their boundaries alone are up to r1 - r2 apart.
+    Case(
+        "defect inside a joint",
+        DEFECT_NEAR,
+        [(GOOD, 0.9, (40, 40), 12), (EXCESS, 0.9, (40, 40), 3)],
+        REJECT,
+        (13,),
+    ),
+    Case(
+        "defect across a joint",
+        DEFECT_NEAR,
+        [(GOOD, 0.9, (40, 40), 12), (EXCESS, 0.9, (55, 40), 5)],
+        REJECT,
+        (13,),
+    ),
+    # Touching: neighbouring pixels, whose centres are 1 px apart.
+    Case(
+        "defect touching a joint",
+        DEFECT_NEAR,
+        [(GOOD, 0.9, (40, 40), 12), (EXCESS, 0.9, (58, 40), 5)],
+        REJECT,
+        (13,),
+    ),
+    Case(
+        "defect 2 px from a joint", DEFECT_NEAR, [(GOOD, 0.9, (40, 40), 12), (EXCESS, 0.9, (59, 40), 5)], PASS
+    ),
+    Case("total area mm2 over", TOTAL_MM2, THREE_JOINTS, REJECT, (15,)),
+    Case("total area mm2 under", TOTAL_MM2, THREE_JOINTS[:1], PASS),
     Case("all inside zone", ZONE, THREE_JOINTS[:2], PASS),
+    Case("must be outside, two inside", NOT_LEFT, THREE_JOINTS, REJECT, (14, 14)),
+    Case("must be outside, all outside", NOT_LEFT, THREE_JOINTS[2:], PASS),
     Case("one outside zone", ZONE, THREE_JOINTS, REJECT, (6,)),
     Case("zone count ok", ZONE_COUNT, THREE_JOINTS, PASS),
     Case("count in zone ok", COUNT_LEFT, THREE_JOINTS, PASS),
