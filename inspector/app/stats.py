@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from inspector.messages import FrameMsg, VerdictCode
-from inspector.rules.log import MAX_LOGGED_REASONS, reason_to_log
+from inspector.rules.log import to_log
 
 E2E = "e2e"
 
@@ -30,24 +30,16 @@ def instance_counts(msg: FrameMsg) -> dict[str, int]:
 
 
 def inspection_fields(msg: FrameMsg, e2e_ms: float) -> dict[str, Any]:
-    """The fields of one 'inspection' log event."""
-    verdict = msg.verdict
-    fields: dict[str, Any] = {
+    """The fields of one 'inspection' log event: the frame's, then the verdict's (``to_log``)."""
+    return {
         "seq": msg.seq,
         "source": msg.source_id,
         "part_id": msg.part_id,
-        "verdict": verdict.code.name if verdict is not None else VerdictCode.NONE.name,
-        "failsafe": bool(verdict.failsafe) if verdict is not None else True,
+        **to_log(msg.verdict),
         "instances": instance_counts(msg),
         "stage_ms": {stage: round(ms, 3) for stage, ms in msg.timings_ms},
         "e2e_ms": round(e2e_ms, 3),
     }
-    if verdict is not None and verdict.reasons:
-        # flat first rule/code for log queries (Loki's json parser skips arrays), then the details
-        fields["rule"], fields["rule_code"] = verdict.reasons[0].rule, verdict.first_code
-        fields["reasons"] = [reason_to_log(r) for r in verdict.reasons[:MAX_LOGGED_REASONS]]
-        fields["reasons_total"] = len(verdict.reasons)
-    return fields
 
 
 def percentiles(values: list[float]) -> dict[str, float]:

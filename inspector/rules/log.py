@@ -31,16 +31,28 @@ def reason_to_log(reason: Reason) -> dict[str, Any]:
 def to_log(verdict: Verdict | None, max_reasons: int = MAX_LOGGED_REASONS) -> dict[str, Any]:
     """A dict for a structlog event: ``log.info("inspection", **to_log(msg.verdict), ...)``.
 
-    Keys: verdict (PASS/REJECT/ALARM/NONE), verdict_code, failsafe, rule_code (first
-    reason's code, what the PLC gets), reasons (at most ``max_reasons``),
-    reasons_total, measurements (null where not measured).
+    Keys: verdict (PASS/REJECT/ALARM/NONE), verdict_code, failsafe (also true for a part
+    without a verdict: it was not inspected), rule and rule_code (the first reason's, flat
+    because Loki's json parser skips arrays; null and 0 when nothing fired), reasons (at
+    most ``max_reasons``, each with rule, code, instance, value, limit, message),
+    reasons_total, measurements (``rules.measurements`` order, null where not measured).
     """
     if verdict is None:
-        return {"verdict": "NONE", "verdict_code": 0, "failsafe": False, "rule_code": 0, "reasons": []}
+        return {
+            "verdict": "NONE",
+            "verdict_code": 0,
+            "failsafe": True,
+            "rule": None,
+            "rule_code": 0,
+            "reasons": [],
+            "reasons_total": 0,
+            "measurements": [],
+        }
     return {
         "verdict": verdict.code.name,
         "verdict_code": int(verdict.code),
         "failsafe": verdict.failsafe,
+        "rule": verdict.reasons[0].rule if verdict.reasons else None,
         "rule_code": verdict.first_code,
         "reasons": [reason_to_log(r) for r in verdict.reasons[:max_reasons]],
         "reasons_total": len(verdict.reasons),
