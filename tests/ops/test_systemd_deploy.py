@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -16,9 +17,24 @@ UNIT = ROOT / "systemd" / "inspector.service"
 INSTALL = ROOT / "deploy" / "install.sh"
 MAX_EXPOSURE = 2.5
 
-needs_systemd_analyze = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed (.ci/run installs it)"
-)
+
+def require_tool(name: str) -> None:
+    """Skip without ``name`` locally; under CI fail, so CI cannot pass without the unit/log checks."""
+    if shutil.which(name) is not None:
+        return
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"{name} is not installed but CI is set: .ci/run must install it", pytrace=False)
+    pytest.skip(f"{name} not installed (.ci/run installs it)")
+
+
+@pytest.fixture
+def systemd_analyze() -> None:
+    require_tool("systemd-analyze")
+
+
+@pytest.fixture
+def jq() -> None:
+    require_tool("jq")
 
 
 def unit_settings() -> dict[str, list[str]]:
@@ -51,7 +67,7 @@ def unit_copy(tmp_path: Path) -> Path:
     return copy
 
 
-@needs_systemd_analyze
+@pytest.mark.usefixtures("systemd_analyze")
 def test_systemd_analyze_verify_prints_nothing(tmp_path: Path) -> None:
     unit = unit_copy(tmp_path)
     result = subprocess.run(
@@ -62,7 +78,7 @@ def test_systemd_analyze_verify_prints_nothing(tmp_path: Path) -> None:
     assert result.returncode == 0
 
 
-@needs_systemd_analyze
+@pytest.mark.usefixtures("systemd_analyze")
 def test_systemd_security_exposure(tmp_path: Path) -> None:
     unit = unit_copy(tmp_path)
     result = subprocess.run(
@@ -125,7 +141,6 @@ def test_install_rejects_unknown_options(tmp_path: Path) -> None:
 
 LOGS = ROOT / "deploy" / "inspector-logs"
 SAMPLE = Path(__file__).with_name("sample-log.jsonl")
-needs_jq = pytest.mark.skipif(shutil.which("jq") is None, reason="jq not installed")
 
 
 def logs_view(view: str) -> str:
@@ -136,7 +151,7 @@ def logs_view(view: str) -> str:
     return result.stdout
 
 
-@needs_jq
+@pytest.mark.usefixtures("jq")
 def test_log_views_on_sample_lines() -> None:
     assert logs_view("rejects").splitlines() == [
         "2026-11-22T02:00:02Z cam0 part=8 REJECT defect_present:11#0 value=0.91 limit=0.5",
@@ -153,6 +168,15 @@ def test_log_views_on_sample_lines() -> None:
         "failsafe": 1,
         "failsafe_causes": {"failsafe.out_of_memory:907": 1},
     }
+
+
+def test_missing_tools_fail_under_ci_and_skip_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        require_tool("inspector-no-such-tool")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception):
+        require_tool("inspector-no-such-tool")
 
 
 def test_dashboard_is_valid_json_with_panels() -> None:
