@@ -6,6 +6,8 @@
 #
 # Lays down:
 #   /opt/inspector/venv                  virtualenv with the inspector package (from this checkout)
+#   /opt/inspector/README.md             the manual (the unit's Documentation=)
+#   /opt/inspector/bin/inspector-logs    operator log views, linked from /usr/local/bin
 #   /etc/inspector/inspector.yaml        the config (created from config/line-example.yaml if absent)
 #   /etc/systemd/system/inspector.service
 #   /var/lib/inspector/{archive,state}   writable state (the unit's ReadWritePaths)
@@ -119,6 +121,24 @@ ensure_config() {
     if as_root_only; then run chgrp "$SERVICE_USER" "$ETC" "$ETC/inspector.yaml" "$ETC/inspector.yaml.example"; fi
 }
 
+ensure_docs_and_tools() {
+    install_file "$SOURCE/README.md" "$OPT/README.md" 0644 || true
+    install_file "$SOURCE/deploy/inspector-logs" "$OPT/bin/inspector-logs" 0755 || true
+    if ! as_root_only; then
+        say "prefix install: not linking /usr/local/bin/inspector-logs"
+        return
+    fi
+    local link=/usr/local/bin/inspector-logs target="$OPT/bin/inspector-logs"
+    if [ -L "$link" ] && [ "$(readlink "$link")" = "$target" ]; then
+        say "$link up to date"
+    elif [ -e "$link" ] && ! [ -L "$link" ] && ! grep -q "Operator views of inspector" "$link"; then
+        say "$link exists and is not inspector's: kept (run $target)"
+    else  # absent, a stale link, or a copy made by hand from an older README: link the installed one
+        run install -d -m 0755 /usr/local/bin
+        run ln -sfn "$target" "$link"
+    fi
+}
+
 ensure_unit() {
     if install_file "$SOURCE/systemd/inspector.service" "$UNIT_DIR/inspector.service" 0644; then
         CHANGED_UNIT=1
@@ -147,6 +167,7 @@ check_config() {
 
 ensure_user
 ensure_dir "$OPT" 0755
+ensure_dir "$OPT/bin" 0755
 ensure_dir "$ETC" 0750
 ensure_dir "$UNIT_DIR" 0755
 ensure_dir "$STATE" 0750 "$SERVICE_USER:$SERVICE_USER"
@@ -154,6 +175,7 @@ ensure_dir "$STATE/archive" 0750 "$SERVICE_USER:$SERVICE_USER"
 ensure_dir "$STATE/state" 0750 "$SERVICE_USER:$SERVICE_USER"
 ensure_venv
 ensure_config
+ensure_docs_and_tools
 ensure_unit
 check_config
 systemd_steps

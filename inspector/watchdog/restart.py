@@ -4,6 +4,10 @@ A watchdog never kills the process itself. It calls ``RestartRequest.request``;
 the App's handler stops intake, drains the parts in flight (so no part is cut
 in half) and exits with the given code, which ``Restart=on-failure`` in the
 systemd unit turns into a restart.
+
+A stalled stage has no code here: a hung stage cannot drain, so no controlled stop is
+possible. It makes the health failing instead, which stops the WATCHDOG=1 pulses;
+systemd's ``WatchdogSec=`` then aborts the daemon and ``Restart=on-failure`` starts it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,6 @@ class RestartExit(IntEnum):
 
     MEMORY_LEAK = 75  # EX_TEMPFAIL: host memory trend or limit
     CUDA_OOM = 76  # repeated CUDA out-of-memory, degrading could not help
-    STALLED = 77  # a stage stopped making progress
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,15 @@ def test_install_script_is_idempotent_in_a_prefix(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     assert (prefix / "etc/systemd/system/inspector.service").read_bytes() == UNIT.read_bytes()
     assert (prefix / "opt/inspector/venv/bin/python").exists()
+    # the unit's Documentation= and the operator's log views are installed too
+    doc = re.search(r"^Documentation=file://(\S+)$", UNIT.read_text(), flags=re.M)
+    assert (
+        doc is not None
+        and (prefix / doc.group(1).lstrip("/")).read_bytes() == (ROOT / "README.md").read_bytes()
+    )
+    logs = prefix / "opt/inspector/bin/inspector-logs"
+    assert logs.read_bytes() == LOGS.read_bytes() and oct(logs.stat().st_mode & 0o777) == "0o755"
+    assert "not linking /usr/local/bin/inspector-logs" in first.stdout
     assert (prefix / "etc/inspector/inspector.yaml").is_file()
     for sub in ("archive", "state"):
         assert (prefix / "var/lib/inspector" / sub).is_dir()
@@ -123,6 +132,8 @@ def test_install_script_is_idempotent_in_a_prefix(tmp_path: Path) -> None:
     assert second.returncode == 0, second.stderr
     assert "kept (operator's config is never overwritten)" in second.stdout
     assert "inspector.service up to date" in second.stdout
+    assert f"{prefix}/opt/inspector/README.md up to date" in second.stdout
+    assert f"{prefix}/opt/inspector/bin/inspector-logs up to date" in second.stdout
     assert tree(prefix) == before
 
 
