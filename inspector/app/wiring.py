@@ -11,6 +11,7 @@ from inspector.app.components import TriggerSource
 from inspector.app.queues import StageQueue
 from inspector.app.stage import Item, Stage, StageContext
 from inspector.app.stages import InferenceStage, OutputStage, PreprocessStage, RulesStage
+from inspector.config.checks import check_line
 from inspector.config.settings import InspectorConfig
 from inspector.errors import ConfigError
 from inspector.preprocess import Chain
@@ -30,15 +31,10 @@ class Line:
 
 
 def check_sources(config: InspectorConfig) -> None:
-    """What the schema cannot say about sources: at least one, ids unique."""
-    if not config.sources:
-        raise ConfigError("configuration is invalid:", (("sources", "at least one source is needed"),))
-    ids = [c.id for c in config.sources]
-    for index, source_id in enumerate(ids):
-        if source_id in ids[:index]:
-            raise ConfigError(
-                "configuration is invalid:", ((f"sources.{index}.id", f"duplicate source id {source_id!r}"),)
-            )
+    """The static line checks of ``inspector check`` (``inspector.config.checks``) that hold
+    whatever components a caller brings: sources, and rules naming them. The CLI has already
+    run them all, model file and PLC role included."""
+    check_line(config, engine_given=True, output_given=True)
 
 
 def new_queue(app: App, name: str, cfg: Any) -> StageQueue[Item]:

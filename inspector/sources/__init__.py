@@ -1,55 +1,61 @@
-"""Frame sources: OpenCV cameras/files/streams, image folders, synthetic scenes."""
+"""Frame sources: OpenCV cameras/files/streams, image folders, synthetic scenes.
+
+Names are imported lazily so that loading the config (``inspector.sources.config``)
+does not import OpenCV: ``inspector check`` stays quick.
+"""
 
 from __future__ import annotations
 
-from inspector.sources.base import FrameSource
-from inspector.sources.camera import CameraSource
-from inspector.sources.config import (
-    CameraSourceConfig,
-    FolderSourceConfig,
-    SourceConfig,
-    SyntheticSourceConfig,
-)
-from inspector.sources.folder import FolderSource
-from inspector.sources.latest import LatestFrameSource
-from inspector.sources.reader import SourceReader, SourceState, SourceStats
-from inspector.sources.synthetic import SyntheticSource
+from typing import TYPE_CHECKING
 
+from inspector.lazy import lazy_exports
 
-def build_source(
-    config: SourceConfig, triggered: bool = False, device: FrameSource | None = None
-) -> FrameSource:
-    """The source a config entry describes (not yet opened). ``device`` stands in for the camera
-    (hardware we cannot have here) behind the same interface, grabbed the same way."""
-    source: FrameSource
-    if isinstance(config, CameraSourceConfig):
-        source = device or CameraSource(config)
-        if grabs_latest(config):
-            return LatestFrameSource(
-                source, config.id, after_request=triggered, max_wait_s=config.read_timeout_s
-            )
-        return source
-    if device is not None:
-        return device
-    if isinstance(config, FolderSourceConfig):
-        return FolderSource(config)
-    return SyntheticSource(config)
+if TYPE_CHECKING:
+    from inspector.sources.base import FrameSource
+    from inspector.sources.camera import CameraSource
+    from inspector.sources.config import (
+        CameraSourceConfig,
+        FolderSourceConfig,
+        SourceConfig,
+        SyntheticSourceConfig,
+    )
+    from inspector.sources.factory import build_source, grabs_latest
+    from inspector.sources.folder import FolderSource
+    from inspector.sources.latest import LatestFrameSource
+    from inspector.sources.reader import SourceReader, SourceState, SourceStats
+    from inspector.sources.synthetic import SyntheticSource
 
-
-def grabs_latest(config: CameraSourceConfig) -> bool:
-    """Whether a camera is drained on its own thread (live devices and streams by default)."""
-    return config.grab == "latest" or (config.grab == "auto" and not CameraSource(config).is_file)
-
+_EXPORTS = {
+    "FrameSource": "inspector.sources.base",
+    "CameraSource": "inspector.sources.camera",
+    "CameraSourceConfig": "inspector.sources.config",
+    "FolderSourceConfig": "inspector.sources.config",
+    "SourceConfig": "inspector.sources.config",
+    "SyntheticSourceConfig": "inspector.sources.config",
+    "build_source": "inspector.sources.factory",
+    "grabs_latest": "inspector.sources.factory",
+    "FolderSource": "inspector.sources.folder",
+    "LatestFrameSource": "inspector.sources.latest",
+    "SourceReader": "inspector.sources.reader",
+    "SourceState": "inspector.sources.reader",
+    "SourceStats": "inspector.sources.reader",
+    "SyntheticSource": "inspector.sources.synthetic",
+}
 
 __all__ = [
     "CameraSource",
+    "CameraSourceConfig",
     "FolderSource",
+    "FolderSourceConfig",
     "FrameSource",
     "LatestFrameSource",
+    "SourceConfig",
     "SourceReader",
     "SourceState",
     "SourceStats",
     "SyntheticSource",
     "SyntheticSourceConfig",
     "build_source",
+    "grabs_latest",
 ]
+__getattr__ = lazy_exports(__name__, _EXPORTS)
