@@ -76,6 +76,7 @@ class RuntimeConfig(Section):
     max_frames: int | None = Field(
         None,
         ge=1,
+        le=10**9,
         description="Free-run: stop capturing after this many frames (all sources together), drain, and "
         "end (demo, tests); none = run until stopped.",
     )

@@ -29,15 +29,26 @@ def register(sub: Any, name: str) -> None:
     parser.set_defaults(handler=handle)
 
 
+def parse_size(text: str) -> tuple[int, int]:
+    """WxH as two ints in 32..8192 (the synthetic frames' bounds); a ConfigError otherwise."""
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ConfigError(f"--size {text!r} is not WxH (e.g. 640x480)") from None
+    if not (32 <= width <= 8192 and 32 <= height <= 8192):
+        raise ConfigError(f"--size {text!r}: width and height must be 32..8192")
+    return width, height
+
+
 def handle(args: argparse.Namespace) -> int:
+    if args.frames < 1 or args.repeats < 1 or args.batch < 1:
+        raise ConfigError("--frames, --repeats and --batch must be at least 1")
+    width, height = parse_size(args.size)
     import torch
 
     from inspector.app.build import build_engine
 
     configure_logging(LogConfig(format="console", level="warning"))
-    if args.frames < 1 or args.repeats < 1 or args.batch < 1:
-        raise ConfigError("--frames, --repeats and --batch must be at least 1")
-    width, height = (int(v) for v in args.size.lower().split("x"))
     if args.threads:
         torch.set_num_threads(args.threads)
     model, stand_in = demo_model(args.model)

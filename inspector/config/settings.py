@@ -8,19 +8,21 @@ assembles them, reads the file, and turns every validation failure into a
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from inspector.app.config import RuntimeConfig
 from inspector.archive.config import ArchiveConfig
+from inspector.config import env as env_overrides
 from inspector.engine.config import EngineConfig
 from inspector.errors import ConfigError
 from inspector.health.config import HealthConfig
-from inspector.logging import LogConfig
+from inspector.logging import LogConfig, get_logger
 from inspector.plc.config import PlcConfig
 from inspector.preprocess.config import PreprocessStep
 from inspector.rules.config import RulesConfig
@@ -28,6 +30,7 @@ from inspector.sources.config import SourceConfig
 from inspector.watchdog.config import WatchdogConfig
 
 CONFIG_ENV = "INSPECTOR_CONFIG"
+log = get_logger("inspector.config")
 
 
 class InspectorConfig(BaseSettings):
@@ -73,13 +76,29 @@ class InspectorConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment first: it overrides what the YAML file (passed as init kwargs) says.
-        return (env_settings, init_settings)
+        # The environment overrides what the YAML file (passed as init kwargs) says, list
+        # entries by index too (pydantic-settings alone would replace a list by a mapping).
+        return (env_overrides.EnvOverFile(settings_cls, env_settings, init_settings),)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader that refuses a key given twice in one mapping (YAML would silently keep
-    the last one: a second rule of the same name would replace the first unseen)."""
+    the last one: a second rule of the same name would replace the first unseen).
+
+    Booleans are YAML 1.2's: only true/false. YAML 1.1 also reads on/off/yes/no as booleans,
+    so ``role: off`` became False and failed as "not a valid role"; as strings they still
+    validate where a bool is wanted (pydantic accepts 'off', 'yes', ...).
+    """
+
+
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(
+    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
@@ -137,12 +156,36 @@ def config_path_from_env(explicit: str | Path | None) -> Path | None:
     return Path(env) if env else None
 
 
+def _env_problems(exc: SettingsError) -> ConfigError:
+    """A malformed JSON override as a ConfigError naming the variable."""
+    names = env_overrides.bad_json_vars(InspectorConfig)
+    if not names:  # not one we can point at: still one message, no traceback
+        return ConfigError(f"environment override is invalid: {exc}")
+    reason = f"not valid JSON: {env_overrides.JSON_HINT}"
+    return ConfigError("environment override is invalid:", tuple((name, reason) for name in names))
+
+
+def _warn_unknown_env() -> None:
+    for name in env_overrides.unknown_vars(InspectorConfig):
+        log.warning(
+            "unknown_env_var",
+            variable=name,
+            hint="maps to no config key and is ignored; nested keys are joined by '__' (INSPECTOR_PLC__HOST)",
+        )
+
+
 def load_config(path: str | Path | None = None) -> InspectorConfig:
-    """Validate the YAML file (and environment overrides) into an ``InspectorConfig``."""
+    """Validate the YAML file (and environment overrides) into an ``InspectorConfig``.
+
+    ``INSPECTOR_*`` variables that map to no config key are logged as warnings.
+    """
     resolved = config_path_from_env(path)
     data = read_yaml(resolved) if resolved else {}
+    _warn_unknown_env()
     try:
         return InspectorConfig(**data)
     except ValidationError as exc:
         where = f"config file {resolved}" if resolved else "configuration"
         raise ConfigError(f"{where} is invalid:", problems_of(exc)) from None
+    except SettingsError as exc:
+        raise _env_problems(exc) from None

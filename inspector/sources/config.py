@@ -84,8 +84,12 @@ class SyntheticSourceConfig(SourceCommon):
     )
     width: int = Field(640, ge=32, le=8192, description="Frame width in pixels.")
     height: int = Field(480, ge=32, le=8192, description="Frame height in pixels.")
-    seed: int = Field(0, ge=0, description="Random seed; the same seed gives the same frames.")
-    count: int | None = Field(None, ge=1, description="Frames to produce before ending; none = endless.")
+    seed: int = Field(
+        0, ge=0, le=2**32 - 1, description="Random seed (0..2^32-1); the same seed gives the same frames."
+    )
+    count: int | None = Field(
+        None, ge=1, le=10**9, description="Frames to produce before ending (at most 1e9); none = endless."
+    )
 
 
 SourceConfig = Annotated[
