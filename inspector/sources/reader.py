@@ -72,6 +72,7 @@ class SourceReader:
         self.reconnect_attempts = 0
         self._next_attempt_t = 0.0
         self._last_wait = 0.0
+        self.last_grab_ms = 0.0  # the last frame's read time, fps-limit wait excluded
         self.lost_since: float | None = None
         self.last_frame_t: float | None = None
         self._opened = False
@@ -116,8 +117,10 @@ class SourceReader:
             self._wait_for_slot()
             if self._stop.is_set():
                 return None
+            t_read = time.perf_counter()
             ok, frame = self._read()
             if ok and frame is not None:
+                self.last_grab_ms = (time.perf_counter() - t_read) * 1000.0
                 return self._took(frame)
             if self._source.ended:
                 self._set_state(SourceState.ENDED)
@@ -206,13 +209,16 @@ class SourceReader:
         return True
 
     def _wait_for_slot(self) -> None:
+        """Hold the read until one period after the previous one. The next slot counts from the
+        later of the planned slot and now: after a pause (a slow consumer, a reconnect) the
+        limit still spaces frames by a period instead of letting a burst through to catch up."""
         if not self._period:
             return
         now = time.monotonic()
         if self._next_slot > now:
             self._stop.wait(self._next_slot - now)
             now = time.monotonic()
-        self._next_slot = max(self._next_slot + self._period, now)
+        self._next_slot = max(self._next_slot, now) + self._period
 
     def _set_state(self, state: SourceState) -> None:
         with self._lock:
