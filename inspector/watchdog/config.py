@@ -43,7 +43,12 @@ class WatchdogConfig(Section):
     """Memory and liveness watchdogs, run as scheduled jobs (coalesced, one instance each)."""
 
     enabled: bool = Field(True, description="Run the watchdog jobs at all.")
-    gpu_interval_s: float = Field(5.0, gt=0, le=3600, description="Seconds between GPU memory checks.")
+    gpu_interval_s: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between GPU memory checks; each judges the peak allocated since the last.",
+    )
     gpu_budget_mib: int | None = Field(
         None, ge=1, le=1_048_576, description="GPU memory budget; null = 90 % of the device's memory."
     )
@@ -79,7 +84,11 @@ class WatchdogConfig(Section):
         1.0, gt=0, le=600, description="Seconds between stage liveness and queue checks."
     )
     stall_after_s: float = Field(
-        10.0, gt=0, le=3600, description="A stage with work queued and no progress this long is failing."
+        10.0,
+        gt=0,
+        le=3600,
+        description="A stage with work queued and no progress this long is failing "
+        "(WATCHDOG=1 stops, so systemd's watchdog restarts the daemon).",
     )
     queue_high_water: float = Field(
         0.8,
