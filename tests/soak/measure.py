@@ -14,16 +14,22 @@ def rss_mib() -> float:
     return read_rss_bytes() / MIB
 
 
-def gpu_mib() -> dict[str, float] | None:
+def gpu_mib(gpu_watchdog: object = None) -> dict[str, float] | None:
+    """CUDA memory now. The GPU watchdog resets torch's peak counter at each check, so the
+    peak since start is its own figure (``peak_since_start``), when the watchdog runs."""
     import torch
 
     if not torch.cuda.is_available() or not torch.cuda.is_initialized():
         return None
-    return {
+    out = {
         "allocated": torch.cuda.memory_allocated() / MIB,
         "reserved": torch.cuda.memory_reserved() / MIB,
-        "peak": torch.cuda.max_memory_allocated() / MIB,
+        "peak_since_last_check": torch.cuda.max_memory_allocated() / MIB,
     }
+    peak = getattr(gpu_watchdog, "peak_since_start", 0)
+    if peak:
+        out["peak_since_start"] = max(peak / MIB, out["peak_since_last_check"])
+    return out
 
 
 class RssTrend:

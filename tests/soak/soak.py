@@ -168,7 +168,8 @@ def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
         for plan in plans:  # no fault during the final checks and the drain
             plan.stop()
         link_up = link_up_at_end(app)
-        end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib(), **trend.stop()}
+        gpu_watchdog = getattr(app.supervisor, "gpu", None)
+        end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib(gpu_watchdog), **trend.stop()}
         snap = app.supervisor.health.last if app.supervisor is not None else None
     finally:
         if stopper is not None:
