@@ -4,21 +4,30 @@
 down (the supervisor closes and reconnects it), an exception reply is counted and
 leaves the link up. The link counts as up only after a connect, and stays up
 while requests succeed.
+
+Backoff (``reconnect_min_ms`` doubling to ``reconnect_max_ms``) applies to failed
+connects and to connections that failed before any request succeeded: a hung
+PLC accepts the socket but never answers, and reconnecting at once would flap
+the link several times a second. Only a working request resets it, so a PLC that
+answered and then died (killed, cable pulled) is reconnected to at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from inspector.errors import PlcError, PlcUnavailable
 from inspector.plc.link import PlcExceptionReply, PlcLink
+from inspector.plc.records import PlcErrorCode
 from inspector.plc.state import OutputState
 
 T = TypeVar("T")
 CONNECT_BOUND_S = 5.0  # a connect attempt never takes longer than this, whatever the transport does
+ATTEMPTS_KEPT = 32
 
 
 async def wait_event(event: asyncio.Event, timeout: float) -> bool:
@@ -67,6 +76,9 @@ class LinkSupervisor:
         self._delay = min_delay_s
         self._on_change = on_change
         self._ever_up = False
+        self._proven = True  # the current connection has served a request
+        self._backoff_owed = False  # the last connection failed before serving any request
+        self.attempts: deque[float] = deque(maxlen=ATTEMPTS_KEPT)  # monotonic times of connect attempts
         self.epoch = 0  # increments on every (re)connect: a handshake step never spans two connections
         self._down_since = time.monotonic()
 
@@ -81,16 +93,27 @@ class LinkSupervisor:
                 continue
             if self._ever_up:
                 await self.link.close()  # drop the failed connection before opening a new one
-            try:
-                ok = await asyncio.wait_for(self.link.connect(), timeout=CONNECT_BOUND_S)
-            except (asyncio.TimeoutError, PlcError) as exc:
-                self._state.last_error = str(exc) or "connect timed out"
-                ok = False
-            if ok:
+            if self._backoff_owed:
+                self._backoff_owed = False
+                await self._back_off(stop)  # it connected but never answered: do not flap
+                if stop.is_set():
+                    break
+            if await self._connect():
                 self._mark_up()
                 continue
-            await wait_event(stop, self._delay)
-            self._delay = min(self._delay * 2, self._max)
+            await self._back_off(stop)
+
+    async def _connect(self) -> bool:
+        self.attempts.append(time.monotonic())
+        try:
+            return bool(await asyncio.wait_for(self.link.connect(), timeout=CONNECT_BOUND_S))
+        except (asyncio.TimeoutError, PlcError) as exc:
+            self._state.last_error = str(exc) or "connect timed out"
+            return False
+
+    async def _back_off(self, stop: asyncio.Event) -> None:
+        await wait_event(stop, self._delay)
+        self._delay = min(self._delay * 2, self._max)
 
     def _mark_up(self) -> None:
         if self.up.is_set():
@@ -98,7 +121,11 @@ class LinkSupervisor:
         down_s = time.monotonic() - self._down_since
         if self._ever_up:
             self._state.reconnects += 1
+            if not self._state.error_code:
+                # Tell the PLC its link to us was interrupted (results held meanwhile follow).
+                self._state.error_code = PlcErrorCode.LINK_DOWN
         self._ever_up = True
+        self._proven = False
         self._log.info("plc.link_up", link=self.link.description, down_s=round(down_s, 3))
         self.epoch += 1
         self._down.clear()
@@ -112,7 +139,13 @@ class LinkSupervisor:
         if not self.up.is_set():
             return
         self._down_since = time.monotonic()
-        self._log.warning("plc.link_down", link=self.link.description, reason=reason)
+        self._backoff_owed = not self._proven
+        self._log.warning(
+            "plc.link_down",
+            link=self.link.description,
+            reason=reason,
+            retry_in_ms=0 if self._proven else round(self._delay * 1000),
+        )
         self.up.clear()
         self._down.set()
         if self._on_change is not None:
@@ -126,6 +159,7 @@ class LinkSupervisor:
             result = await request()
         except PlcExceptionReply as exc:
             # The PLC answered, so the link is up; the caller retries or gives up.
+            self._proven = True
             self._state.exception_replies += 1
             self._state.last_error = str(exc)
             raise
@@ -133,4 +167,5 @@ class LinkSupervisor:
             self.mark_down(str(exc))
             raise
         self._delay = self._min  # only a working request resets the backoff, not a bare connect
+        self._proven = True
         return result
