@@ -56,7 +56,7 @@ class Shape:
     @property
     def traced(self) -> bool:
         """Whether any contour has been traced yet."""
-        return "_contours" in self.__dict__ or "boundary_points" in self.__dict__
+        return any(key in self.__dict__ for key in ("_contours", "outer_points", "boundary_points"))
 
     @property
     def holes(self) -> int:
@@ -120,10 +120,19 @@ class Shape:
         return self.rect_w / self.rect_h if self.rect_h > 0 else 0.0
 
     @cached_property
+    def outer_points(self) -> np.ndarray:
+        """(K, 2) float64 centres of every outer boundary pixel, image coordinates: the nearest
+        pixels to anything outside the instance's box."""
+        return self._points(cv2.RETR_EXTERNAL)
+
+    @cached_property
     def boundary_points(self) -> np.ndarray:
-        """(K, 2) float64 centres of every boundary pixel, outer and around holes, image coordinates
-        (something inside a hole is nearest to the hole's edge, not to the outer one)."""
-        contours, _ = cv2.findContours(self._crop, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE, offset=self._origin)
+        """Like ``outer_points`` plus the holes' edges: something inside a hole is nearest to
+        the hole's edge, not to the outer one."""
+        return self._points(cv2.RETR_LIST)
+
+    def _points(self, mode: int) -> np.ndarray:
+        contours, _ = cv2.findContours(self._crop, mode, cv2.CHAIN_APPROX_NONE, offset=self._origin)
         if not contours:
             return np.zeros((0, 2))
         return np.concatenate(contours).reshape(-1, 2).astype(np.float64)

@@ -164,9 +164,13 @@ def _closest_pair(part: PartView, pairs: np.ndarray) -> tuple[float, tuple[int, 
         if gaps[k] >= best:
             break
         a, b = int(pairs[k, 0]), int(pairs[k, 1])
-        if gaps[k] == 0 and part.overlaps(a, b):
+        shape_a, shape_b = part.shape(a), part.shape(b)
+        if gaps[k] > 0:  # apart: outer boundaries face each other, holes cannot be nearer
+            d = nearest_distance(shape_a.outer_points, shape_b.outer_points)
+        elif part.overlaps(a, b):
             return 0.0, (a, b)  # nothing is closer; boundaries alone would miss containment
-        d = nearest_distance(part.shape(a).boundary_points, part.shape(b).boundary_points)
+        else:  # one may lie in the other's hole
+            d = nearest_distance(shape_a.boundary_points, shape_b.boundary_points)
         if d < best:
             best, best_pair = d, (a, b)
     return best, best_pair
