@@ -12,6 +12,7 @@ from inspector.errors import PlcError
 from inspector.messages import FailSafeCause, Verdict
 from inspector.plc.config import PlcConfig, PlcMode, PlcRole
 from inspector.plc.delivery import Delivery
+from inspector.plc.freerun import FreeRunTracker
 from inspector.plc.handshake import InputWatcher
 from inspector.plc.link import ModbusClientLink, PlcLink
 from inspector.plc.pulses import Pulser
@@ -85,6 +86,7 @@ class OutputCore:
         self.delivery = Delivery(
             config, self.supervisor, self.link, self.state, self.status, self.watcher, self.pulser, log
         )
+        self.tracker = FreeRunTracker(config, self.state, self.deliver, log)
         self.stop_event = asyncio.Event()
         self.finished = asyncio.Event()  # set when shutdown has completed
         self._seq = 0
@@ -120,17 +122,31 @@ class OutputCore:
             link=self.link.description,
         )
 
-    def deliver(self, part_id: int, verdict: Verdict, t_capture: float, inspect_ms: float) -> None:
+    def deliver(
+        self,
+        part_id: int,
+        verdict: Verdict,
+        t_capture: float,
+        inspect_ms: float,
+        pulse_until: float | None = None,
+    ) -> None:
         self._seq = self._seq % SEQ_WRAP + 1  # 1..65535: 0 means "no result yet" to the PLC
         record = ResultRecord(self._seq, part_id, verdict, t_capture, inspect_ms)
-        self.delivery.accept(record)
+        self.delivery.accept(record, pulse_until)
+
+    def captured(self, seq: int, t_capture: float) -> None:
+        """Free run: frame ``seq`` was captured; it is a part with a deadline from now on."""
+        if self.config.mode is PlcMode.FREE_RUN:
+            self.tracker.captured(seq, t_capture)
 
     def accept_verdict(self, part_id: int, verdict: Verdict, t_capture: float, t_verdict: float) -> None:
         """A verdict from the pipeline (called through call_soon_threadsafe)."""
         self.state.submitted += 1
-        if self.config.mode is PlcMode.TRIGGERED and not self.watcher.claim(part_id):
-            return
-        self.deliver(part_id, verdict, t_capture, max(0.0, (t_verdict - t_capture) * 1000.0))
+        inspect_ms = max(0.0, (t_verdict - t_capture) * 1000.0)
+        if self.config.mode is PlcMode.FREE_RUN:
+            self.tracker.resolve(part_id, verdict, t_capture, inspect_ms)
+        elif self.watcher.claim(part_id):
+            self.deliver(part_id, verdict, t_capture, inspect_ms)
 
     def set_flags(self, flags: StatusBit, mask: StatusBit) -> None:
         self.state.status = (self.state.status & ~mask) | (flags & mask)
@@ -143,6 +159,9 @@ class OutputCore:
         """Fail safe open parts, flush results until the deadline, go offline, close the link."""
         self.watcher.accepting = False
         self.watcher.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
+        open_parts = self.tracker.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
+        if open_parts:
+            self.log.error("plc.open_parts_failed_at_shutdown", count=open_parts, mode="free_run")
         flush_until = deadline - 0.3
         while self.delivery.pending and time.monotonic() < flush_until and self.supervisor.is_up:
             await asyncio.sleep(0.005)

@@ -5,6 +5,11 @@ and fire the pulse. Triggered: wait until the PLC's ack is low, write the block,
 raise result-valid, wait for the ack, clear result-valid. A result leaves the
 buffer only once delivered; on a link failure it stays at the head and is
 written again after reconnecting (same sequence number, so the PLC can tell).
+
+A result's pulse is valid from capture + ``pulses.delay_ms`` for ``pulses.late_ms``;
+written later, its block is flagged late and no pulse fires. A free-run deadline
+fail-safe brings its own, later end (``accept(pulse_until=...)``): it is created as the
+window closes and must still pulse.
 """
 
 from __future__ import annotations
@@ -51,14 +56,19 @@ class Delivery:
         self._pulser = pulser
         self._log = log
         self.pending: deque[ResultRecord] = deque()
+        self._pulse_until: dict[int, float] = {}  # id(record) -> its own end of the pulse window
         self._pulsed_seq: int | None = None  # a re-posted result must not pulse twice
         self._refused_seq: int | None = None
         self._wake = asyncio.Event()
         triggered = config.mode is PlcMode.TRIGGERED
         self.capacity = config.handshake.buffer_depth if triggered else config.queue_size
 
-    def accept(self, record: ResultRecord) -> None:
-        """Queue a result; when the buffer is full the new result is dropped and flagged (overrun)."""
+    def accept(self, record: ResultRecord, pulse_until: float | None = None) -> None:
+        """Queue a result; when the buffer is full the new result is dropped and flagged (overrun).
+
+        ``pulse_until``: the monotonic time until which its pulse may still fire, when it is not
+        the usual capture + delay + late window.
+        """
         self._state.count_verdict(record)
         if len(self.pending) >= self.capacity:
             self._state.dropped += 1
@@ -74,6 +84,8 @@ class Delivery:
             )
             return
         self.pending.append(record)
+        if pulse_until is not None:
+            self._pulse_until[id(record)] = pulse_until
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -98,13 +110,15 @@ class Delivery:
                 await wait_event(stop, RETRY_S)
                 continue
             self.pending.popleft()
+            self._pulse_until.pop(id(record), None)
             self._state.delivered += 1
 
     async def _write_result(self, record: ResultRecord) -> None:
         cfg = self._config
         pulses = cfg.pulses
         due = record.t_capture + pulses.delay_ms / 1000.0
-        late = time.monotonic() - due > pulses.late_ms / 1000.0
+        until = self._pulse_until.get(id(record), due + pulses.late_ms / 1000.0)
+        late = time.monotonic() > until
         flags = ResultFlag(0)
         if record.verdict.failsafe:
             flags |= ResultFlag.FAILSAFE
@@ -114,9 +128,11 @@ class Delivery:
             flags |= ResultFlag.OVERRUN
         block = encode_result(record, self._state.totals(), flags, cfg.registers.measurements)
         await self._sup.call(lambda: self._link.write_block(cfg.registers.result, block))
-        await self._after_write(record, flags, late, due)
+        await self._after_write(record, flags, late, due, until)
 
-    async def _after_write(self, record: ResultRecord, flags: ResultFlag, late: bool, due: float) -> None:
+    async def _after_write(
+        self, record: ResultRecord, flags: ResultFlag, late: bool, due: float, until: float
+    ) -> None:
         state = self._state
         before = (state.status, state.error_code)
         if ResultFlag.OVERRUN in flags:
@@ -142,7 +158,7 @@ class Delivery:
                 coil, kind, width = registers.reject_coil, "reject", pulses.reject_ms
             else:
                 coil, kind, width = registers.alarm_coil, "alarm", pulses.alarm_ms
-            await self._pulser.fire(coil, kind, due, width / 1000.0, pulses.late_ms / 1000.0, record.part_id)
+            await self._pulser.fire(coil, kind, due, width / 1000.0, until - due, record.part_id)
 
     async def _wait_ack(
         self, wanted: bool, timeout_ms: int, code: PlcErrorCode, stop: asyncio.Event, epoch: int

@@ -3,7 +3,8 @@
 The pipeline calls ``submit`` (never blocks: it hands a small record to the loop
 and returns); all Modbus I/O happens on the stage's thread, so a slow or dead
 PLC can never stall inference. In triggered mode the runtime polls
-``next_trigger`` for the parts to capture.
+``next_trigger`` for the parts to capture; in free run the capture side announces
+each frame (``captured``) so a part without a verdict is failed safe by its deadline.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from inspector.errors import PlcError
 from inspector.logging import get_logger
 from inspector.messages import EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
-from inspector.plc.config import PlcConfig, PlcRole
+from inspector.plc.config import PlcConfig, PlcMode, PlcRole
 from inspector.plc.core import OutputCore
 from inspector.plc.records import EXTERNAL_FLAGS, StatusBit, Trigger
 from inspector.plc.state import PlcStats
@@ -127,6 +128,16 @@ class PlcOutput:
             core.accept_verdict, part_id, verdict, msg.t_capture, time.monotonic()
         ):
             self._log.error("plc.submit_while_stopped", part_id=part_id, verdict=verdict.code.name)
+
+    def captured(self, seq: int, t_capture: float) -> None:
+        """Free run: frame ``seq`` was captured at ``t_capture`` (monotonic); never blocks.
+
+        From now on it is a part: if no verdict comes before its pulse window closes, it is
+        failed safe then (code 900). Ignored in triggered mode (the trigger opened the part).
+        """
+        core = self._core
+        if core is not None and self.config.mode is PlcMode.FREE_RUN:
+            self._call(core.captured, seq, t_capture)
 
     def next_trigger(self, timeout: float) -> Trigger | None:
         """Triggered mode: the next part to capture, or None after ``timeout`` seconds."""
