@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inspector.app.build import Components, build_components, capture_mode
+from inspector.app.capture import PartTrigger, SeqCounter, attach_intake, trigger_failsafe, trigger_source
 from inspector.app.stage import StageStatus, failsafe_copy, log
 from inspector.app.stages import OutputStage
 from inspector.app.stats import StatsCollector
@@ -45,6 +46,7 @@ class App:
         self.stats = StatsCollector(self.rt.stats_window)
         self.line = Line()
         self.output_stage: OutputStage | None = None
+        self.seq: SeqCounter | None = None  # the line's frame counter (fail-safe messages take one too)
         self.reporter: StatsReporter | None = None
         self.started_at: float | None = None
         self.clean_stop: bool | None = None
@@ -58,13 +60,15 @@ class App:
 
     # -- build -------------------------------------------------------------------------------
     def fail_safe_dropped(self, item: Any) -> None:
-        if isinstance(item, FrameMsg) and item.part_id is not None and self.output_stage is not None:
+        """A frame dropped by a full queue is a part all the same: it reaches the output failed safe."""
+        if isinstance(item, FrameMsg) and self.output_stage is not None:
             self.output_stage.rescue(
                 failsafe_copy(item, FailSafeCause.FRAME_DROPPED, "frame dropped (queue full)")
             )
 
     def _build(self, parts: Components) -> None:
         self.output_stage = wire_line(self, parts)
+        self.seq = attach_intake(self.line.stages, parts.output)
 
     def rescue(self, msg: FrameMsg) -> None:
         assert self.output_stage is not None
@@ -176,15 +180,20 @@ class App:
         return not any(s.is_alive() for s in self.line.stages)
 
     def _fail_safe_leftovers(self) -> None:
-        """Triggered parts still queued after the stop are failed safe, never silently lost."""
+        """Frames and triggers still queued after the stop are failed safe, never silently lost."""
         if self.output_stage is None:
             return
         for queue in self.line.queues.values():
             for item in queue.drain():
-                if isinstance(item, FrameMsg) and item.part_id is not None:
-                    self.output_stage.rescue(
-                        failsafe_copy(item, FailSafeCause.SHUTDOWN, "stopped before inspection")
-                    )
+                if isinstance(item, FrameMsg):
+                    msg = failsafe_copy(item, FailSafeCause.SHUTDOWN, "stopped before inspection")
+                elif isinstance(item, PartTrigger):
+                    seq = self.seq() if self.seq is not None else 0
+                    why = "stopped before capture"
+                    msg = trigger_failsafe(item, seq, trigger_source(queue), FailSafeCause.SHUTDOWN, why)
+                else:
+                    continue
+                self.output_stage.rescue(msg)
         self.output_stage.deliver_rescued()
 
     def _final(self, clean: bool, deadline_s: float) -> bool:

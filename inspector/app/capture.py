@@ -5,15 +5,15 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from inspector.app.components import TriggerSource
-from inspector.app.queues import StageQueue
-from inspector.app.stage import Item, Stage, StageContext, failsafe_copy
+from inspector.app.queues import Full, StageQueue
+from inspector.app.stage import Item, Stage, StageContext, failsafe_copy, log
 from inspector.messages import EndOfStream, FailSafeCause, FrameMsg
 from inspector.sources import SourceReader
 
@@ -28,16 +28,36 @@ class PartTrigger:
     t_trigger: float  # monotonic
 
 
+@runtime_checkable
+class PartTracker(Protocol):
+    """An output that tracks free-run parts from their capture (``PlcOutput``): it fails safe a
+    part whose verdict does not come by its deadline. ``captured`` must not block."""
+
+    def captured(self, seq: int, t_capture: float) -> None: ...
+
+
 class SeqCounter:
     """Frame sequence numbers shared by all sources (thread-safe)."""
 
     def __init__(self) -> None:
         self._count = itertools.count(1)
         self._lock = threading.Lock()
+        self.on_capture: Callable[[int, float], None] | None = None  # set by the App (PartTracker)
 
     def __call__(self) -> int:
         with self._lock:
             return next(self._count)
+
+    def capture(self, t_capture: float) -> int:
+        """The seq of a frame captured at ``t_capture``, announced to ``on_capture`` in seq order."""
+        with self._lock:
+            seq = next(self._count)
+            if self.on_capture is not None:
+                try:
+                    self.on_capture(seq, t_capture)
+                except Exception as exc:  # the part still travels the line; its verdict is delivered
+                    log.error("capture_announce_failed", seq=seq, error=str(exc))
+            return seq
 
 
 class FrameBudget:
@@ -110,7 +130,8 @@ class CaptureStage(Stage):
     def _send(self, image: np.ndarray, part_id: int | None, t0: float) -> None:
         now = time.monotonic()
         ms = (time.perf_counter() - t0) * 1000.0
-        msg = FrameMsg(self.seq(), self.reader.source_id, now, image, part_id, (("capture", ms),))
+        seq = self.seq.capture(now) if isinstance(self.seq, SeqCounter) else self.seq()
+        msg = FrameMsg(seq, self.reader.source_id, now, image, part_id, (("capture", ms),))
         self.processed += int(self.inbox is None)
         self.last_progress = now
         self.emit(msg)
@@ -128,11 +149,13 @@ class TriggerDispatcher(Stage):
         intake_stop: threading.Event,
         plc: TriggerSource,
         targets: Sequence[StageQueue[Item]],
+        seq: Callable[[], int] | None = None,
     ) -> None:
         super().__init__("triggers", ctx, None, None)
         self.intake_stop = intake_stop
         self.plc = plc
         self.targets = tuple(targets)
+        self.seq = seq  # for the fail-safe message of a trigger that could not be queued
 
     def loop(self) -> None:
         while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
@@ -143,13 +166,46 @@ class TriggerDispatcher(Stage):
                 getattr(trigger, "part_id", None), getattr(trigger, "t_trigger", time.monotonic())
             )
             for queue in self.targets:
-                queue.put(part)
+                self._hand_over(queue, part)
             self.processed += 1
             self.last_progress = time.monotonic()
+
+    def _hand_over(self, queue: StageQueue[Item], part: PartTrigger) -> None:
+        """Queue ``part`` for one camera; a full BLOCK queue is waited on until the hard stop, which
+        fails the part safe (the camera's capture stage drains its triggers until then)."""
+        while True:
+            try:
+                queue.put(part, timeout=self.ctx.poll_s)
+                return
+            except Full:
+                if self.ctx.stop.is_set():
+                    self.errors += 1
+                    seq = self.seq() if self.seq is not None else 0
+                    self.ctx.rescue(
+                        trigger_failsafe(
+                            part, seq, trigger_source(queue), FailSafeCause.SHUTDOWN, "stopped before capture"
+                        )
+                    )
+                    return
 
     def finish(self) -> None:
         for queue in self.targets:
             queue.put(EndOfStream(self.stage_name), control=True)
+
+
+TRIGGER_QUEUE_PREFIX = "triggers."  # trigger queues are named triggers.<source id>
+
+
+def trigger_source(queue: StageQueue[Item]) -> str:
+    return queue.name.removeprefix(TRIGGER_QUEUE_PREFIX)
+
+
+def trigger_failsafe(
+    part: PartTrigger, seq: int, source_id: str, cause: FailSafeCause, message: str
+) -> FrameMsg:
+    """The fail-safe message of a triggered part that was never captured."""
+    msg = FrameMsg(seq, source_id, part.t_trigger, NO_IMAGE, part.part_id)
+    return failsafe_copy(msg, cause, message)
 
 
 def trigger_dropped(
@@ -159,7 +215,30 @@ def trigger_dropped(
 
     def on_drop(item: Any) -> None:
         if isinstance(item, PartTrigger):
-            msg = FrameMsg(seq(), source_id, item.t_trigger, NO_IMAGE, item.part_id)
-            rescue(failsafe_copy(msg, FailSafeCause.TRIGGER_OVERRUN, "trigger overran the camera"))
+            why = "trigger overran the camera"
+            rescue(trigger_failsafe(item, seq(), source_id, FailSafeCause.TRIGGER_OVERRUN, why))
 
     return on_drop
+
+
+def line_seq(stages: Iterable[Stage]) -> SeqCounter | None:
+    """The line's shared frame counter (held by its capture stages)."""
+    for stage in stages:
+        if isinstance(stage, CaptureStage) and isinstance(stage.seq, SeqCounter):
+            return stage.seq
+    return None
+
+
+def attach_intake(stages: Iterable[Stage], output: object) -> SeqCounter | None:
+    """Give the intake what the wiring does not: free-run frames announced to a ``PartTracker``
+    output as they get their seq, and the dispatcher a seq for its fail-safe messages."""
+    stages = list(stages)
+    seq = line_seq(stages)
+    if seq is None:
+        return None
+    if isinstance(output, PartTracker):
+        seq.on_capture = output.captured
+    for stage in stages:
+        if isinstance(stage, TriggerDispatcher) and stage.seq is None:
+            stage.seq = seq
+    return seq

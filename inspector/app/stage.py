@@ -143,7 +143,7 @@ class Stage(threading.Thread):
     def emit(self, msg: FrameMsg) -> bool:
         """Pass ``msg`` downstream, waiting on a BLOCK queue until there is room or the hard stop.
 
-        A triggered part's frame that cannot be delivered before the hard stop is failed safe.
+        A frame that cannot be passed on before the hard stop is failed safe (every frame is a part).
         """
         assert self.outbox is not None
         while True:
@@ -152,8 +152,5 @@ class Stage(threading.Thread):
                 return True
             except Full:
                 if self.ctx.stop.is_set():
-                    if msg.part_id is not None:
-                        self.ctx.rescue(
-                            failsafe_copy(msg, FailSafeCause.SHUTDOWN, "stopped before inspection")
-                        )
+                    self.ctx.rescue(failsafe_copy(msg, FailSafeCause.SHUTDOWN, "stopped before inspection"))
                     return False
