@@ -1,6 +1,7 @@
 """A restricted unpickler for torch zip checkpoints written by ultralytics.
 
-Only tensor/storage rebuild functions and plain containers resolve to real code.
+Only tensor/storage rebuild functions, plain containers and numeric numpy scalars (older
+ultralytics writes ``np.float64`` into ``best_fitness`` and ``train_metrics``) resolve to real code.
 Model classes (``ultralytics.*``, ``torch.nn.modules.*``) become inert ``Placeholder``
 objects that just remember the state they were given; weights, names and strides are
 read from them afterwards. Any other global is refused before anything runs:
@@ -97,17 +98,68 @@ def placeholder_attr(obj: Any, name: str) -> Placeholder:
     return placeholder_type(f"{obj.qualname}.{name}")()
 
 
-def numpy_scalar(dtype: np.dtype[Any], data: bytes | None = None) -> Any:
-    if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError("numpy scalar of an object dtype")
-    return np.frombuffer(data or b"\0" * dtype.itemsize, dtype=dtype)[0]
+# Numeric kinds a scalar may have: bool, signed/unsigned int, float, complex. Objects, strings,
+# datetimes and structured dtypes are never rebuilt.
+NUMPY_SCALAR_KINDS = "biufc"
 
 
-def numpy_dtype(name: str, *_: Any) -> np.dtype[Any]:
-    dtype = np.dtype(name)
-    if dtype.hasobject:
-        raise pickle.UnpicklingError("numpy object dtype")
-    return dtype
+class NumpyDtype:
+    """Inert description of a pickled ``numpy.dtype``: a validated name and byte order.
+
+    The pickle's dtype state is read here rather than handed to numpy's own ``__setstate__``,
+    so untrusted bytes never reach numpy's C code; a real dtype is built only for a scalar.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.byteorder = "="
+
+    def __setstate__(self, state: Any) -> None:
+        # (version, byteorder, subarray, names, fields, elsize, alignment, flags)
+        if not (isinstance(state, tuple) and len(state) >= 5 and state[1] in ("<", ">", "|", "=")):
+            raise pickle.UnpicklingError("numpy dtype with an unexpected state")
+        if any(part is not None for part in state[2:5]):
+            raise pickle.UnpicklingError("structured or sub-array numpy dtypes are not supported")
+        self.byteorder = state[1]
+
+    def dtype(self) -> np.dtype[Any]:
+        dtype = np.dtype(self.name)
+        if self.byteorder == "<":
+            return dtype.newbyteorder("<")
+        return dtype.newbyteorder(">") if self.byteorder == ">" else dtype
+
+    def __repr__(self) -> str:
+        return f"<numpy dtype {self.byteorder}{self.name}>"
+
+
+def numpy_dtype(name: Any, align: Any = False, copy: Any = True) -> NumpyDtype:
+    """``numpy.dtype(name, align, copy)`` as pickled, for plain numeric names only ('f8', 'i4', 'b1' …)."""
+    if not (isinstance(name, str) and len(name) <= 16 and name.isalnum()):
+        raise pickle.UnpicklingError(f"numpy dtype {name!r:.40} is not a plain numeric type")
+    try:
+        dtype = np.dtype(name)
+    except TypeError:
+        raise pickle.UnpicklingError(f"numpy dtype {name!r} is unknown") from None
+    if dtype.kind not in NUMPY_SCALAR_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+        raise pickle.UnpicklingError(f"numpy dtype {name!r} is not a plain numeric type")
+    return NumpyDtype(name)
+
+
+def numpy_scalar(spec: Any, data: Any = None) -> Any:
+    """A numpy scalar (``np.float64`` in ``best_fitness``, …) from its dtype and raw bytes."""
+    if not isinstance(spec, NumpyDtype):
+        raise pickle.UnpicklingError("numpy scalar of something that is not a numeric dtype")
+    dtype = spec.dtype()
+    if not (isinstance(data, bytes) and len(data) == dtype.itemsize):
+        raise pickle.UnpicklingError(f"numpy {spec.name} scalar without its {dtype.itemsize} data bytes")
+    return np.frombuffer(data, dtype=dtype)[0]
+
+
+def latin1_bytes(text: Any, encoding: Any) -> bytes:
+    """``_codecs.encode(text, 'latin1')``: how protocol-2 pickles carry bytes (numpy scalar data)."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise pickle.UnpicklingError("_codecs.encode is only allowed as (str, 'latin1') -> bytes")
+    return text.encode("latin1")
 
 
 SAFE_GLOBALS: dict[tuple[str, str], Any] = {
@@ -124,9 +176,19 @@ SAFE_GLOBALS: dict[tuple[str, str], Any] = {
     ("torch", "device"): torch.device,
     ("torch", "Size"): torch.Size,
     ("numpy", "dtype"): numpy_dtype,
+    ("_codecs", "encode"): latin1_bytes,
     ("numpy.core.multiarray", "scalar"): numpy_scalar,
     ("numpy._core.multiarray", "scalar"): numpy_scalar,
 }
+
+
+def python3_name(module: str, name: str) -> str:
+    """The Python 3 name of a global as a protocol-2 pickle spells it ('__builtin__.eval' is
+    builtins.eval, 'commands.Popen' is subprocess.Popen): for messages only, nothing is imported."""
+    import _compat_pickle
+
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+    return f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}"
 
 
 class RestrictedUnpickler(pickle.Unpickler):
@@ -146,6 +208,12 @@ class RestrictedUnpickler(pickle.Unpickler):
         qualname = f"{module}.{name}"
         if qualname.startswith(PLACEHOLDER_PREFIXES) and name.isidentifier():
             return placeholder_type(qualname)
+        qualname = python3_name(module, name)
+        if module.split(".", 1)[0] == "numpy":
+            raise UnsafeModelError(
+                f"it holds a numpy object ('{qualname}') that the safe loader does not rebuild "
+                "(only numeric scalars); refused (nothing was executed)"
+            )
         raise UnsafeModelError(
             f"it references '{qualname}', which could run code while loading; refused (nothing was executed)"
         )
