@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from inspector.config.base import Section
 
@@ -34,8 +35,9 @@ class EngineConfig(Section):
         "Empty = the size the model was trained at; TorchScript files always use their export size.",
     )
     max_det: int = Field(300, ge=1, le=10000, description="Maximum instances kept per frame.")
-    classes: tuple[int, ...] | None = Field(
-        None, description="Only keep these class ids (empty = all classes)."
+    classes: tuple[Annotated[int, Field(ge=0, le=9999)], ...] | None = Field(
+        None,
+        description="Only keep instances of these class ids, e.g. [1, 3] (null or [] = all classes).",
     )
     agnostic_nms: bool = Field(False, description="Suppress overlapping boxes across classes too.")
     half: bool = Field(True, description="Run in FP16 on CUDA (ignored on CPU, which always runs FP32).")
@@ -55,3 +57,9 @@ class EngineConfig(Section):
         None, ge=1, le=256, description="Torch intra-op threads on CPU (empty = leave torch's default)."
     )
     warmup: int = Field(1, ge=0, le=20, description="Warm-up forward passes at load.")
+
+    @field_validator("classes")
+    @classmethod
+    def _empty_means_all(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
+        # An empty filter would keep no instance at all, so every part would pass unseen.
+        return value or None

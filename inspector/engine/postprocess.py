@@ -21,7 +21,7 @@ class NmsOptions:
     conf: float
     iou: float
     max_det: int
-    classes: tuple[int, ...] | None
+    classes: tuple[int, ...] | None  # None or () = all classes
     agnostic: bool
 
 
@@ -59,7 +59,7 @@ def select(pred: torch.Tensor, nc: int, opts: NmsOptions) -> torch.Tensor:
     scores_all = pred[4 : 4 + nc]
     conf, cls = scores_all.max(0)
     candidates = conf > opts.conf
-    if opts.classes is not None:
+    if opts.classes:
         wanted = torch.tensor(opts.classes, device=pred.device)
         candidates &= (cls[:, None] == wanted).any(1)
     idx = candidates.nonzero().squeeze(1)
