@@ -72,3 +72,13 @@ def tiny_seg_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.reference import build_checkpoint
 
     return build_checkpoint(tmp_path_factory.mktemp("models") / "tiny-n-seg.pt", scale="n", imgsz=320)
+
+
+@pytest.fixture(scope="session")
+def small_seg_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A yolov8s-seg checkpoint (5 demo classes, trained-size 320): parity is checked on n and s."""
+    from tests.reference import build_checkpoint
+
+    return build_checkpoint(
+        tmp_path_factory.mktemp("models") / "small-s-seg.pt", scale="s", imgsz=320, seed=4
+    )

@@ -36,16 +36,23 @@ def test_parameter_count_and_names_match_ultralytics(scale: str, nc: int) -> Non
     assert ours_shapes == {k: tuple(v.shape) for k, v in ref.state_dict().items()}
 
 
-def test_reference_state_dict_loads_strict_and_raw_outputs_match(tiny_seg_checkpoint: Path) -> None:
-    ref = yolo(tiny_seg_checkpoint).model.float().eval()
-    content, _ = read_content(tiny_seg_checkpoint)
+@pytest.mark.parametrize(
+    ("checkpoint", "scale"), [("tiny_seg_checkpoint", "n"), ("small_seg_checkpoint", "s")]
+)
+def test_reference_state_dict_loads_strict_and_raw_outputs_match(
+    request: pytest.FixtureRequest, checkpoint: str, scale: str
+) -> None:
+    path: Path = request.getfixturevalue(checkpoint)
+    ref = yolo(path).model.float().eval()
+    content, _ = read_content(path)
+    assert content.scale == scale
     ours = SegmentationModel(content.nc, content.scale)
     ours.load_state_dict(ref.state_dict(), strict=True)
     for name, module in ours.named_modules():  # eps lives outside the state dict
         if isinstance(module, torch.nn.BatchNorm2d):
             module.eps = content.bn_eps[name]
     ours.eval()
-    fused = load_model(tiny_seg_checkpoint).module
+    fused = load_model(path).module
     x = as_batch([synthetic_image(224, 288, seed) for seed in (1, 2)])
     with torch.no_grad():
         (ref_pred, ref_proto), _ = ref(x)

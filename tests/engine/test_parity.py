@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from inspector.engine import EngineConfig, load_engine
@@ -32,10 +33,17 @@ def assert_same_detections(ours: Detections, ref: object, image: np.ndarray) -> 
     assert iou.min() >= 0.98, f"worst mask IoU {iou.min():.4f}"
 
 
-def test_detections_match_ultralytics_predict(tiny_seg_checkpoint: Path) -> None:
+@pytest.mark.parametrize(
+    ("checkpoint", "scale"), [("tiny_seg_checkpoint", "n"), ("small_seg_checkpoint", "s")]
+)
+def test_detections_match_ultralytics_predict(
+    request: pytest.FixtureRequest, checkpoint: str, scale: str
+) -> None:
+    path: Path = request.getfixturevalue(checkpoint)
     conf = 0.25
-    engine = load_engine(EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=conf, iou=0.7))
-    reference = yolo(tiny_seg_checkpoint)
+    engine = load_engine(EngineConfig(model=path, device="cpu", conf=conf, iou=0.7))
+    assert engine.info.scale == scale
+    reference = yolo(path)
     images = [synthetic_image(h, w, seed=h * w) for h, w in IMAGE_SIZES]
     total = 0
     for image in images:
@@ -84,3 +92,16 @@ def test_empty_result_is_well_formed(tiny_seg_checkpoint: Path) -> None:
     assert len(det) == 0
     assert det.masks.shape == (0, 100, 150) and det.boxes.shape == (0, 4)
     assert det.class_ids.dtype == torch.int64 and det.names == engine.names
+
+
+def test_empty_class_filter_keeps_all_classes(tiny_seg_checkpoint: Path) -> None:
+    # [] used to keep nothing, so every part passed; it means "all classes", like null.
+    image = synthetic_image(240, 320, seed=7)
+    config = EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.3, classes=[])
+    assert config.classes is None
+    (filtered,) = load_engine(config).infer([image])
+    (unfiltered,) = load_engine(EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.3)).infer(
+        [image]
+    )
+    assert len(filtered) == len(unfiltered) > 0
+    assert torch.equal(filtered.class_ids, unfiltered.class_ids)
