@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from inspector.engine.loaders import load_model, read_content, save_own
+from inspector.engine.unpickle import pickled_globals
 from inspector.errors import ModelError, UnsafeModelError
 from tests.reference import as_batch, synthetic_image, yolo
 
@@ -47,29 +48,60 @@ def test_malicious_pickle_is_refused_and_nothing_runs(tmp_path: Path, kind: str)
     assert not marker.exists()
 
 
+# The global each payload pickles as: the restricted unpickler names it when it refuses.
+PAYLOAD_GLOBALS = {
+    "os.system": r"(posix|os)\.system",
+    "eval": r"builtins\.eval",
+    "subprocess": r"subprocess\.Popen",
+    "exec": r"builtins\.exec",
+}
+
+
+@pytest.mark.parametrize("kind", PAYLOAD_GLOBALS)
 def test_payload_inside_a_real_ultralytics_checkpoint_is_refused(
-    tmp_path: Path, tiny_seg_checkpoint: Path
+    tmp_path: Path, tiny_seg_checkpoint: Path, kind: str
 ) -> None:
     marker = tmp_path / "marker"
     net = yolo(tiny_seg_checkpoint).model
     path = tmp_path / "best.pt"
-    torch.save({"model": net, "train_args": payloads(marker)["os.system"]}, path)
-    with pytest.raises(UnsafeModelError, match=r"posix\.system|os\.system"):
+    torch.save({"model": net, "train_args": payloads(marker)[kind]}, path)
+    with pytest.raises(UnsafeModelError, match=rf"best\.pt: it references '{PAYLOAD_GLOBALS[kind]}'"):
         load_model(path)
     assert not marker.exists()
 
 
 def test_tampered_archive_with_replaced_pickle_is_refused(tmp_path: Path, tiny_seg_checkpoint: Path) -> None:
+    # No ultralytics global left: torch's weights_only loader is the one that refuses it.
     marker = tmp_path / "marker"
     evil = pickle.dumps({"model": payloads(marker)["eval"]}, protocol=2)
-    path = tmp_path / "tampered.pt"
-    with zipfile.ZipFile(tiny_seg_checkpoint) as src, zipfile.ZipFile(path, "w") as dst:
-        for item in src.infolist():
-            data = evil if item.filename.endswith("/data.pkl") else src.read(item)
-            dst.writestr(item, data)
-    with pytest.raises(UnsafeModelError):
+    path = tampered(tiny_seg_checkpoint, tmp_path / "tampered.pt", evil)
+    with pytest.raises(UnsafeModelError, match="asks to run code"):
         load_model(path)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize("kind", PAYLOAD_GLOBALS)
+def test_tampered_archive_that_still_looks_like_ultralytics_is_refused(
+    tmp_path: Path, tiny_seg_checkpoint: Path, kind: str
+) -> None:
+    from ultralytics.nn.tasks import SegmentationModel
+
+    marker = tmp_path / "marker"
+    # An ultralytics class reference keeps the file on the restricted unpickler's path.
+    evil = pickle.dumps({"model": SegmentationModel, "train_args": payloads(marker)[kind]}, protocol=2)
+    assert "ultralytics.nn.tasks.SegmentationModel" in pickled_globals(evil)
+    path = tampered(tiny_seg_checkpoint, tmp_path / "tampered.pt", evil)
+    with pytest.raises(UnsafeModelError, match=rf"it references '{PAYLOAD_GLOBALS[kind]}'"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def tampered(source: Path, path: Path, data_pkl: bytes) -> Path:
+    """A copy of a checkpoint archive with its ``data.pkl`` replaced (storages kept, CRCs valid)."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            dst.writestr(item, data_pkl if item.filename.endswith("/data.pkl") else src.read(item))
+    return path
 
 
 def test_truncated_checkpoint_names_the_file(tmp_path: Path, tiny_seg_checkpoint: Path) -> None:
