@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,27 @@ def colour(class_id: int) -> tuple[int, int, int]:
     return int(bgr[0]), int(bgr[1]), int(bgr[2])
 
 
-def save_outputs(folder: Path, image_path: Path, image: np.ndarray, det: Detections) -> None:
+def file_safe(text: str) -> str:
+    """A class name as a file name part: 'via/hole 2' becomes 'via_hole_2'."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "class"
+
+
+def output_stems(paths: list[Path]) -> list[str]:
+    """One output name per image; images sharing a stem (a/board.png, b/board.png, board.jpg)
+    get _2, _3 … so no image's outputs overwrite another's."""
+    taken: set[str] = set()
+    stems = []
+    for path in paths:
+        stem, n = path.stem, 1
+        while stem in taken:
+            n += 1
+            stem = f"{path.stem}_{n}"
+        taken.add(stem)
+        stems.append(stem)
+    return stems
+
+
+def save_outputs(folder: Path, stem: str, image: np.ndarray, det: Detections) -> None:
     """Overlay PNG (masks tinted, boxes, labels) and one 0/255 mask PNG per instance."""
     folder.mkdir(parents=True, exist_ok=True)
     overlay = image.copy()
@@ -79,9 +100,9 @@ def save_outputs(folder: Path, image_path: Path, image: np.ndarray, det: Detecti
         cv2.rectangle(overlay, (x1, y1), (x2, y2), colour(cls), 1)
         label = f"{det.names[cls]} {score:.2f}"
         cv2.putText(overlay, label, (x1, max(y1 - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour(cls), 1)
-        name = f"{image_path.stem}_mask{i:03d}_{det.names[cls]}.png"
+        name = f"{stem}_mask{i:03d}_{file_safe(det.names[cls])}.png"
         cv2.imwrite(str(folder / name), region.astype(np.uint8) * 255)
-    cv2.imwrite(str(folder / f"{image_path.stem}_overlay.png"), overlay)
+    cv2.imwrite(str(folder / f"{stem}_overlay.png"), overlay)
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -112,7 +133,7 @@ def handle(args: argparse.Namespace) -> int:
         if not path.is_file():
             raise SourceError(f"image {path} does not exist")
     engine = load_engine(config)
-    for path in args.images:
+    for path, stem in zip(args.images, output_stems(args.images), strict=True):
         image = read_image(path)
         (det,) = engine.infer([image])
         record = result_record(path, det)
@@ -123,5 +144,5 @@ def handle(args: argparse.Namespace) -> int:
             total = sum(record["timing_ms"].values())
             print(f"{path} ({record['width']}x{record['height']}): {found} [{total:.1f} ms]", flush=True)
         if args.save:
-            save_outputs(args.save, path, image, det)
+            save_outputs(args.save, stem, image, det)
     return 0

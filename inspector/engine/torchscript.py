@@ -7,6 +7,7 @@ fixed input size the graph was traced at; the engine letterboxes to exactly that
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from torch import nn
 
 from inspector.engine.checkpoint import SCALE_BY_STEM_WIDTH, imgsz_of, names_of
 from inspector.errors import ModelError
+
+JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is (deprecated|not supported)"
 
 
 class ScriptedSegmenter(nn.Module):
@@ -67,7 +70,11 @@ def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
 
     extra = {"config.txt": ""}
     try:
-        script = torch.jit.load(str(path), map_location=device or "cpu", _extra_files=extra)
+        with warnings.catch_warnings():
+            # Loading a user's export is the supported use; torch's deprecation notice is not the
+            # user's to act on (it would print on every daemon start). Other warnings still show.
+            warnings.filterwarnings("ignore", JIT_LOAD_DEPRECATION, FutureWarning)
+            script = torch.jit.load(str(path), map_location=device or "cpu", _extra_files=extra)
     except (RuntimeError, ValueError) as exc:
         raise ModelError(
             f"model file {path}: TorchScript archive cannot be loaded ({str(exc)[:200]})"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import torch
 
 from inspector.cli import main
-from tests.reference import synthetic_image
+from tests.reference import build_checkpoint, synthetic_image
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -68,6 +69,13 @@ def test_convert_then_info_and_segment(
     assert set(records[0]["timing_ms"]) == {"preprocess", "inference", "postprocess"}
     instances = [i for r in records for i in r["instances"]]
     assert instances and all(i["mask_area"] > 0 and len(i["box"]) == 4 for i in instances)
+    names = torch.load(own, weights_only=True)["names"]
+    for instance in instances:
+        assert isinstance(instance["class_id"], int) and 0 <= instance["class_id"] < len(names)
+        assert instance["name"] == names[instance["class_id"]]
+        assert isinstance(instance["score"], float) and 0.5 < instance["score"] <= 1.0
+    scores = [i["score"] for i in records[0]["instances"]]
+    assert scores == sorted(scores, reverse=True)
     assert (out / "board0_overlay.png").exists()
     masks = sorted(out.glob("board0_mask*.png"))
     assert len(masks) == len(records[0]["instances"])
@@ -105,3 +113,49 @@ def test_bad_model_file_prints_no_traceback(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert str(bad) in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_save_names_are_file_safe_and_shared_stems_do_not_overwrite(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = ("via/hole", "solder bridge", "a:b*c", "ok", "..")
+    model = build_checkpoint(tmp_path / "odd-names.pt", nc=len(names), names=names, seed=2, imgsz=256)
+    images = []
+    for folder, ext in (("a", "png"), ("b", "png"), ("a", "bmp")):
+        path = tmp_path / folder / f"board.{ext}"
+        path.parent.mkdir(exist_ok=True)
+        cv2.imwrite(str(path), synthetic_image(200, 240, seed=len(images) + 11))
+        images.append(path)
+    out = tmp_path / "out"
+    code, stdout, err = run_cli(
+        capsys,
+        "segment",
+        *map(str, images),
+        "--model",
+        str(model),
+        "--json",
+        "--save",
+        str(out),
+        "--conf",
+        "0.3",
+        "--device",
+        "cpu",
+    )
+    assert code == 0, err
+    records = [json.loads(line) for line in stdout.splitlines()]
+    found = {i["name"] for r in records for i in r["instances"]}
+    assert found & {"via/hole", "solder bridge", "a:b*c", ".."}, found  # names that are no file names
+    assert sorted(p.name for p in out.glob("*_overlay.png")) == [
+        "board_2_overlay.png",
+        "board_3_overlay.png",
+        "board_overlay.png",
+    ]
+    masks = [p for p in out.iterdir() if "_mask" in p.name]
+    assert len(masks) == sum(len(r["instances"]) for r in records)  # nothing overwritten
+    assert all(
+        p.parent == out and re.fullmatch(r"board(_\d)?_mask\d{3}_[A-Za-z0-9._-]+\.png", p.name) for p in masks
+    )
+    for stem, record in zip(("board", "board_2", "board_3"), records, strict=True):
+        for i, instance in enumerate(record["instances"]):
+            (mask,) = out.glob(f"{stem}_mask{i:03d}_*.png")
+            assert int((cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 0).sum()) == instance["mask_area"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -27,7 +28,10 @@ def exported(tiny_seg_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_torchscript_metadata(exported: Path) -> None:
-    info = load_model(exported).info
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        info = load_model(exported).info
+    assert not [w for w in seen if "torch.jit.load" in str(w.message)]  # torch's notice is not the user's
     assert info.format == "torchscript" and info.fixed_imgsz
     assert info.imgsz == (256, 256) and info.stride == 32 and info.nc == 5 and info.scale == "n"
     assert info.names[4] == "missing_joint"
