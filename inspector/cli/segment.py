@@ -1,7 +1,7 @@
 """``inspector segment``: run the model on image files, like ``yolo predict``.
 
-With ``--json`` each image gives one JSON line; ``--save DIR`` writes an overlay PNG per
-image and a mask PNG per instance.
+With ``--json`` each image gives one JSON line; ``--save DIR`` writes ``STEM_overlay.png`` per
+image and ``STEM_maskNNN_CLASS.png`` per instance (images sharing a stem get ``STEM_2`` …).
 """
 
 from __future__ import annotations
