@@ -2,8 +2,9 @@
 
 ``supervise(app)`` builds the Supervisor for a started-to-be App: one StageView
 per stage thread, the engine's device, probes for cameras, the PLC link and
-the engine, the PLC heartbeat driven by health, and watchdog restarts routed to
-the App's graceful stop. Duck-typed on the App to keep the import graph acyclic.
+the engine, the PLC heartbeat and the status word's fault / degraded bits driven
+by health, and watchdog restarts routed to the App's graceful stop. Duck-typed on
+the App to keep the import graph acyclic.
 """
 
 from __future__ import annotations
@@ -107,6 +108,23 @@ def engine_probe(app: Any, stage: Any | None) -> Callable[[], ComponentHealth]:
     return probe
 
 
+def engine_on_cpu_fallback(engine: Any) -> bool:
+    """The engine runs on CPU though its config did not ask for CPU (``auto`` found no usable GPU)."""
+    device = getattr(engine, "device", None)
+    requested = getattr(getattr(engine, "config", None), "device", None)
+    if device is None or requested is None:
+        return False
+    return str(getattr(device, "type", device)).startswith("cpu") and str(requested) != "cpu"
+
+
+def plc_status_flags(snap: HealthSnapshot, engine: Any) -> dict[str, bool]:
+    """Status-word bits from health: fault = failing (a stage stalled or died, the engine or model
+    unusable); degraded = degraded, or inference on a CPU where a GPU was expected."""
+    failing = snap.state is HealthState.FAILING
+    degraded = snap.state is HealthState.DEGRADED or engine_on_cpu_fallback(engine)
+    return {"fault": failing, "degraded": degraded}
+
+
 def line_metrics(app: Any) -> Callable[[], list[Metric]]:
     """Line counters for /metrics: verdicts, fail-safes, queue drops, camera reconnects, PLC link."""
 
@@ -184,12 +202,17 @@ def _supervisor(app: Any) -> Supervisor:
     sup.metrics.add("line", line_metrics(app))
     sup.health.status_prefix = lambda: f"{app.output_stage.delivered if app.output_stage else 0} verdicts"
     healthy_now: list[bool | None] = [None]
+    flags_now: list[dict[str, bool] | None] = [None]
 
     def heartbeat(snap: HealthSnapshot) -> None:
         healthy = sup.health.healthy(snap) and not app.intake_stop.is_set()
         if healthy != healthy_now[0]:
             healthy_now[0] = healthy
             parts.output.set_healthy(healthy)
+        flags = plc_status_flags(snap, parts.engine)
+        if flags != flags_now[0]:  # on change only: each one is a status-word write to the PLC
+            flags_now[0] = flags
+            parts.output.set_status(**flags)
 
     sup.add_listener(heartbeat)
 

@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import torch
 from conftest import wait_until
 
 from inspector.app import App, Components
 from inspector.config.settings import InspectorConfig
+from inspector.engine.config import EngineConfig
+from inspector.health.state import HealthState
 from inspector.messages import Detections, VerdictCode
 from inspector.plc import PlcOutput
-from inspector.plc.records import ResultFlag
+from inspector.plc.records import ResultFlag, StatusBit
 from inspector.plc.sim import PlcSimulator
 from tests.runtime.parts import BlobEngine, DefectRules, run_line, write_frames
 
@@ -29,7 +32,9 @@ def line_config(folder: Path, plc: dict) -> InspectorConfig:
 
 def test_free_run_line_reaches_the_plc(tmp_path: Path, sim: PlcSimulator) -> None:
     write_frames(tmp_path, 10)
-    config = line_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": {"reject_ms": 1}})
+    # A wide pulse window: this checks delivery through the whole line, not a loaded machine's speed.
+    pulses = {"reject_ms": 1, "late_ms": 10000}
+    config = line_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": pulses})
     output = PlcOutput(config.plc)
     app = App(config, Components(BlobEngine(), DefectRules(), output))
     assert run_line(app)
@@ -90,3 +95,82 @@ def test_triggered_line_with_a_live_camera_inspects_the_scene_after_each_trigger
         assert cycle.t_trigger is not None
         # exposed after the PLC's trigger: a plain reader would have taken the oldest buffered frame
         assert camera.exposed_at[frame_number] >= cycle.t_trigger - camera.period
+
+
+def supervised_config(folder: Path, plc: dict) -> InspectorConfig:
+    """A looping folder line with fast watchdogs and health, so a stall is seen in well under 1 s."""
+    return InspectorConfig(
+        sources=[{"kind": "folder", "id": "cam0", "path": str(folder), "loop": True, "fps_limit": 30}],
+        runtime={
+            "stats_interval_s": 5,
+            "poll_timeout_s": 0.02,
+            "frames_queue": {"size": 4, "overflow": "block"},
+        },
+        watchdog={"liveness_interval_s": 0.05, "stall_after_s": 0.5, "rss_interval_s": 0.2},
+        health={"interval_s": 0.05},
+        plc=plc,
+    )
+
+
+def status_word(sim: PlcSimulator) -> StatusBit:
+    return StatusBit(sim.read_registers(0, 1)[0])
+
+
+def test_health_drives_the_fault_bit(tmp_path: Path, sim: PlcSimulator) -> None:
+    write_frames(tmp_path, 4)
+    engine = BlobEngine()
+    config = supervised_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": {"late_ms": 10000}})
+    app = App(config, Components(engine, DefectRules(), PlcOutput(config.plc)))
+    app.start()
+    try:
+        wait_until(lambda: len(sim.results()) >= 3, timeout=20)
+        assert StatusBit.FAULT not in status_word(sim) and StatusBit.ONLINE in status_word(sim)
+        engine.release.clear()  # inference hangs: the liveness watchdog finds the stage stalled
+        wait_until(lambda: StatusBit.FAULT in status_word(sim), timeout=20)
+        assert app.supervisor is not None and app.supervisor.health.last is not None
+        assert app.supervisor.health.last.state is HealthState.FAILING
+        engine.release.set()  # recovered: progress again, health back, the bit is cleared
+        wait_until(lambda: StatusBit.FAULT not in status_word(sim), timeout=20)
+    finally:
+        engine.release.set()
+        app.request_shutdown("test done")
+        assert app.run_until_stopped()
+
+
+class AutoDeviceBlobEngine(BlobEngine):
+    """Configured ``device: auto`` like the real engine, and it ended up on the CPU."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.config = EngineConfig(device="auto")
+
+
+def test_cpu_fallback_sets_the_degraded_bit(tmp_path: Path, sim: PlcSimulator) -> None:
+    write_frames(tmp_path, 4)
+    config = supervised_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": {"late_ms": 10000}})
+    app = App(config, Components(AutoDeviceBlobEngine(), DefectRules(), PlcOutput(config.plc)))
+    app.start()
+    try:
+        wait_until(lambda: StatusBit.DEGRADED in status_word(sim), timeout=20)
+        assert StatusBit.FAULT not in status_word(sim)
+    finally:
+        app.request_shutdown("test done")
+        assert app.run_until_stopped()
+
+
+def test_status_flags_from_health() -> None:
+    from inspector.health.app_view import plc_status_flags
+    from inspector.health.state import ComponentHealth, HealthSnapshot
+
+    def snap(state: HealthState) -> HealthSnapshot:
+        return HealthSnapshot(state, (ComponentHealth("x", state),))
+
+    gpu = BlobEngine()
+    gpu.device, gpu.config = torch.device("cuda", 0), EngineConfig(device="auto")
+    cpu_asked = BlobEngine()
+    cpu_asked.config = EngineConfig(device="cpu")
+    assert plc_status_flags(snap(HealthState.OK), gpu) == {"fault": False, "degraded": False}
+    assert plc_status_flags(snap(HealthState.DEGRADED), gpu) == {"fault": False, "degraded": True}
+    assert plc_status_flags(snap(HealthState.FAILING), gpu) == {"fault": True, "degraded": False}
+    assert plc_status_flags(snap(HealthState.OK), cpu_asked) == {"fault": False, "degraded": False}
+    assert plc_status_flags(snap(HealthState.OK), AutoDeviceBlobEngine())["degraded"] is True
