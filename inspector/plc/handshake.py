@@ -5,7 +5,9 @@ held until the verdict is in and the PLC has dropped the trigger);
 the part must get its verdict before ``inspect_timeout_ms`` or it is failed safe
 (``DEADLINE``). A trigger while busy cannot be inspected and is failed safe at
 once (``TRIGGER_OVERRUN``). A late verdict for a part already failed safe is
-counted and dropped: the PLC has its answer for that part id.
+counted and dropped: the PLC has its answer for that part id. A trigger held high
+longer than ``trigger_release_timeout_ms`` sets error 926: busy cannot fall, so
+no further part can be triggered until the PLC drops it.
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class InputWatcher:
         self._last_part: int | None = None
         self._plc_beat: int | None = None
         self._plc_beat_at = time.monotonic()
+        self._trigger_since: float | None = None  # trigger seen high since (triggered mode)
+        self._trigger_reported = False
         self.accepting = True
 
     @property
@@ -73,20 +77,27 @@ class InputWatcher:
         while not stop.is_set():
             started = time.monotonic()
             if self._sup.is_up:
+                epoch = self._sup.epoch
                 try:
                     words = await self._sup.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
-                    self._process(words)
                 except PlcError:
                     self._lost_inputs()
+                else:
+                    if self._sup.epoch == epoch:
+                        self._process(words)
+                    else:  # read over a connection that is gone: the PLC's memory may be new
+                        self._lost_inputs()
             else:
                 self._lost_inputs()
             self.check_deadlines()
+            self._check_trigger_held()
             self._check_plc_heartbeat()
             await wait_event(stop, poll_s - (time.monotonic() - started))
 
     def _lost_inputs(self) -> None:
         self._prev_trigger = None
         self.fresh = False
+        self._trigger_since, self._trigger_reported = None, False  # it could not see busy meanwhile
 
     def _process(self, words: list[int]) -> None:
         trigger = words[InputOffset.TRIGGER] != 0
@@ -103,6 +114,10 @@ class InputWatcher:
         else:
             rising = trigger and not self._prev_trigger
         self._prev_trigger = trigger
+        if not trigger:
+            self._trigger_since, self._trigger_reported = None, False
+        elif self._trigger_since is None:
+            self._trigger_since = time.monotonic()
         if rising and self._config.mode is PlcMode.TRIGGERED and self.accepting:
             self._on_trigger(part)
         elif not trigger:
@@ -170,6 +185,18 @@ class InputWatcher:
             del self.inflight[part]
             self._failsafe(part, cause, message, now)
         self._set_idle_if_done()
+
+    def _check_trigger_held(self) -> None:
+        since = self._trigger_since
+        if self._config.mode is not PlcMode.TRIGGERED or since is None or self._trigger_reported:
+            return
+        timeout_ms = self._config.handshake.trigger_release_timeout_ms
+        if (time.monotonic() - since) * 1000.0 <= timeout_ms:
+            return
+        self._trigger_reported = True  # once per held trigger, not once per poll
+        self._state.error_code = PlcErrorCode.TRIGGER_RELEASE_TIMEOUT
+        self._log.error("plc.handshake_timeout", step="TRIGGER_RELEASE_TIMEOUT", timeout_ms=timeout_ms)
+        self._status_changed()
 
     def _check_plc_heartbeat(self) -> None:
         timeout_ms = self._config.heartbeat.plc_timeout_ms

@@ -61,7 +61,8 @@ class PlcErrorCode(IntEnum):
     PLC_HEARTBEAT_LOST = 922
     RESULT_LATE = 923
     PULSE_FAILED = 924
-    LINK_DOWN = 925
+    LINK_DOWN = 925  # set on reconnecting when no other error is pending: results held meanwhile follow
+    TRIGGER_RELEASE_TIMEOUT = 926  # the PLC held the trigger high past trigger_release_timeout_ms
 
 
 class ResultOffset(IntEnum):
@@ -189,6 +190,10 @@ class DecodedResult:
     ok: int
     ng: int
     errors: int
+    last_ms: float
+    avg_ms: float
+    max_ms: float
+    dropped: int
     measurements: tuple[float, ...]
 
 
@@ -209,6 +214,10 @@ def decode_result(block: list[int], measurements: int) -> DecodedResult:
         ok=join_u32(block[o.OK_COUNT], block[o.OK_COUNT + 1]),
         ng=join_u32(block[o.NG_COUNT], block[o.NG_COUNT + 1]),
         errors=join_u32(block[o.ERROR_COUNT], block[o.ERROR_COUNT + 1]),
+        last_ms=block[o.LAST_MS] / 10.0,
+        avg_ms=block[o.AVG_MS] / 10.0,
+        max_ms=block[o.MAX_MS] / 10.0,
+        dropped=block[o.DROPPED],
         measurements=meas,
     )
 

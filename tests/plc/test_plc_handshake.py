@@ -124,3 +124,43 @@ def test_unacked_results_buffer_then_overrun(sim: PlcSimulator, make_output) -> 
     assert any(ResultFlag.OVERRUN in c.result.flags for c in cycles)
     wait_until(lambda: out.stats().delivered == depth)
     assert out.stats().dropped == 1
+
+
+def test_ack_not_released_sets_921_and_holds_the_next_result(sim: PlcSimulator, make_output) -> None:
+    out = make_output(triggered_config(sim.port, handshake={"ack_release_timeout_ms": 50}))
+    wait_until(lambda: out.link_up)
+    out.submit(frame(1, verdict(VerdictCode.PASS)))
+    wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
+    sim.write_registers(INPUTS + 1, [1])  # PLC acks ...
+    wait_until(lambda: StatusBit.RESULT_VALID not in status(sim))
+    out.submit(frame(2, verdict(VerdictCode.PASS)))  # ... and never drops the ack
+    wait_until(lambda: sim.read_registers(STATUS + 2, 1)[0] == PlcErrorCode.ACK_RELEASE_TIMEOUT)
+    assert [r.part_id for r in sim.results()] == [1]  # part 2 is not posted over a raised ack
+    assert StatusBit.RESULT_VALID not in status(sim)
+    sim.write_registers(INPUTS + 1, [0])
+    wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
+    assert decode_result(sim.read_registers(RESULT, 26), 4).part_id == 2
+
+
+def test_trigger_held_high_sets_926_until_released(sim: PlcSimulator, make_output) -> None:
+    out = make_output(triggered_config(sim.port, handshake={"trigger_release_timeout_ms": 80}))
+    trigger(sim, 11)
+    got = out.next_trigger(2.0)
+    assert got is not None and got.part_id == 11
+    out.submit(frame(11, verdict(VerdictCode.PASS), t_capture=got.t_trigger))
+    wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
+    sim.write_registers(INPUTS + 1, [1])
+    wait_until(lambda: StatusBit.RESULT_VALID not in status(sim))
+    sim.write_registers(INPUTS + 1, [0])
+    # The PLC never drops the trigger: busy cannot fall, and past the timeout the error says why.
+    wait_until(lambda: sim.read_registers(STATUS + 2, 1)[0] == PlcErrorCode.TRIGGER_RELEASE_TIMEOUT)
+    assert StatusBit.BUSY in status(sim)
+    sim.write_registers(INPUTS, [0])
+    wait_until(lambda: StatusBit.BUSY not in status(sim))
+    trigger(sim, 12)  # the handshake goes on; the next on-time result clears the error
+    got = out.next_trigger(2.0)
+    assert got is not None and got.part_id == 12
+    sim.write_registers(INPUTS, [0])
+    out.submit(frame(12, verdict(VerdictCode.PASS), t_capture=got.t_trigger))
+    wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
+    wait_until(lambda: sim.read_registers(STATUS + 2, 1)[0] == PlcErrorCode.NONE)

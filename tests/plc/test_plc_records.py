@@ -24,6 +24,7 @@ from inspector.plc.records import (
     tenths_ms,
     words_float,
 )
+from inspector.plc.state import OutputState
 
 
 @given(st.integers(min_value=0, max_value=0xFFFFFFFF))
@@ -55,10 +56,41 @@ def test_result_block_layout() -> None:
     block = encode_result(record, totals, ResultFlag.LATE, measurements=4)
     assert len(block) == RegisterMap().result_len == 26
     assert block[:8] == [7, 0x0102, 0x0304, 2, 12, 2, 422, int(ResultFlag.LATE)]
+    # Statistics: counters high word first, times in tenths of a millisecond.
+    assert block[8:18] == [1, 70000 - 0x10000, 0, 3, 0, 1, 422, 400, 900, 2]
     decoded = decode_result(block, 4)
     assert (decoded.ok, decoded.ng, decoded.errors) == (70000, 3, 1)
+    assert (decoded.last_ms, decoded.avg_ms, decoded.max_ms, decoded.dropped) == (42.2, 40.0, 90.0, 2)
     assert decoded.measurements == (1.5, 0.0, 3.0, 4.0)  # NaN written as 0, extra value cut
     assert all(0 <= word <= 0xFFFF for word in block)
+
+
+def test_statistics_saturate_in_their_registers() -> None:
+    record = ResultRecord(1, 1, Verdict(VerdictCode.PASS), 0.0, 0.0)
+    totals = Totals(ok=1, last_ms=1e6, avg_ms=7000.0, max_ms=1e9, dropped=70000)
+    decoded = decode_result(encode_result(record, totals, ResultFlag(0), 0), 0)
+    assert (decoded.last_ms, decoded.avg_ms, decoded.max_ms) == (6553.5, 6553.5, 6553.5)
+    assert decoded.dropped == 0xFFFF
+
+
+def test_output_state_averages_inspected_parts_only() -> None:
+    state = OutputState()
+    for seq, (verdict, ms) in enumerate(
+        [
+            (Verdict(VerdictCode.PASS), 10.0),
+            (Verdict(VerdictCode.REJECT, reasons=(Reason("area", 3),)), 30.0),
+            (failsafe_verdict(FailSafeCause.DEADLINE, "late"), 2000.0),  # no real inspection time
+            (Verdict(VerdictCode.PASS), 20.0),
+            (Verdict(VerdictCode.PASS), 0.0),  # no time measured: not averaged
+        ],
+        start=1,
+    ):
+        state.count_verdict(ResultRecord(seq, seq, verdict, 0.0, ms))
+    state.dropped = 4
+    totals = state.totals()
+    assert (totals.ok, totals.ng, totals.errors, totals.dropped) == (3, 1, 1, 4)
+    assert (totals.last_ms, totals.avg_ms, totals.max_ms) == (20.0, 20.0, 30.0)
+    assert OutputState().totals().avg_ms == 0.0
 
 
 def test_failsafe_codes_reach_the_first_code_register() -> None:
