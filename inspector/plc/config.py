@@ -129,11 +129,14 @@ class PulseConfig(Section):
         description="Pulse start after the part's capture (camera-to-gate travel time); 0 = at once.",
     )
     late_ms: int = Field(
-        1000,
+        100,
         ge=1,
         le=600000,
-        description="A pulse due more than this long ago is not fired (it would hit another part); "
-        "the result is still written, flagged late.",
+        description="Window after a pulse's due time (capture + delay_ms) in which it may still start. "
+        "A result written later is 'late': block only, flagged late, error 923, no pulse (on a "
+        "conveyor it would hit another part), counted in the late stats; a pulse that cannot be "
+        "switched on within the window is not fired (error 924). Keep it below the time between "
+        "parts at the gate.",
     )
 
 
@@ -149,6 +152,13 @@ class HandshakeConfig(Section):
     )
     ack_release_timeout_ms: int = Field(
         1000, ge=10, le=60000, description="PLC must drop ack within this after result-valid clears."
+    )
+    trigger_release_timeout_ms: int = Field(
+        1000,
+        ge=10,
+        le=60000,
+        description="PLC must drop the trigger within this after raising it; past it error 926 is set "
+        "(busy stays up, so no further part can be triggered until it does).",
     )
     buffer_depth: int = Field(
         8, ge=1, le=64, description="Results held while the PLC has not acked; beyond it: overrun."
