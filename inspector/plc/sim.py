@@ -76,6 +76,7 @@ class PlcSimulator:
         self._start_error: BaseException | None = None
         self.program: PlcProgram | None = None
         self._cycles: list[SimCycle] = []
+        self.listening_since: float | None = None  # monotonic: when the server last began accepting
 
     # Lifecycle ---------------------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class PlcSimulator:
         except PlcError as exc:
             self._start_error = exc
             return
+        self.listening_since = time.monotonic()
         self._served = served
         self.program = PlcProgram(served, self.registers, self._cycles, self._lock)
         self._log.info(

@@ -12,6 +12,7 @@ import time
 from conftest import frame, quick_config, verdict, wait_until
 
 from inspector.messages import VerdictCode
+from inspector.plc import PlcConfig
 from inspector.plc.records import DecodedResult, ResultFlag
 from inspector.plc.sim import PlcSimulator
 
@@ -31,8 +32,21 @@ def unique_by_seq(results: list[DecodedResult]) -> list[DecodedResult]:
     return list(seen.values())
 
 
+RECOVERY_S = 1.0  # the issue's target: buffered results delivered within 1 s of the PLC's return
+
+
+def first_writes(sim: PlcSimulator) -> dict[int, float]:
+    """Part id -> when the simulated PLC first received its result block (server clock)."""
+    regs, seen = sim.registers, {}
+    for w in sim.writes():
+        if w.function_code == 16 and w.address == regs.result and len(w.values) == regs.result_len:
+            seen.setdefault((w.values[1] << 16) | w.values[2], w.t)
+    return seen
+
+
 def test_plc_killed_and_restarted_free_run(sim: PlcSimulator, make_output) -> None:
-    out = make_output(quick_config(sim.port, pulses={"reject_ms": 5}))
+    # Default backoff and timeouts: the recovery figure is the one a line gets out of the box.
+    out = make_output(PlcConfig(role="client", port=sim.port, pulses={"reject_ms": 5}))
     wait_until(lambda: out.link_up)
     for part in range(1, 6):
         out.submit(frame(part, verdict(code_for(part), 9 if code_for(part) is VerdictCode.REJECT else 0)))
@@ -44,22 +58,26 @@ def test_plc_killed_and_restarted_free_run(sim: PlcSimulator, make_output) -> No
         time.sleep(0.02)
     wait_until(lambda: not out.link_up)
     assert out.stats().pending > 0
-    time.sleep(0.2)
-    sim.start()  # the PLC returns on the same port
-    t_back = time.monotonic()
-    wait_until(lambda: len(unique_by_seq(sim.results())) == 11)
-    recovery_s = next(w.t for w in sim.writes() if w.t > t_back) - t_back
-    print(f"recovery after PLC restart: {recovery_s * 1000:.0f} ms")
-    assert recovery_s < 3.0  # functional check only (target 1 s; see the benchmark for figures)
+    time.sleep(0.3)  # long enough for the reconnect backoff to grow
+    sim.start()  # the PLC returns on the same port, with fresh memory
+    wait_until(lambda: out.stats().pending == 0 and len(unique_by_seq(sim.results())) == 11)
+    assert sim.listening_since is not None
+    recovery_s = max(first_writes(sim)[p] for p in range(6, 12)) - sim.listening_since
+    print(f"buffered results delivered {recovery_s * 1000:.0f} ms after the PLC accepted again")
+    assert recovery_s <= RECOVERY_S
     results = unique_by_seq(sim.results())
+    # Nothing lost, nothing attributed to another part, in order.
     assert [r.part_id for r in results] == list(range(1, 12))
     assert all(r.verdict is code_for(r.part_id) for r in results)
-    rejects = sum(code_for(p) is VerdictCode.REJECT for p in range(1, 12))
-    # Each rejected part got its pulse; parts delivered in one burst after the outage share one
-    # longer pulse (their pulse windows overlap), which the stats say.
-    wait_until(lambda: out.stats().reject_pulses == rejects and not sim.coil_state(0))
-    assert sim.coil_rises(0) == rejects - out.stats().merged_pulses
-    assert out.stats().reconnects >= 1 and out.link_up
+    assert out.stats().dropped == 0
+    # A rejected part got its pulse, or its block says late (the PLC knows no pulse came), or the
+    # pulse could not be switched on in its window (error 924): never silently passed.
+    rejects = [r for r in results if r.verdict is VerdictCode.REJECT]
+    late = [r for r in rejects if ResultFlag.LATE in r.flags]
+    wait_until(lambda: not sim.coil_state(0))
+    stats = out.stats()
+    assert stats.reject_pulses + stats.pulse_failures + len(late) == len(rejects)
+    assert stats.reconnects >= 1 and out.link_up
 
 
 def runtime_loop(out, stop: threading.Event, seen: list[int]) -> None:
@@ -72,39 +90,48 @@ def runtime_loop(out, stop: threading.Event, seen: list[int]) -> None:
 
 
 def test_plc_killed_and_restarted_triggered(sim: PlcSimulator, make_output) -> None:
-    out = make_output(quick_config(sim.port, mode="triggered", handshake={"inspect_timeout_ms": 500}))
+    out = make_output(
+        PlcConfig(role="client", port=sim.port, mode="triggered", handshake={"inspect_timeout_ms": 500})
+    )
     stop, seen = threading.Event(), []
     worker = threading.Thread(target=runtime_loop, args=(out, stop, seen), name="test-runtime")
     worker.start()
     try:
         sim.play_handshake(0.02, first_part=1, count=6)
         wait_until(lambda: len(sim.cycles()) >= 3)
-        sim.stop()  # killed mid-run, possibly mid-handshake
-        time.sleep(0.2)
+        sim.set_ack(False)  # the next result is read but not acked: it is still held when the PLC dies
+        wait_until(lambda: len(sim.cycles()) >= 4)
+        sim.stop()  # killed mid-handshake
+        time.sleep(0.3)
         sim.start()
         sim.play_handshake(0.02, first_part=100, count=6)
         wait_until(
             lambda: sum(c.triggered_part is not None and c.triggered_part >= 100 for c in sim.cycles()) == 6
         )
+        wait_until(lambda: out.stats().pending == 0 and not out.stats().dropped)
     finally:
         stop.set()
         worker.join(5)
-    wait_until(lambda: out.stats().pending == 0)
+    assert sim.listening_since is not None
+    back = sim.listening_since
     cycles = sim.cycles()
     # Never misattributed: a result read for a trigger carries that trigger's part id.
     for c in cycles:
         if c.triggered_part is not None:
             assert c.result.part_id == c.triggered_part
-    # Every part the runtime inspected reached the PLC (once per sequence number), with its verdict
-    # or failed safe with a reason.
+    # Every part the runtime inspected reached the PLC (once per sequence number) with its verdict,
+    # or failed safe with a reason code; none is missing.
     delivered = {r.part_id: r for r in unique_by_seq([c.result for c in cycles])}
-    for part in seen:
-        if part in delivered:
-            r = delivered[part]
-            assert r.verdict is code_for(part) or (ResultFlag.FAILSAFE in r.flags and r.first_code >= 900)
     missing = [p for p in seen if p not in delivered]
-    assert len(missing) <= 1, missing  # at most the part whose result was being acked when the PLC died
-    assert all(p >= 100 for p in range(100, 106) if p in delivered)
+    assert missing == []
+    for part in seen:
+        r = delivered[part]
+        assert r.verdict is code_for(part) or (ResultFlag.FAILSAFE in r.flags and r.first_code >= 900)
+    # Results of the first run still held at the restart were read by the PLC within 1 s of its return.
+    held = [c.t_result for c in cycles if c.t_result > back and c.result.part_id < 100]
+    assert held, "the unacked result was not posted again after the restart"
+    print(f"held results read {(max(held) - back) * 1000:.0f} ms after the PLC accepted again")
+    assert max(held) - back <= RECOVERY_S
 
 
 def test_exception_replies_hold_results_until_the_plc_accepts(sim: PlcSimulator, make_output) -> None:
