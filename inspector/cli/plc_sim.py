@@ -129,6 +129,21 @@ def _events(faults: list[Fault]) -> list[tuple[float, Fault, bool]]:
     return sorted(events, key=lambda e: e[0])
 
 
+def play(sim: PlcSimulator, args: argparse.Namespace, stop: threading.Event, log: Any) -> None:
+    """Run the started simulator's program and fault schedule until ``stop`` or ``args.duration``."""
+    started = time.monotonic()
+    events = _events(args.fault)
+    _start_program(sim, args)
+    while not stop.is_set():
+        elapsed = time.monotonic() - started
+        while events and events[0][0] <= elapsed:
+            _, fault, on = events.pop(0)
+            _apply(sim, fault, on, args, log)
+        if args.duration is not None and elapsed >= args.duration:
+            break
+        stop.wait(0.05)
+
+
 def handle(args: argparse.Namespace) -> int:
     configure_logging()
     log = get_logger("inspector.plc.sim")
@@ -136,18 +151,8 @@ def handle(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
     sim.start()
-    started = time.monotonic()
-    events = _events(args.fault)
     try:
-        _start_program(sim, args)
-        while not stop.is_set():
-            elapsed = time.monotonic() - started
-            while events and events[0][0] <= elapsed:
-                _, fault, on = events.pop(0)
-                _apply(sim, fault, on, args, log)
-            if args.duration is not None and elapsed >= args.duration:
-                break
-            stop.wait(0.05)
+        play(sim, args, stop, log)
     except KeyboardInterrupt:
         pass
     finally:
