@@ -116,6 +116,8 @@ def engine_evaluation(weights: Path, count: int, threads: int, device: str) -> d
         gt_masks = gt_masks[: len(instances)]
         ap.add(pred_cls, scores, pred_masks, gt_cls, gt_masks)
         _count_planted(tally, pred_cls, scores, pred_masks, gt_cls, gt_masks)
+        if (index + 1) % 50 == 0:
+            print(f"{index + 1}/{count} boards, {tally['correct']} right", file=sys.stderr, flush=True)
     per_class = ap.per_class()
     return {
         "mode": "engine",
