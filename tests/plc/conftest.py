@@ -29,7 +29,11 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 5.0, step: float =
 
 
 def quick_config(port: int, **overrides: Any) -> PlcConfig:
-    """Client config with short timeouts so fault tests stay fast."""
+    """Client config with short timeouts so fault tests stay fast.
+
+    The pulse window is wide unless a test sets ``pulses.late_ms``: these tests count pulses, and
+    a loaded machine must not turn an on-time part into a late one (tests of 'late' set their own).
+    """
     base: dict[str, Any] = {
         "role": "client",
         "port": port,
@@ -38,8 +42,9 @@ def quick_config(port: int, **overrides: Any) -> PlcConfig:
         "reconnect_min_ms": 20,
         "reconnect_max_ms": 200,
     }
+    pulses = {"late_ms": 5000, **overrides.pop("pulses", {})}
     base.update(overrides)
-    return PlcConfig(**base)
+    return PlcConfig(**base, pulses=pulses)
 
 
 def verdict(code: VerdictCode, rule_code: int = 0, measurements: tuple[float, ...] = ()) -> Verdict:
