@@ -59,6 +59,7 @@ class FreeRunTracker:
         self._parts: dict[int, _Part] = {}
         self._order: list[int] = []  # heap of open seqs: the smallest leaves first
         self._answered: OrderedDict[int, bool] = OrderedDict()  # seq -> was failed safe
+        self._released: int | None = None  # highest seq delivered in order (all below are answered)
         self.accepting = True
 
     @property
@@ -68,6 +69,8 @@ class FreeRunTracker:
     def captured(self, seq: int, t_capture: float) -> None:
         """A frame got its seq at ``t_capture``: it is a part from now on, with a deadline."""
         if not self.accepting or seq in self._parts or seq in self._answered:
+            return
+        if self._released is not None and seq <= self._released:
             return
         loop = asyncio.get_running_loop()
         # loop.time() is time.monotonic() on the default loops; call_at takes loop time
@@ -80,6 +83,8 @@ class FreeRunTracker:
         part = self._parts.get(seq)
         if part is None:
             failed = self._answered.get(seq)
+            if failed is None and self._released is not None and seq <= self._released:
+                failed = True  # answered so long ago it left the memory: only a deadline does that
             if failed is None:  # never announced (a caller without a capture side): deliver as is
                 self._deliver(seq, verdict, t_capture, inspect_ms, None)
             elif failed:
@@ -123,6 +128,7 @@ class FreeRunTracker:
             heapq.heappop(self._order)
             del self._parts[seq]
             self._remember(seq, part.failed_here)
+            self._released = seq if self._released is None else max(self._released, seq)
             self._deliver(seq, part.verdict, part.t_capture, part.inspect_ms, part.pulse_until)
 
     def _remember(self, seq: int, failed: bool) -> None:

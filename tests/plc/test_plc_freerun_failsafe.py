@@ -7,11 +7,12 @@ Every captured frame is a part: its verdict if it comes in time, else a fail-saf
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import wait_until
+from conftest import frame, quick_config, verdict, wait_until
 
 from inspector.app import App, Components
 from inspector.config.settings import InspectorConfig
@@ -178,3 +179,42 @@ def test_server_role_serves_the_deadline_failsafe(tmp_path: Path) -> None:
         engine.release.set()
     assert finish(app)
     assert output.stats().late_verdicts == 2
+
+
+def test_results_leave_in_capture_order(sim: PlcSimulator, make_output) -> None:
+    out = make_output(quick_config(sim.port, pulses={"late_ms": 10000}))
+    t0 = time.monotonic()
+    for seq in (1, 2, 3):
+        out.captured(seq, t0)
+    out.submit(frame(3, verdict(VerdictCode.PASS), t_capture=t0))
+    out.submit(frame(2, verdict(VerdictCode.PASS), t_capture=t0))
+    time.sleep(0.1)
+    assert sim.results() == []  # part 1 has no answer yet: nobody overtakes it
+    out.submit(frame(1, verdict(VerdictCode.PASS), t_capture=t0))
+    wait_until(lambda: len(sim.results()) == 3)
+    assert [r.part_id for r in sim.results()] == [1, 2, 3]
+
+
+def test_deadline_is_the_end_of_the_pulse_window_and_alarms_if_configured(
+    sim: PlcSimulator, make_output
+) -> None:
+    pulses = {"delay_ms": 150, "late_ms": 150, "alarm_ms": 5}
+    out = make_output(quick_config(sim.port, pulses=pulses, failsafe={"action": "alarm"}))
+    wait_until(lambda: out.link_up)
+    t0 = time.monotonic()
+    out.captured(1, t0)
+    wait_until(lambda: sim.results())
+    (result,) = sim.results()
+    assert (result.part_id, result.verdict, result.first_code) == (
+        1,
+        VerdictCode.ALARM,
+        FailSafeCause.DEADLINE,
+    )
+    assert ResultFlag.LATE not in result.flags
+    block = next(w for w in sim.writes() if w.function_code == 16 and w.address == 10)
+    assert block.t - t0 >= 0.3  # not before capture + delay + late
+    wait_until(lambda: sim.coil_rises(1) == 1)  # the alarm coil, at once
+    out.submit(frame(1, verdict(VerdictCode.PASS), t_capture=t0))  # the verdict, too late
+    wait_until(lambda: out.stats().late_verdicts == 1)
+    time.sleep(0.05)
+    assert len(sim.results()) == 1 and sim.coil_rises(0) == 0
