@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from inspector.app.build import Components, build_components, capture_mode
-from inspector.app.capture import PartTrigger, SeqCounter, attach_intake, trigger_failsafe, trigger_source
+from inspector.app.capture import PartTrigger, SeqCounter, trigger_failsafe, trigger_source
 from inspector.app.stage import StageStatus, failsafe_copy, log
 from inspector.app.stages import OutputStage
 from inspector.app.stats import StatsCollector
@@ -59,16 +59,15 @@ class App:
         self.exit_code: int | None = None  # set by a watchdog-requested restart
 
     # -- build -------------------------------------------------------------------------------
-    def fail_safe_dropped(self, item: Any) -> None:
-        """A frame dropped by a full queue is a part all the same: it reaches the output failed safe."""
+    def fail_safe_dropped(self, item: Any, counted: bool = False) -> None:
+        """A frame dropped by a full queue is a part all the same: it reaches the output failed safe.
+        ``counted``: dropped after the rules stage, whose history rules have counted it already."""
         if isinstance(item, FrameMsg) and self.output_stage is not None:
-            self.output_stage.rescue(
-                failsafe_copy(item, FailSafeCause.FRAME_DROPPED, "frame dropped (queue full)")
-            )
+            failed = failsafe_copy(item, FailSafeCause.FRAME_DROPPED, "frame dropped (queue full)")
+            self.output_stage.rescue(failed, counted=counted)
 
     def _build(self, parts: Components) -> None:
-        self.output_stage = wire_line(self, parts)
-        self.seq = attach_intake(self.line.stages, parts.output)
+        self.output_stage = wire_line(self, parts)  # also sets self.seq, the line's frame counter
 
     def rescue(self, msg: FrameMsg) -> None:
         assert self.output_stage is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -42,7 +42,7 @@ class SeqCounter:
     def __init__(self) -> None:
         self._count = itertools.count(1)
         self._lock = threading.Lock()
-        self.on_capture: Callable[[int, float], None] | None = None  # set by the App (PartTracker)
+        self.on_capture: Callable[[int, float], None] | None = None  # a PartTracker's (wire_line)
 
     def __call__(self) -> int:
         with self._lock:
@@ -106,19 +106,17 @@ class CaptureStage(Stage):
         while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
             if not self.budget.take():
                 return
-            t0 = time.perf_counter()
             image = self.reader.grab()
             if image is None:
                 if self.reader.ended:
                     return
                 continue
-            self._send(image, None, t0)
+            self._send(image, None)
 
     def process(self, trigger: PartTrigger) -> None:
-        t0 = time.perf_counter()
         image = self.reader.grab(timeout=self.grab_timeout_s)
         if image is not None:
-            self._send(image, trigger.part_id, t0)
+            self._send(image, trigger.part_id)
             return
         stopping = self.ctx.stop.is_set()
         cause = FailSafeCause.SHUTDOWN if stopping else FailSafeCause.CAMERA_LOST
@@ -127,9 +125,9 @@ class CaptureStage(Stage):
         self.errors += 1
         self.ctx.rescue(failsafe_copy(msg, cause, why))
 
-    def _send(self, image: np.ndarray, part_id: int | None, t0: float) -> None:
+    def _send(self, image: np.ndarray, part_id: int | None) -> None:
         now = time.monotonic()
-        ms = (time.perf_counter() - t0) * 1000.0
+        ms = self.reader.last_grab_ms  # the read alone: the fps limiter's wait is idle time, not work
         seq = self.seq.capture(now) if isinstance(self.seq, SeqCounter) else self.seq()
         msg = FrameMsg(seq, self.reader.source_id, now, image, part_id, (("capture", ms),))
         self.processed += int(self.inbox is None)
@@ -219,26 +217,3 @@ def trigger_dropped(
             rescue(trigger_failsafe(item, seq(), source_id, FailSafeCause.TRIGGER_OVERRUN, why))
 
     return on_drop
-
-
-def line_seq(stages: Iterable[Stage]) -> SeqCounter | None:
-    """The line's shared frame counter (held by its capture stages)."""
-    for stage in stages:
-        if isinstance(stage, CaptureStage) and isinstance(stage.seq, SeqCounter):
-            return stage.seq
-    return None
-
-
-def attach_intake(stages: Iterable[Stage], output: object) -> SeqCounter | None:
-    """Give the intake what the wiring does not: free-run frames announced to a ``PartTracker``
-    output as they get their seq, and the dispatcher a seq for its fail-safe messages."""
-    stages = list(stages)
-    seq = line_seq(stages)
-    if seq is None:
-        return None
-    if isinstance(output, PartTracker):
-        seq.on_capture = output.captured
-    for stage in stages:
-        if isinstance(stage, TriggerDispatcher) and stage.seq is None:
-            stage.seq = seq
-    return seq

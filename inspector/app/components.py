@@ -7,7 +7,7 @@ in (tests, benchmarks). The real ones live in ``inspector.engine``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -33,6 +33,20 @@ class VerdictMaker(Protocol):
     """What the rules stage calls for each frame's detections."""
 
     def evaluate(self, detections: Detections, source_id: str) -> Verdict: ...
+
+
+@runtime_checkable
+class FailSafeJudge(Protocol):
+    """A verdict maker with history rules (``inspector.rules.VerdictMaker``): parts failed safe
+    outside the rules count in its windows too, so a camera or engine that keeps failing raises
+    an ALARM like a run of rejects would. Thread-safe: the rules and output stages both call it."""
+
+    def judge_failsafe(self, verdict: Verdict, source_id: str) -> Verdict: ...
+
+
+def failsafe_judge(verdicts: VerdictMaker) -> Callable[[Verdict, str], Verdict] | None:
+    """The maker's ``judge_failsafe``, or None for one without history rules."""
+    return verdicts.judge_failsafe if isinstance(verdicts, FailSafeJudge) else None
 
 
 class Output(Protocol):

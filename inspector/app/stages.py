@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -10,19 +11,35 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from inspector.app.components import InferenceEngine, Output, VerdictMaker
+from inspector.app.components import InferenceEngine, Output, VerdictMaker, failsafe_judge
 from inspector.app.queues import StageQueue
 from inspector.app.stage import Item, Stage, StageContext, failsafe_copy, log
 from inspector.app.stats import StatsCollector, inspection_fields
-from inspector.messages import Detections, EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
+from inspector.messages import Detections, EndOfStream, FailSafeCause, FrameMsg, Verdict, failsafe_verdict
 from inspector.preprocess import Chain
 
 if TYPE_CHECKING:
     from inspector.watchdog.oom import OomGuard
 
 
+FailSafeJudgeFn = Callable[[Verdict, str], Verdict]
+
+
 def _ms_since(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
+
+
+def judged(msg: FrameMsg, judge: FailSafeJudgeFn | None) -> FrameMsg:
+    """``msg`` (failed safe) after the history rules counted it; they may raise it to ALARM.
+    A judge that fails leaves the fail-safe verdict as it is: still rejected, never passed."""
+    if judge is None or msg.verdict is None:
+        return msg
+    try:
+        verdict = judge(msg.verdict, msg.source_id)
+    except Exception as exc:
+        log.error("failsafe_history_failed", seq=msg.seq, source=msg.source_id, error=str(exc))
+        return msg
+    return msg if verdict is msg.verdict else dataclasses.replace(msg, verdict=verdict)
 
 
 class PreprocessStage(Stage):
@@ -144,14 +161,16 @@ class RulesStage(Stage):
     ) -> None:
         super().__init__("rules", ctx, inbox, outbox)
         self.verdicts = verdicts
+        self.judge_failsafe = failsafe_judge(verdicts)
 
     def process(self, msg: FrameMsg) -> None:
-        if msg.verdict is not None or msg.detections is None:
-            self.emit(
+        if msg.verdict is not None or msg.detections is None:  # failed safe upstream: history counts it
+            failed = (
                 msg
                 if msg.verdict is not None
                 else failsafe_copy(msg, FailSafeCause.ENGINE_ERROR, "no detections")
             )
+            self.emit(judged(failed, self.judge_failsafe))
             return
         t0 = time.perf_counter()
         try:
@@ -166,7 +185,8 @@ class RulesStage(Stage):
 class OutputStage(Stage):
     """Hands verdicts to the output (PLC), logs one 'inspection' event per frame, feeds the stats.
 
-    Fail-safe messages from anywhere in the line arrive on the rescue lane and go first.
+    Fail-safe messages from anywhere in the line arrive on the rescue lane and go first; those
+    the rules stage has not seen are counted in the history rules first (``judge_failsafe``).
     """
 
     def __init__(
@@ -177,23 +197,26 @@ class OutputStage(Stage):
         stats: StatsCollector,
         log_inspections: bool,
         on_frame: Callable[[int], None],
+        judge_failsafe: FailSafeJudgeFn | None = None,
     ) -> None:
         super().__init__("output", ctx, inbox, None)
         self.output = output
         self.stats = stats
         self.log_inspections = log_inspections
         self._on_frame = on_frame
-        self._rescued: collections.deque[FrameMsg] = collections.deque()
+        self.judge_failsafe = judge_failsafe
+        self._rescued: collections.deque[tuple[FrameMsg, bool]] = collections.deque()
         self._rescue_lock = threading.Lock()
         self.rescued = 0
         self.delivered = 0
         # Extra non-blocking consumers of delivered messages (the reject archive).
         self.sinks: list[Callable[[FrameMsg], object]] = []
 
-    def rescue(self, msg: FrameMsg) -> None:
-        """Queue a fail-safe message; thread-safe, never blocks, never drops."""
+    def rescue(self, msg: FrameMsg, counted: bool = False) -> None:
+        """Queue a fail-safe message; thread-safe, never blocks, never drops. ``counted``: the
+        history rules have already counted this part (it passed the rules stage)."""
         with self._rescue_lock:
-            self._rescued.append(msg)
+            self._rescued.append((msg, counted))
             self.rescued += 1
 
     def next_item(self, timeout: float) -> Item | None:
@@ -208,12 +231,13 @@ class OutputStage(Stage):
             with self._rescue_lock:
                 if not self._rescued:
                     return
-                msg = self._rescued.popleft()
-            self.process(msg)
+                msg, counted = self._rescued.popleft()
+            self.process(msg if counted else judged(msg, self.judge_failsafe))
 
     def process(self, msg: FrameMsg) -> None:
         if msg.verdict is None:  # never silence: a frame without verdict is failed safe here
-            msg = failsafe_copy(msg, FailSafeCause.RULES_ERROR, "reached output without verdict")
+            failed = failsafe_copy(msg, FailSafeCause.RULES_ERROR, "reached output without verdict")
+            msg = judged(failed, self.judge_failsafe)
         t0 = time.perf_counter()
         try:
             self.output.submit(msg)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from inspector.app.build import Components, build_readers
-from inspector.app.capture import CaptureStage, FrameBudget, SeqCounter, TriggerDispatcher, trigger_dropped
-from inspector.app.components import TriggerSource
+from inspector.app.capture import (
+    CaptureStage,
+    FrameBudget,
+    PartTracker,
+    SeqCounter,
+    TriggerDispatcher,
+    trigger_dropped,
+)
+from inspector.app.components import TriggerSource, failsafe_judge
 from inspector.app.queues import StageQueue
 from inspector.app.stage import Item, Stage, StageContext
 from inspector.app.stages import InferenceStage, OutputStage, PreprocessStage, RulesStage
@@ -37,9 +45,11 @@ def check_sources(config: InspectorConfig) -> None:
     check_line(config, engine_given=True, output_given=True)
 
 
-def new_queue(app: App, name: str, cfg: Any) -> StageQueue[Item]:
-    """A bounded queue whose drops of triggered parts are failed safe (``App.fail_safe_dropped``)."""
-    queue: StageQueue[Item] = StageQueue.from_config(name, cfg, on_drop=app.fail_safe_dropped)
+def new_queue(app: App, name: str, cfg: Any, counted: bool = False) -> StageQueue[Item]:
+    """A bounded queue whose dropped frames are failed safe (``App.fail_safe_dropped``).
+    ``counted``: its frames have passed the rules stage, so the history rules counted them."""
+    on_drop = functools.partial(app.fail_safe_dropped, counted=True) if counted else app.fail_safe_dropped
+    queue: StageQueue[Item] = StageQueue.from_config(name, cfg, on_drop=on_drop)
     app.line.queues[name] = queue
     return queue
 
@@ -51,8 +61,9 @@ def wire_line(app: App, parts: Components) -> OutputStage:
     frames = new_queue(app, "frames", rt.frames_queue)
     pre = new_queue(app, "preprocessed", rt.preprocessed_queue)
     det = new_queue(app, "detections", rt.detections_queue)
-    ver = new_queue(app, "verdicts", rt.verdicts_queue)
-    output = OutputStage(ctx, ver, parts.output, app.stats, rt.log_inspections, app.on_frame)
+    ver = new_queue(app, "verdicts", rt.verdicts_queue, counted=True)
+    judge = failsafe_judge(parts.verdicts)
+    output = OutputStage(ctx, ver, parts.output, app.stats, rt.log_inspections, app.on_frame, judge)
     stages: list[Stage] = [
         output,
         RulesStage(ctx, det, ver, parts.verdicts),
@@ -65,7 +76,9 @@ def wire_line(app: App, parts: Components) -> OutputStage:
     app.line.readers = build_readers(
         app.config.sources, reader_stop, app.given_sources, app.source_state_changed, triggered
     )
-    seq = SeqCounter()
+    seq = app.seq = SeqCounter()
+    if isinstance(parts.output, PartTracker):  # free run: every captured seq is a part it tracks
+        seq.on_capture = parts.output.captured
     budget = FrameBudget(rt.max_frames)
     trigger_queues = []
     for reader in app.line.readers:
@@ -85,6 +98,6 @@ def wire_line(app: App, parts: Components) -> OutputStage:
     if triggered:
         if not isinstance(parts.output, TriggerSource):
             raise ConfigError("plc.mode: triggered needs a PLC output that hands out triggers")
-        stages.append(TriggerDispatcher(ctx, app.intake_stop, parts.output, trigger_queues))
+        stages.append(TriggerDispatcher(ctx, app.intake_stop, parts.output, trigger_queues, seq=seq))
     app.line.stages = stages
     return output
