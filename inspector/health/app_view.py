@@ -14,6 +14,7 @@ from typing import Any
 
 from inspector.app.config import OverflowPolicy
 from inspector.archive.writer import ArchiveWriter
+from inspector.health.engine_calls import engine_probe
 from inspector.health.metrics import Metric
 from inspector.health.state import ComponentHealth, HealthSnapshot, HealthState
 from inspector.health.supervisor import LineView, Supervisor
@@ -65,10 +66,21 @@ def camera_probe(app: Any) -> Callable[[], ComponentHealth]:
     return probe
 
 
+# PLC counters whose growth means inspection is slower than the parts reach the gate, so the line
+# cannot be trusted: results written too late to pulse, free-run parts failed safe at their
+# deadline (code 900) and the verdicts that came after such a deadline (dropped).
+LATENESS = (
+    ("late", "result(s) too late to pulse"),
+    ("deadline_failsafes", "part(s) failed safe at their deadline (900)"),
+    ("late_verdicts", "verdict(s) after their deadline dropped"),
+)
+
+
 def plc_probe(output: Any) -> Callable[[], ComponentHealth]:
-    """Link down, the PLC's own heartbeat missing (when watched), or results arriving too late for
-    their pulse (the line is slower than the parts come): degraded, the link retries."""
-    late_seen = [0]
+    """Link down, the PLC's own heartbeat missing (when watched), or new results too late for their
+    pulse, deadline fail-safes or late verdicts (the line is slower than the parts come): degraded,
+    each lateness for one look after it grew; the link retries."""
+    seen: dict[str, int] = {}
 
     def probe() -> ComponentHealth:
         up = getattr(output, "link_up", None)
@@ -80,30 +92,16 @@ def plc_probe(output: Any) -> Callable[[], ComponentHealth]:
         snapshot = stats() if stats is not None else None
         if snapshot is not None and getattr(snapshot, "plc_alive", None) is False:
             return ComponentHealth("plc", HealthState.DEGRADED, "PLC heartbeat missing")
-        late = int(getattr(snapshot, "late", 0) or 0)
-        fresh, late_seen[0] = late - late_seen[0], late
-        if fresh > 0:
-            why = f"{fresh} result(s) too late to pulse ({late} total): inspection slower than the line"
+        fresh = []
+        for key, what in LATENESS:
+            total = int(getattr(snapshot, key, 0) or 0)
+            new, seen[key] = total - seen.get(key, 0), total
+            if new > 0:
+                fresh.append(f"{new} {what} ({total} total)")
+        if fresh:
+            why = "; ".join(fresh) + ": inspection slower than the line"
             return ComponentHealth("plc", HealthState.DEGRADED, why)
         return ComponentHealth("plc", HealthState.OK, "link up")
-
-    return probe
-
-
-def engine_probe(app: Any, stage: Any | None) -> Callable[[], ComponentHealth]:
-    seen = [0]
-
-    def probe() -> ComponentHealth:
-        if stage is None:
-            return ComponentHealth("engine", HealthState.OK, "")
-        errors = int(stage.errors)
-        fresh, seen[0] = errors > seen[0], errors
-        device = getattr(app.components.engine, "device", "?")
-        if fresh:
-            return ComponentHealth(
-                "engine", HealthState.DEGRADED, f"inference errors ({errors} total) on {device}"
-            )
-        return ComponentHealth("engine", HealthState.OK, f"{device}")
 
     return probe
 
@@ -123,6 +121,19 @@ def plc_status_flags(snap: HealthSnapshot, engine: Any) -> dict[str, bool]:
     failing = snap.state is HealthState.FAILING
     degraded = snap.state is HealthState.DEGRADED or engine_on_cpu_fallback(engine)
     return {"fault": failing, "degraded": degraded}
+
+
+PLC_METRICS = (
+    "submitted",
+    "delivered",
+    "dropped",
+    "late",
+    "deadline_failsafes",
+    "late_verdicts",
+    "errors",
+    "reconnects",
+    "pending",
+)
 
 
 def line_metrics(app: Any) -> Callable[[], list[Metric]]:
@@ -154,7 +165,7 @@ def line_metrics(app: Any) -> Callable[[], list[Metric]]:
         stats = getattr(app.components.output, "stats", None)
         if stats is not None:
             snapshot = stats()
-            for key in ("submitted", "delivered", "dropped", "late", "errors", "reconnects", "pending"):
+            for key in PLC_METRICS:
                 value = getattr(snapshot, key, None)
                 if isinstance(value, int | float):
                     kind: Any = "gauge" if key == "pending" else "counter"
@@ -198,7 +209,7 @@ def _supervisor(app: Any) -> Supervisor:
         infer_stage.oom_guard = sup.oom_guard
     sup.add_component("camera", camera_probe(app))
     sup.add_component("plc", plc_probe(parts.output))
-    sup.add_component("engine", engine_probe(app, infer_stage))
+    sup.add_component("engine", engine_probe(app, infer_stage, sup.oom_guard))
     sup.metrics.add("line", line_metrics(app))
     sup.health.status_prefix = lambda: f"{app.output_stage.delivered if app.output_stage else 0} verdicts"
     healthy_now: list[bool | None] = [None]

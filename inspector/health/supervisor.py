@@ -17,6 +17,7 @@ import torch
 
 from inspector.archive.writer import ArchiveWriter
 from inspector.health.config import HealthConfig
+from inspector.health.engine_calls import EngineCallGuard
 from inspector.health.http import HealthHttpServer
 from inspector.health.metrics import Collector, Metric, MetricsRegistry
 from inspector.health.sdnotify import SdNotifier
@@ -27,7 +28,6 @@ from inspector.watchdog.config import WatchdogConfig
 from inspector.watchdog.disk import DiskWatchdog
 from inspector.watchdog.gpu import GpuMemoryWatchdog, cuda_memory_for
 from inspector.watchdog.liveness import LivenessWatchdog, StageView
-from inspector.watchdog.oom import OomGuard
 from inspector.watchdog.restart import RestartRequest
 from inspector.watchdog.rss import RssWatchdog
 from inspector.watchdog.scheduler import JobScheduler
@@ -74,7 +74,8 @@ class Supervisor:
         self.metrics = MetricsRegistry()
         self.scheduler = JobScheduler()
         self.health = HealthService(health, self.monitor, notifier)
-        self.oom_guard = OomGuard(watchdog.oom, self.restart, line.max_batch, line.reduce_imgsz)
+        # the OOM guard also counts engine calls failing in a row, for the engine component
+        self.oom_guard = EngineCallGuard(watchdog.oom, self.restart, line.max_batch, line.reduce_imgsz)
         self.rss = RssWatchdog(watchdog, self.restart)
         self.gpu = GpuMemoryWatchdog(watchdog, cuda_memory_for(line.engine_device), line.inferences)
         self.liveness = LivenessWatchdog(watchdog, line.stages)

@@ -200,6 +200,9 @@ def test_plc_link_down_degrades_health_and_recovers(tmp_path: Path) -> None:
             "retries": 0,
             "reconnect_min_ms": 20,
             "reconnect_max_ms": 200,
+            # a wide pulse window: this is about the link; a loaded machine must not make parts
+            # miss their free-run deadline (that degrades the PLC component too)
+            "pulses": {"late_ms": 10000},
         }
         config = make_config(tmp_path / "frames", plc=plc)
         app = App(config, Components(BlobEngine(), DefectRules(), PlcOutput(config.plc)))
