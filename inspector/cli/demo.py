@@ -105,21 +105,33 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
             lines.append(f"    {stage:<10}{pct['p50']:>9.2f}{pct['p95']:>9.2f}{pct['p99']:>9.2f}")
     drops = sum(app.queue_drops().values())
     lines.append(f"  drops      {drops}")
+    plc_stats = getattr(app.components.output if app.components else None, "stats", None)
+    stats = plc_stats() if plc_stats is not None else None
     if sim is not None:
         rejects, alarms = (sim.coil_rises(c) for c in (sim.registers.reject_coil, sim.registers.alarm_coil))
         lines.append(
             f"  PLC sim    127.0.0.1:{sim.port}: {len(sim.results())} result blocks, "
             f"{rejects} reject pulses, {alarms} alarm pulses"
         )
-        plc_stats = getattr(app.components.output if app.components else None, "stats", None)
-        if plc_stats is not None:
+        if stats is not None:
             # pulses count coil rises: a part rejected while the coil is still on extends that
             # pulse, and a late verdict gets its result block (flagged late) but no pulse
-            stats = plc_stats()
             lines.append(
                 f"             {stats.merged_pulses} parts merged into a running pulse, "
                 f"{stats.late} late (block only, no pulse)"
             )
     else:
         lines.append("  PLC        none (--no-plc: verdicts counted and logged only)")
+    if stats is not None:
+        lines.append(plc_failsafe_line(stats))
     return "\n".join(lines)
+
+
+def plc_failsafe_line(stats: Any) -> str:
+    """Fail-safe as the PLC saw it. The verdicts line counts the pipeline's fail-safes; the PLC
+    output also fails safe itself a part without a verdict by the end of its pulse window
+    (capture + delay_ms + late_ms: code 900) and drops the verdict that comes after it."""
+    return (
+        f"             fail-safe at the PLC: {stats.errors} results, {stats.deadline_failsafes} of them "
+        f"past their deadline (900, no verdict in time); {stats.late_verdicts} late verdicts dropped"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -28,7 +29,12 @@ def soak_module(name: str) -> ModuleType:
 
 faults = soak_module("faults")
 FaultPlan, FaultyCamera = faults.FaultPlan, faults.FaultyCamera
-failures = soak_module("judge").failures
+judge = soak_module("judge")
+failures, line_verdicts_lost, plc_verdicts_lost = (
+    judge.failures,
+    judge.line_verdicts_lost,
+    judge.plc_verdicts_lost,
+)
 
 REQUESTED = {"plc_outages": 20, "camera_faults": 20}
 
@@ -39,7 +45,7 @@ def passing_report() -> dict[str, Any]:
         "captured": 1000,
         "verdicts_lost": 0,
         "plc_verdicts_lost": 0,
-        "plc": {"submitted": 1000, "delivered": 1000, "dropped": 0, "pending": 0},
+        "plc": {"submitted": 1000, "delivered": 1000, "dropped": 0, "pending": 0, "late_verdicts": 0},
         "faults": {
             "plc_outages": 20,
             "camera_faults": 20,
@@ -81,6 +87,7 @@ def test_unrecovered_faults_and_hanging_verdicts_fail_with_reasons() -> None:
     [
         ({"verdicts_lost": 2}, "2 verdicts lost on the line"),
         ({"plc_verdicts_lost": 1}, "1 verdicts lost at the PLC"),
+        ({"plc_verdicts_lost": -1}, "-1 verdicts lost at the PLC"),  # a part answered twice
         ({"clean_stop": False}, "did not stop cleanly"),
         ({"health_state_at_end": "failing"}, "health failing at the end"),
         ({"exit_code": 75}, "exit code 75"),
@@ -91,6 +98,66 @@ def test_unrecovered_faults_and_hanging_verdicts_fail_with_reasons() -> None:
 def test_each_failure_is_named(change: dict[str, Any], needle: str) -> None:
     report = {**passing_report(), **change}
     assert any(needle in reason for reason in failures(report, REQUESTED, frames=1000))
+
+
+def test_dropped_results_at_the_plc_fail_the_run() -> None:
+    report = passing_report()
+    report["plc"]["dropped"] = 2  # counted, but those parts got no block and no pulse
+    assert "2 results dropped at the PLC output (buffer overrun)" in failures(report, REQUESTED, None)
+
+
+def test_dropped_frames_are_answered_so_not_subtracted_twice() -> None:
+    # 1000 captured, 30 dropped by a full queue: each is answered as fail-safe 901
+    assert line_verdicts_lost(captured=1000, answered=1000) == 0
+    assert line_verdicts_lost(captured=1000, answered=970) == 30  # 30 frames never answered
+
+
+def plc(**figures: int) -> dict[str, int]:
+    base = {"submitted": 0, "deadline_failsafes": 0, "failed_at_shutdown": 0, "late_verdicts": 0}
+    return {**base, "delivered": 0, "dropped": 0, "pending": 0, **figures}
+
+
+def test_plc_accounting_is_exact() -> None:
+    # 100 verdicts in time, written
+    assert plc_verdicts_lost(plc(submitted=100, delivered=100)) == 0
+    # 6 parts past their deadline (900 written), their 6 verdicts after it dropped
+    assert plc_verdicts_lost(plc(submitted=106, deadline_failsafes=6, late_verdicts=6, delivered=106)) == 0
+    # 4 of those deadline parts never got their verdict at all (the line stopped first)
+    assert plc_verdicts_lost(plc(submitted=102, deadline_failsafes=6, late_verdicts=2, delivered=106)) == 0
+    # 3 parts open at shutdown (905), one of whose verdicts came after that; 2 results still
+    # held for a PLC that is down, 1 dropped by an overrun: all accounted for
+    figures = plc(submitted=51, failed_at_shutdown=3, late_verdicts=1, delivered=50, dropped=1, pending=2)
+    assert plc_verdicts_lost(figures) == 0
+    # a verdict taken on and never written, dropped or held is lost; a part answered twice is -1
+    assert plc_verdicts_lost(plc(submitted=10, delivered=9)) == 1
+    assert plc_verdicts_lost(plc(submitted=10, delivered=11)) == -1
+
+
+def test_plc_accounting_on_a_real_output_against_the_simulator() -> None:
+    from inspector.plc import PlcConfig, PlcOutput
+    from inspector.plc.sim import PlcSimulator
+    from tests.ops.test_plc_probe import QUICK, part
+
+    with PlcSimulator() as sim:
+        out = PlcOutput(PlcConfig(**QUICK, port=sim.port, pulses={"late_ms": 200}))
+        out.start()
+        try:
+            assert wait_until(lambda: out.link_up, timeout=10)
+            t0 = time.monotonic()
+            for seq in (1, 2, 3):
+                out.captured(seq, t0)
+            out.submit(part(1, t0))  # in time
+            assert wait_until(lambda: out.stats().deadline_failsafes == 2, timeout=10)  # 2 and 3
+            out.submit(part(2, t0))  # after its deadline: dropped; 3 never gets a verdict
+            assert wait_until(lambda: out.stats().late_verdicts == 1, timeout=10)
+            out.captured(4, time.monotonic())  # still open when the output stops: 905
+        finally:
+            out.stop(timeout=2.0)
+        stats = out.stats()
+        figures = {key: getattr(stats, key) for key in judge.PLC_FIGURES if hasattr(stats, key)}
+        assert (figures["submitted"], figures["delivered"]) == (2, 4)
+        assert plc_verdicts_lost({**figures, "failed_at_shutdown": 1}) == 0
+        assert [r.part_id for r in sim.results()] == [1, 2, 3, 4]
 
 
 def test_fault_plan_spreads_faults_over_frames_not_time() -> None:

@@ -1,5 +1,5 @@
 """Pass or fail of a soak run, with the reasons: every fault injected and recovered from, no
-verdict lost or left hanging, a clean stop.
+verdict lost or left hanging, a clean stop; and the arithmetic of "lost" on the line and at the PLC.
 
 Degraded health at the end is allowed (a full-speed line keeps its queues full: back-pressure),
 but each recovery is checked on its own: the PLC link is up again, nothing waits at the PLC
@@ -27,16 +27,47 @@ def failures(report: dict[str, Any], requested: dict[str, int], frames: int | No
     return why
 
 
+def line_verdicts_lost(captured: int, answered: int) -> int:
+    """Captured frames the output never answered. A frame dropped by a full queue is answered as
+    well (fail-safe 901), so drops are part of ``answered`` and not subtracted again."""
+    return captured - answered
+
+
+# What each PLC-side figure is (inspector/plc/state.py, freerun.py, core.py), free-run mode:
+PLC_FIGURES = (
+    "submitted",  # verdicts handed to the PLC output by the line (on time or not)
+    "deadline_failsafes",  # parts it failed safe itself at the end of their pulse window (900)
+    "failed_at_shutdown",  # parts still open when it stopped, failed safe then (905; from the log)
+    "late_verdicts",  # verdicts after their part's deadline: dropped, the part already answered
+    "delivered",  # result blocks written to the PLC
+    "dropped",  # results dropped because its buffer was full (overrun)
+    "pending",  # results still held (link down) when it stopped
+)
+
+
+def plc_verdicts_lost(plc: dict[str, int]) -> int:
+    """Results the PLC output took on but neither wrote, dropped nor still holds: 0 when every
+    part got exactly one result. It takes on each verdict submitted and each part it failed safe
+    itself; a late verdict adds none. Negative: more results than parts (one answered twice)."""
+    taken = plc["submitted"] + plc["deadline_failsafes"] + plc["failed_at_shutdown"] - plc["late_verdicts"]
+    return taken - plc["delivered"] - plc["dropped"] - plc["pending"]
+
+
 def _accounting(report: dict[str, Any], frames: int | None) -> list[str]:
     why = []
     if report["verdicts_lost"]:
-        why.append(f"{report['verdicts_lost']} verdicts lost on the line (captured - answered - dropped)")
+        why.append(f"{report['verdicts_lost']} verdicts lost on the line (captured - answered)")
     if report["plc_verdicts_lost"]:
         lost = report["plc_verdicts_lost"]
-        why.append(f"{lost} verdicts lost at the PLC (submitted - delivered - dropped - pending)")
-    pending = (report.get("plc") or {}).get("pending", 0)
-    if pending:
-        why.append(f"{pending} verdicts still pending at the PLC after the drain")
+        why.append(
+            f"{lost} verdicts lost at the PLC (submitted + deadline fail-safes + failed at shutdown"
+            " - late verdicts - delivered - dropped - pending)"
+        )
+    plc = report.get("plc") or {}
+    if plc.get("pending", 0):
+        why.append(f"{plc['pending']} verdicts still pending at the PLC after the drain")
+    if plc.get("dropped", 0):  # counted, but that part got no block and no pulse: a reject passed
+        why.append(f"{plc['dropped']} results dropped at the PLC output (buffer overrun)")
     if frames is not None and report["captured"] < frames:
         why.append(f"only {report['captured']} of the {frames} requested frames were captured")
     return why

@@ -4,7 +4,8 @@ Not part of the normal test run (a script, like the benchmarks). It runs the rea
 with the real engine on a small model, a synthetic PCB camera behind a fault
 injector, and the PLC simulator on loopback as the PLC (client role, free run),
 then reports memory at start and end, frames/verdicts accounted for, parts failed
-safe and faults survived. Exit 0 only if no verdict was lost or left pending, every
+safe and faults survived. Exit 0 only if no verdict was lost, dropped by the PLC
+output (overrun) or left pending, every
 requested fault was injected and recovered from (PLC link up and camera frames after
 the last fault), the line stopped cleanly and its health was not failing at the end;
 otherwise it prints why (tests/soak/judge.py).
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
 from faults import FaultPlan, FaultyCamera  # noqa: E402
-from judge import failures  # noqa: E402
+from judge import PLC_FIGURES, failures, line_verdicts_lost, plc_verdicts_lost  # noqa: E402
 from measure import RssTrend, gpu_mib, rss_mib  # noqa: E402
 from soak_line import build_config, plc_outage, plc_simulator, tiny_model  # noqa: E402
 
@@ -69,17 +70,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def accounting(app: Any) -> dict[str, Any]:
-    """Every captured frame is answered at the output or counted as dropped; the rest is lost."""
+def accounting(app: Any, log: Path) -> dict[str, Any]:
+    """Every captured frame is answered at the output (a dropped one as fail-safe 901), and every
+    part the PLC output took on got exactly one result; the rest is lost (tests/soak/judge.py)."""
     frames = captured(app)
     total = app.stats.total()
-    dropped = sum(app.queue_drops().values())
     answered = int(total["frames"])
     out: dict[str, Any] = {
         "captured": frames,
         "answered": answered,
-        "dropped_counted": dropped,
-        "verdicts_lost": frames - answered - dropped,
+        "dropped_counted": sum(app.queue_drops().values()),
+        "verdicts_lost": line_verdicts_lost(frames, answered),
         "failsafe": int(total["failsafe"]),
         "verdicts": total["verdicts"],
         "fps": total["fps"],
@@ -88,12 +89,29 @@ def accounting(app: Any) -> dict[str, Any]:
     plc_stats = getattr(app.components.output, "stats", None)
     if plc_stats is not None:
         s = plc_stats()
-        out["plc"] = {
-            k: getattr(s, k)
-            for k in ("submitted", "delivered", "dropped", "pending", "errors", "reconnects", "late")
-            if hasattr(s, k)
-        }
+        plc = {k: getattr(s, k) for k in (*PLC_FIGURES, "errors", "reconnects", "late") if hasattr(s, k)}
+        plc["failed_at_shutdown"] = logged_count(log, "plc.open_parts_failed_at_shutdown")
+        out["plc"] = plc
+        out["plc_verdicts_lost"] = plc_verdicts_lost(plc)
+    else:
+        out["plc_verdicts_lost"] = 0
     return out
+
+
+def logged_count(log: Path, event: str) -> int:
+    """The sum of ``count`` over the JSON log lines of ``event`` (figures the daemon only logs)."""
+    total = 0
+    with log.open(encoding="utf-8") as lines:
+        for line in lines:
+            if f'"{event}"' not in line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue
+            if record.get("event") == event:
+                total += int(record.get("count", 0))
+    return total
 
 
 def captured(app: Any) -> int:
@@ -215,7 +233,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "model": str(args.model_path or "demo model"),
         "device": str(getattr(app.components.engine, "device", "?")),
         **{k: raw[k] for k in ("seconds", "ended", "start", "end")},
-        **accounting(app),
+        **accounting(app, args.log),
         "faults": raw["faults"],
         "archive": dataclasses.asdict(app.supervisor.archive.stats())
         if app.supervisor and app.supervisor.archive
@@ -224,10 +242,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "clean_stop": raw["clean"],
         "exit_code": app.exit_code,
     }
-    plc = report.get("plc", {})
-    report["plc_verdicts_lost"] = (
-        plc["submitted"] - plc["delivered"] - plc["dropped"] - plc["pending"] if plc else 0
-    )
     requested = {"plc_outages": args.plc_outages, "camera_faults": args.camera_faults}
     report["failures"] = failures(report, requested, args.frames)
     report["ok"] = not report["failures"]
