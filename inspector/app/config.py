@@ -13,7 +13,7 @@ class OverflowPolicy(str, Enum):
     """What a full queue does with a new item."""
 
     BLOCK = "block"  # the producer waits (back-pressure up to the camera)
-    DROP_OLDEST = "drop_oldest"  # the oldest queued item is dropped (counted) to keep frames fresh
+    DROP_OLDEST = "drop_oldest"  # the oldest queued item is dropped (counted); its part fails safe
 
 
 class QueueConfig(Section):
@@ -22,13 +22,10 @@ class QueueConfig(Section):
     size: int = Field(4, ge=1, le=4096, description="Capacity in frames.")
     overflow: OverflowPolicy = Field(
         OverflowPolicy.BLOCK,
-        description="block: the producer waits; drop_oldest: the oldest item is dropped and counted "
-        "(a dropped frame of a triggered part still reaches the PLC as a fail-safe verdict).",
+        description="block: the producer waits (back-pressure); drop_oldest: the oldest item is "
+        "dropped and counted, and a dropped frame reaches the output as a fail-safe verdict (901): "
+        "in free run a rejected part, in triggered mode the triggered part.",
     )
-
-
-def _capture_queue() -> QueueConfig:
-    return QueueConfig(size=4, overflow=OverflowPolicy.DROP_OLDEST)
 
 
 class RuntimeConfig(Section):
@@ -40,7 +37,11 @@ class RuntimeConfig(Section):
         "source (an overrun trigger's part is failed safe).",
     )
     frames_queue: QueueConfig = Field(
-        default_factory=_capture_queue, description="Capture → preprocessing queue."
+        default_factory=QueueConfig,
+        description="Capture → preprocessing queue. block by default: in free run every captured frame "
+        "is a part, so a dropped frame would be a rejected part; with back-pressure capture waits, "
+        "a live camera's grab thread keeps only its newest frame meanwhile, and a frame never "
+        "captured is no part.",
     )
     preprocessed_queue: QueueConfig = Field(
         default_factory=QueueConfig, description="Preprocessing → inference queue."

@@ -1,5 +1,6 @@
 """The intake as wired by the App: the capture stage time, captured seqs announced to a
-part-tracking output, the line counter shared by the intake."""
+part-tracking output, the default capture queue (block: a free-run line that cannot keep up
+drops no frame, so rejects no part for it), the line counter shared by the intake."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from inspector.app import App, Components
 from inspector.app.capture import CaptureStage, TriggerDispatcher
+from inspector.app.config import OverflowPolicy, RuntimeConfig
 from inspector.config.settings import InspectorConfig
 from tests.runtime.parts import BlobEngine, DefectRules, RecordingOutput, run_line, write_frames
 from tests.runtime.test_app import TriggeringOutput
@@ -51,6 +53,20 @@ def test_every_captured_seq_is_announced_to_a_tracking_output(tmp_path: Path) ->
     out = TrackingOutput()
     assert run_line(App(cfg, Components(BlobEngine(), DefectRules(), out)))
     assert out.announced == list(range(1, 7)) == [m.seq for m in out.messages]
+
+
+def test_free_run_line_with_the_default_queues_drops_nothing(tmp_path: Path) -> None:
+    assert RuntimeConfig().frames_queue.overflow is OverflowPolicy.BLOCK
+    write_frames(tmp_path, 12)
+    cfg = InspectorConfig(
+        sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path)}], runtime={"poll_timeout_s": 0.02}
+    )
+    out = RecordingOutput()
+    app = App(cfg, Components(BlobEngine(delay_s=0.03), DefectRules(), out))  # slower than the folder
+    assert run_line(app)
+    assert not any(app.queue_drops().values())
+    assert [m.seq for m in out.messages] == list(range(1, 13))  # every frame a part, inspected
+    assert not any(m.verdict is not None and m.verdict.failsafe for m in out.messages)
 
 
 def test_triggered_intake_shares_the_line_counter(tmp_path: Path) -> None:
