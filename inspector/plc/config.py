@@ -135,8 +135,12 @@ class PulseConfig(Section):
         description="Window after a pulse's due time (capture + delay_ms) in which it may still start. "
         "A result written later is 'late': block only, flagged late, error 923, no pulse (on a "
         "conveyor it would hit another part), counted in the late stats; a pulse that cannot be "
-        "switched on within the window is not fired (error 924). Keep it below the time between "
-        "parts at the gate.",
+        "switched on within the window is not fired (error 924). In free run, capture + delay_ms + "
+        "late_ms is also the verdict deadline: a part without a verdict then is failed safe (code "
+        "900) and a later verdict dropped. Keep it below the time between parts at the gate. The "
+        "default suits a GPU line; a CPU line (~150-250 ms end to end) needs a larger window and "
+        "delay_ms, or the PLC actuating from the result block (enabled: false, late_ms covering "
+        "the inspection).",
     )
 
 
