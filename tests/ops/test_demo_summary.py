@@ -3,11 +3,12 @@ deadline (900) and the late verdicts dropped after them, next to the pipeline's 
 
 from __future__ import annotations
 
+import argparse
 import threading
 from pathlib import Path
 
 from inspector.app import App, Components
-from inspector.cli.demo import summary
+from inspector.cli.demo import demo_config, summary
 from inspector.config.settings import InspectorConfig
 from inspector.plc import PlcOutput
 from tests.ops.ops_helpers import wait_until
@@ -39,3 +40,11 @@ def test_summary_shows_deadline_failsafes_and_late_verdicts(tmp_path: Path) -> N
     assert "PLC        none" in text
     expected = "fail-safe at the PLC: 3 results, 3 of them past their deadline (900, no verdict in time); "
     assert expected + "3 late verdicts dropped" in text
+
+
+def test_no_plc_keeps_the_demo_pulse_window(tmp_path: Path) -> None:
+    args = argparse.Namespace(size="64x48", seed=0, device="cpu", frames=2, batch=1, verbose=False)
+    with_sim, without = demo_config(args, tmp_path / "m.pt", 5020), demo_config(args, tmp_path / "m.pt", None)
+    assert without.plc.role.value == "off" and with_sim.plc.role.value == "client"
+    # a CPU demo takes ~200 ms a part: the default 100 ms window would fail every part safe (900)
+    assert without.plc.pulses.late_ms == with_sim.plc.pulses.late_ms == 10000
