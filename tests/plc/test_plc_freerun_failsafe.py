@@ -6,7 +6,6 @@ Every captured frame is a part: its verdict if it comes in time, else a fail-saf
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from inspector.messages import FailSafeCause, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import DecodedResult, ResultFlag
 from inspector.plc.sim import PlcSimulator
-from tests.runtime.parts import BlobEngine, DefectRules, write_frames
+from tests.runtime.parts import BlobEngine, DefectRules, run_line, write_frames
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
 
@@ -37,17 +36,6 @@ def hung_line(config: InspectorConfig) -> tuple[App, PlcOutput, BlobEngine]:
     engine.release.clear()  # the inference stage stalls on the first frame
     output = PlcOutput(config.plc)
     return App(config, Components(engine, DefectRules(), output)), output, engine
-
-
-def finish(app: App, timeout: float = 30.0) -> bool:
-    """Run until the folder's frames are through (or ``timeout``, then shut down); True if clean."""
-    timer = threading.Timer(timeout, app.request_shutdown, args=("test timeout",))
-    timer.start()
-    try:
-        return app.run_until_stopped()
-    finally:
-        timer.cancel()
-        timer.join()
 
 
 def assert_each_part_once_in_order(results: list[DecodedResult], parts: int) -> None:
@@ -68,7 +56,7 @@ def test_stalled_stage_fails_each_part_safe_at_its_deadline_with_one_pulse(
         wait_until(lambda: output.stats().reject_pulses == 6)
     finally:
         engine.release.set()  # the stalled verdicts now arrive, all of them too late
-    assert finish(app)
+    assert run_line(app, start=False)
     results = sim.results()
     assert_each_part_once_in_order(results, 6)  # the late verdicts wrote no second block
     for result in results:
@@ -88,7 +76,7 @@ def test_verdicts_in_time_are_not_failed_safe(tmp_path: Path, sim: PlcSimulator)
     output = PlcOutput(config.plc)
     app = App(config, Components(BlobEngine(), DefectRules(), output))
     app.start()
-    assert finish(app)
+    assert run_line(app, start=False)
     results = sim.results()
     assert_each_part_once_in_order(results, 8)
     assert not any(ResultFlag.FAILSAFE in r.flags for r in results)
@@ -111,7 +99,7 @@ def test_dropped_frames_reach_the_plc_as_901_in_seq_order(tmp_path: Path, sim: P
         wait_until(lambda: app.source_stats()[0].frames == 12, timeout=20)  # the camera never waits
     finally:
         engine.release.set()
-    assert finish(app)
+    assert run_line(app, start=False)
     drops = app.queue_drops()["frames"]
     assert drops >= 1
     results = sim.results()
@@ -152,7 +140,7 @@ def test_role_off_counts_deadline_failsafes_without_io(tmp_path: Path) -> None:
         wait_until(lambda: output.stats().deadline_failsafes == 3, timeout=20)
     finally:
         engine.release.set()
-    assert finish(app)
+    assert run_line(app, start=False)
     stats = output.stats()
     assert (stats.delivered, stats.errors, stats.late_verdicts, stats.ok + stats.ng) == (3, 3, 3, 0)
 
@@ -177,7 +165,7 @@ def test_server_role_serves_the_deadline_failsafe(tmp_path: Path) -> None:
         assert block.verdict is VerdictCode.REJECT and block.errors == 2
     finally:
         engine.release.set()
-    assert finish(app)
+    assert run_line(app, start=False)
     assert output.stats().late_verdicts == 2
 
 

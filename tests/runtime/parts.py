@@ -7,13 +7,16 @@ the end-to-end tests use the real engine on a real checkpoint.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from inspector.app import App
@@ -158,9 +161,12 @@ def write_frames(folder: Path, count: int, size: tuple[int, int] = (96, 128), se
     return paths
 
 
-def run_line(app: App, timeout: float = 30.0) -> bool:
-    """Run the line until it ends (or ``timeout`` passes, then shut down); True on a clean stop."""
-    app.start()
+def run_line(app: App, timeout: float = 30.0, *, start: bool = True) -> bool:
+    """Run the line until it ends (or ``timeout`` passes, then shut down); True on a clean stop.
+
+    ``start=False`` for a line the test already started."""
+    if start:
+        app.start()
     timer = threading.Timer(timeout, app.request_shutdown, args=("test timeout",))
     timer.start()
     try:
@@ -168,3 +174,33 @@ def run_line(app: App, timeout: float = 30.0) -> bool:
     finally:
         timer.cancel()
         timer.join()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
+    """Poll ``predicate`` until true; fail the test past ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        time.sleep(0.005)
+
+
+class TriggeringOutput(RecordingOutput):
+    """The output side of a triggered line: hands out queued PLC triggers with part ids
+    (at once: it does not wait for busy to drop like the real handshake does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.triggers: queue.Queue[Any] = queue.Queue()
+
+    def next_trigger(self, timeout: float) -> Any:
+        try:
+            return self.triggers.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+
+class Trigger:
+    def __init__(self, part_id: int) -> None:
+        self.part_id = part_id
+        self.t_trigger = time.monotonic()

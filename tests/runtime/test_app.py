@@ -3,7 +3,6 @@ triggered parts failed safe, engine errors failed safe, a camera failing mid-run
 
 from __future__ import annotations
 
-import queue
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,16 @@ from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.sources.config import FolderSourceConfig
 from tests.runtime.conftest import LogCapture
-from tests.runtime.parts import BlobEngine, DefectRules, FlakyFolder, RecordingOutput, run_line, write_frames
+from tests.runtime.parts import (
+    BlobEngine,
+    DefectRules,
+    FlakyFolder,
+    RecordingOutput,
+    Trigger,
+    TriggeringOutput,
+    run_line,
+    write_frames,
+)
 
 
 def make_config(folder: Path, **runtime: Any) -> InspectorConfig:
@@ -108,29 +116,9 @@ def test_engine_error_fails_safe_never_passes(tmp_path: Path) -> None:
         assert msg.verdict.first_code == FailSafeCause.ENGINE_ERROR
 
 
-class TriggeringOutput(RecordingOutput):
-    """The output side of a triggered line: hands out PLC triggers with part ids."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.triggers: queue.Queue[Any] = queue.Queue()
-
-    def next_trigger(self, timeout: float) -> Any:
-        try:
-            return self.triggers.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-
 def triggered(cfg: InspectorConfig) -> InspectorConfig:
     """``cfg`` with plc.mode: triggered."""
     return InspectorConfig(**{**cfg.model_dump(mode="json"), "plc": {"mode": "triggered"}})
-
-
-class Trigger:
-    def __init__(self, part_id: int) -> None:
-        self.part_id = part_id
-        self.t_trigger = time.monotonic()
 
 
 def test_dropped_frame_of_a_triggered_part_reaches_the_output_failed_safe(tmp_path: Path) -> None:

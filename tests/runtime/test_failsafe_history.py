@@ -5,32 +5,28 @@ rules: engine errors at the rules stage, dropped frames and lost cameras at the 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from inspector.app import App, Components
 from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, FrameMsg, VerdictCode
 from inspector.rules import build_verdicts
 from inspector.sources.config import FolderSourceConfig
-from tests.runtime.parts import BlobEngine, FlakyFolder, RecordingOutput, run_line, write_frames
-from tests.runtime.test_app import TriggeringOutput
+from tests.runtime.parts import (
+    BlobEngine,
+    FlakyFolder,
+    RecordingOutput,
+    Trigger,
+    TriggeringOutput,
+    run_line,
+    wait_until,
+    write_frames,
+)
 
 REJECT, ALARM = VerdictCode.REJECT, VerdictCode.ALARM
 BURST_CODE = 20
 BURST = {"burst": {"kind": "history", "code": BURST_CODE, "window": 4, "max_rejects": 2}}  # alarm
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.005)
 
 
 def line(folder: Path, engine: BlobEngine, out: RecordingOutput, **runtime: Any) -> App:
@@ -106,7 +102,7 @@ def test_lost_camera_parts_push_the_history_window_to_alarm(tmp_path: Path) -> N
     app.start()
     try:
         for part in (500, 501, 502):
-            out.triggers.put(type("Trigger", (), {"part_id": part, "t_trigger": time.monotonic()})())
+            out.triggers.put(Trigger(part))
         wait_until(lambda: len(out.messages) == 3)
     finally:
         assert app.stop(5.0)

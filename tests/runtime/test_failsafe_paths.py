@@ -6,9 +6,7 @@ handshake allows, which the in-process ``TriggeringOutput`` stands in for."""
 
 from __future__ import annotations
 
-import queue
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,17 +19,19 @@ from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag
 from inspector.plc.sim import PlcSimulator
 from inspector.sources.config import FolderSourceConfig
-from tests.runtime.parts import BlobEngine, DefectRules, FlakyFolder, RecordingOutput, run_line, write_frames
+from tests.runtime.parts import (
+    BlobEngine,
+    DefectRules,
+    FlakyFolder,
+    RecordingOutput,
+    Trigger,
+    TriggeringOutput,
+    run_line,
+    wait_until,
+    write_frames,
+)
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {timeout} s")
-        time.sleep(0.005)
 
 
 @pytest.fixture
@@ -59,26 +59,6 @@ def hung_engine() -> BlobEngine:
     engine = BlobEngine()
     engine.release.clear()
     return engine
-
-
-class TriggeringOutput(RecordingOutput):
-    """A PLC that triggers without waiting for busy: hands out every queued trigger at once."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.triggers: queue.Queue[Any] = queue.Queue()
-
-    def next_trigger(self, timeout: float) -> Any:
-        try:
-            return self.triggers.get(timeout=timeout)
-        except queue.Empty:
-            return None
-
-
-class Trigger:
-    def __init__(self, part_id: int) -> None:
-        self.part_id = part_id
-        self.t_trigger = time.monotonic()
 
 
 def causes(messages: list[FrameMsg]) -> dict[int | None, int]:
