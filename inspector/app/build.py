@@ -12,6 +12,7 @@ from inspector.app.components import InferenceEngine, Output, VerdictMaker
 from inspector.config.settings import InspectorConfig
 from inspector.errors import InspectorError
 from inspector.logging import get_logger
+from inspector.plc.config import PlcMode
 from inspector.sources import FrameSource, SourceReader, SourceState, build_source
 from inspector.sources.config import SourceConfig
 
@@ -85,6 +86,7 @@ def build_components(
     if check_rule_sources is not None:  # rules that name cameras must name configured ones
         check_rule_sources([source.id for source in config.sources])
     output = output or build_output(config)
+    warn_if_window_too_short(config, getattr(engine, "warmup_ms", None))
     info = getattr(engine, "info", None)
     log.info(
         "engine_ready",
@@ -93,6 +95,22 @@ def build_components(
         info=repr(info) if info is not None else None,
     )
     return Components(engine, verdicts, output)
+
+
+def warn_if_window_too_short(config: InspectorConfig, frame_ms: float | None) -> None:
+    """Free run fails a part safe when its pulse window closes without a verdict: say so at start
+    when one warm frame through the engine alone already takes longer than that window."""
+    if frame_ms is None or config.plc.mode is not PlcMode.FREE_RUN:
+        return
+    window_ms = config.plc.pulses.delay_ms + config.plc.pulses.late_ms
+    if frame_ms > window_ms:
+        log.warning(
+            "pulse_window_shorter_than_inference",
+            window_ms=window_ms,
+            engine_ms=round(frame_ms, 1),
+            hint="parts will be failed safe at their deadline (900): raise plc.pulses.delay_ms / "
+            "late_ms to cover the line's latency, or run the engine on a GPU",
+        )
 
 
 def build_readers(

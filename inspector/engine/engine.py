@@ -35,6 +35,7 @@ class Engine:
         self.config = config
         self.device = device
         self.names: tuple[str, ...] = loaded.info.names
+        self.warmup_ms: float | None = None
         self.fixed_batch = int(getattr(loaded.module, "batch", 0))
         module, self.dtype, self.layout = prepare_module(
             loaded.module, device, config.half, config.channels_last
@@ -79,7 +80,9 @@ class Engine:
         """Run the network on blank frames so the first real frame does not pay for allocation/tuning."""
         blank = np.full((*self.imgsz, 3), 114, dtype=np.uint8)
         for _ in range(self.config.warmup if passes is None else passes):
+            t0 = time.perf_counter()
             self.infer([blank])
+            self.warmup_ms = ms_since(t0)  # the last pass: what one frame costs once warm
 
     def plans(self, frames: Sequence[np.ndarray]) -> list[Letterbox]:
         for i, frame in enumerate(frames):
