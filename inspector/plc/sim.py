@@ -55,6 +55,7 @@ class PlcSimulator:
         log_writes: bool = False,
         rtu_framing: bool = False,
         serial: SerialConfig | None = None,
+        write_log_limit: int = WRITE_LOG_LIMIT,
     ) -> None:
         self.host = host
         self.port = port
@@ -65,7 +66,8 @@ class PlcSimulator:
         self.serial = serial  # set: serve RTU on this serial line instead of TCP
         self._log = get_logger("inspector.plc.sim")
         self._lock = threading.Lock()
-        self._writes: deque[WriteEvent] = deque(maxlen=WRITE_LOG_LIMIT)
+        # the newest writes only: a long run in-process (the soak) must not grow with its log
+        self._writes: deque[WriteEvent] = deque(maxlen=write_log_limit)
         self._coils: dict[int, bool] = {}
         self._rises: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
