@@ -4,7 +4,8 @@ make it failing (the PLC status word's fault bit rises, WATCHDOG=1 stops), a suc
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ from inspector.watchdog.config import OomConfig
 from inspector.watchdog.restart import RestartRequest
 from tests.ops.ops_helpers import wait_until
 from tests.ops.test_app_supervision import line
-from tests.runtime.parts import BlobEngine
+from tests.runtime.parts import BlobEngine, RecordingOutput
 
 
 class BrokenEngine(BlobEngine):
@@ -61,8 +62,11 @@ def engine_states(snaps: list[HealthSnapshot]) -> list[ComponentHealth]:
     return [c for s in list(snaps) for c in s.components if c.name == "engine"]
 
 
-def test_engine_failing_on_every_call_is_failing_and_raises_the_fault_bit(tmp_path: Path) -> None:
-    engine = BrokenEngine()
+@contextmanager
+def running_line(
+    tmp_path: Path, engine: BrokenEngine
+) -> Iterator[tuple[RecordingOutput, list[HealthSnapshot]]]:
+    """A started line with health snapshots recorded, once its first parts are through; stopped after."""
     app, out = line(tmp_path, engine)
     snaps: list[HealthSnapshot] = []
     app.start()
@@ -70,6 +74,16 @@ def test_engine_failing_on_every_call_is_failing_and_raises_the_fault_bit(tmp_pa
         assert app.supervisor is not None
         app.supervisor.add_listener(snaps.append)
         assert wait_until(lambda: len(out.messages) >= 3, timeout=20)
+        yield out, snaps
+    finally:
+        engine.broken.clear()
+        app.request_shutdown("test over")
+        assert app.run_until_stopped()
+
+
+def test_engine_failing_on_every_call_is_failing_and_raises_the_fault_bit(tmp_path: Path) -> None:
+    engine = BrokenEngine()
+    with running_line(tmp_path, engine) as (out, snaps):
         engine.broken.set()
         assert wait_until(lambda: out.status.get("fault") is True, timeout=20)
         failing = next(c for c in engine_states(snaps) if c.state is HealthState.FAILING)
@@ -79,29 +93,16 @@ def test_engine_failing_on_every_call_is_failing_and_raises_the_fault_bit(tmp_pa
         engine.broken.clear()  # the engine works again: ok, the bit drops
         assert wait_until(lambda: out.status.get("fault") is False, timeout=20)
         assert wait_until(lambda: engine_states(snaps)[-1].state is HealthState.OK, timeout=20)
-    finally:
-        engine.broken.clear()
-        app.request_shutdown("test over")
-        assert app.run_until_stopped()
     failed = [m for m in out.messages if m.verdict and m.verdict.first_code == FailSafeCause.ENGINE_ERROR]
     assert len(failed) >= ENGINE_FAILING_AFTER  # each part of a failed call was failed safe (903)
 
 
 def test_isolated_engine_errors_only_degrade(tmp_path: Path) -> None:
     engine = BrokenEngine()
-    app, out = line(tmp_path, engine)
-    snaps: list[HealthSnapshot] = []
-    app.start()
-    try:
-        assert app.supervisor is not None
-        app.supervisor.add_listener(snaps.append)
-        assert wait_until(lambda: len(out.messages) >= 3, timeout=20)
+    with running_line(tmp_path, engine) as (out, snaps):
         engine.fail_next = ENGINE_FAILING_AFTER - 1  # one short of failing, then it works again
         assert wait_until(lambda: any(c.state is HealthState.DEGRADED for c in engine_states(snaps)), 20)
         n = len(snaps)
         assert wait_until(lambda: any(c.state is HealthState.OK for c in engine_states(snaps[n:])), 20)
-    finally:
-        app.request_shutdown("test over")
-        assert app.run_until_stopped()
     assert all(c.state is not HealthState.FAILING for c in engine_states(snaps))
     assert out.status.get("fault") is not True
