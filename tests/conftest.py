@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from inspector.logging import LogConfig, configure_logging
+from tests.support.logs import LogCapture
+
 # Before anything imports torch: OpenMP threads that spin-wait made torch ~10x slower on this
 # shared 2-core machine (the CLI sets the same for the daemon, see inspector/cli/__init__.py).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -69,7 +72,7 @@ def no_leftovers() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def tiny_seg_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A yolov8n-seg checkpoint (5 demo classes, trained-size 320) saved by ultralytics ``model.save()``."""
-    from tests.reference import build_checkpoint
+    from tests.support.reference import build_checkpoint
 
     return build_checkpoint(tmp_path_factory.mktemp("models") / "tiny-n-seg.pt", scale="n", imgsz=320)
 
@@ -77,8 +80,17 @@ def tiny_seg_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_seg_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A yolov8s-seg checkpoint (5 demo classes, trained-size 320): parity is checked on n and s."""
-    from tests.reference import build_checkpoint
+    from tests.support.reference import build_checkpoint
 
     return build_checkpoint(
         tmp_path_factory.mktemp("models") / "small-s-seg.pt", scale="s", imgsz=320, seed=4
     )
+
+
+@pytest.fixture
+def logs() -> Iterator[LogCapture]:
+    """Every log event of the test as parsed JSON (debug level)."""
+    capture = LogCapture()
+    configure_logging(LogConfig(format="json", level="debug"), stream=capture.stream)
+    yield capture
+    configure_logging(LogConfig(format="json"))

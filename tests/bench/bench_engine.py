@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from tests.reference import build_checkpoint, synthetic_image, yolo
+from tests.support.reference import build_checkpoint, synthetic_image, yolo
 
 
 def median_ms(run: Callable[[], object], frames: int, warmup: int = 3, per_call: int = 1) -> float:

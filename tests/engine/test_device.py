@@ -10,7 +10,7 @@ import torch
 from inspector.engine import EngineConfig, load_engine
 from inspector.engine.runner import resolve_device
 from inspector.errors import ModelError
-from tests.reference import synthetic_image
+from tests.support.reference import synthetic_image
 
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -16,7 +16,7 @@ import torch
 from inspector.engine.loaders import load_model, read_content, save_own
 from inspector.engine.unpickle import pickled_globals
 from inspector.errors import ModelError, UnsafeModelError
-from tests.reference import as_batch, synthetic_image, yolo
+from tests.support.reference import as_batch, synthetic_image, yolo
 
 
 class Payload:

@@ -9,7 +9,7 @@ import torch
 
 from inspector.engine.loaders import load_model, read_content
 from inspector.engine.model import SegmentationModel, parameter_count
-from tests.reference import as_batch, setup_offline, synthetic_image, yolo
+from tests.support.reference import as_batch, setup_offline, synthetic_image, yolo
 
 
 @pytest.mark.parametrize(

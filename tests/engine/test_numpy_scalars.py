@@ -16,7 +16,7 @@ import torch
 from inspector.engine.loaders import load_model, read_content
 from inspector.engine.unpickle import RestrictedUnpickler, archive_prefix, pickled_globals
 from inspector.errors import UnsafeModelError
-from tests.reference import as_batch, synthetic_image, yolo
+from tests.support.reference import as_batch, synthetic_image, yolo
 
 
 def write_last_pt(source: Path, path: Path) -> None:

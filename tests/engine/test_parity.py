@@ -4,33 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 from inspector.engine import EngineConfig, load_engine
-from inspector.messages import Detections
-from tests.reference import synthetic_image, yolo
+from tests.support.reference import assert_same_detections, synthetic_image, yolo
 
 # (height, width): landscape, portrait, odd sizes, a wide strip; different aspect ratios
 IMAGE_SIZES = [(240, 320), (300, 200), (257, 413), (120, 400)]
-
-
-def assert_same_detections(ours: Detections, ref: object, image: np.ndarray) -> None:
-    boxes = ref.boxes  # type: ignore[attr-defined]
-    assert len(ours) == len(boxes), f"{len(ours)} instances vs reference {len(boxes)}"
-    if not len(ours):
-        return
-    assert (ours.boxes - boxes.xyxy).abs().max() <= 1.0
-    assert torch.equal(ours.class_ids, boxes.cls.long())
-    torch.testing.assert_close(ours.scores, boxes.conf, rtol=1e-3, atol=1e-3)
-    ref_masks = ref.masks.data.bool()  # type: ignore[attr-defined]
-    assert ours.masks.shape == ref_masks.shape == (len(ours), *image.shape[:2])
-    assert ours.masks.dtype == torch.bool
-    inter = (ours.masks & ref_masks).flatten(1).sum(1)
-    union = (ours.masks | ref_masks).flatten(1).sum(1)
-    iou = inter.float() / union.float()
-    assert iou.min() >= 0.98, f"worst mask IoU {iou.min():.4f}"
 
 
 @pytest.mark.parametrize(

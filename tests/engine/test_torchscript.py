@@ -12,8 +12,7 @@ import pytest
 from inspector.engine import EngineConfig, load_engine
 from inspector.engine.loaders import load_model, read_content
 from inspector.errors import ModelError
-from tests.engine.test_parity import assert_same_detections
-from tests.reference import synthetic_image, yolo
+from tests.support.reference import assert_same_detections, synthetic_image, yolo
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,6 @@ import socket
 import statistics
 import time
 
-from conftest import frame, verdict, wait_until
-
 from inspector.logging import get_logger
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
@@ -22,6 +20,8 @@ from inspector.plc.records import PlcErrorCode
 from inspector.plc.sim import PlcSimulator
 from inspector.plc.state import OutputState
 from inspector.plc.supervisor import LinkSupervisor
+from tests.support import wait_until
+from tests.support.plc import frame, verdict
 
 
 def closed_port() -> int:

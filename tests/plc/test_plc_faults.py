@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 import time
 
-from conftest import frame, quick_config, verdict, wait_until
-
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
 from inspector.plc.records import DecodedResult, ResultFlag
 from inspector.plc.sim import PlcSimulator
+from tests.support import wait_until
+from tests.support.plc import frame, quick_config, verdict
 
 
 def code_for(part: int) -> VerdictCode:

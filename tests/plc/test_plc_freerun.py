@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from conftest import frame, quick_config, verdict, wait_until
-
 from inspector.messages import FailSafeCause, VerdictCode, failsafe_verdict
 from inspector.plc.records import ResultFlag, StatusBit
 from inspector.plc.sim import PlcSimulator
+from tests.support import wait_until
+from tests.support.plc import frame, quick_config, verdict
 
 
 def test_each_part_is_one_block_write_then_a_pulse(sim: PlcSimulator, make_output) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import frame, quick_config, verdict, wait_until
 
 from inspector.app import App, Components
 from inspector.config.settings import InspectorConfig
@@ -19,7 +18,9 @@ from inspector.messages import FailSafeCause, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import DecodedResult, ResultFlag
 from inspector.plc.sim import PlcSimulator
-from tests.runtime.parts import BlobEngine, DefectRules, run_line, write_frames
+from tests.support import wait_until
+from tests.support.parts import BlobEngine, DefectRules, run_line, write_frames
+from tests.support.plc import frame, quick_config, verdict
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
 

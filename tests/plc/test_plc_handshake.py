@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from conftest import frame, quick_config, verdict, wait_until
-
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.plc.records import PlcErrorCode, ResultFlag, StatusBit, decode_result, split_u32
 from inspector.plc.sim import PlcSimulator
+from tests.support import wait_until
+from tests.support.plc import frame, quick_config, verdict
 
 STATUS, RESULT, INPUTS = 0, 10, 40
 

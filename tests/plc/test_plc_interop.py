@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from conftest import frame, quick_config, verdict, wait_until
 
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
 from inspector.plc.records import StatusBit, decode_result, split_u32
 from inspector.plc.sim import PlcSimulator
+from tests.support import wait_until
+from tests.support.plc import frame, quick_config, verdict
 
 pymodbustcp_server = pytest.importorskip("pyModbusTCP.server")
 pymodbustcp_client = pytest.importorskip("pyModbusTCP.client")

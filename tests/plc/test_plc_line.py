@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from conftest import wait_until
 
 from inspector.app import App, Components
 from inspector.config.settings import InspectorConfig
@@ -17,7 +16,8 @@ from inspector.messages import Detections, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag, StatusBit
 from inspector.plc.sim import PlcSimulator
-from tests.runtime.parts import BlobEngine, DefectRules, run_line, write_frames
+from tests.support import wait_until
+from tests.support.parts import BlobEngine, DefectRules, run_line, write_frames
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
 
@@ -65,7 +65,7 @@ def test_triggered_line_answers_every_trigger(tmp_path: Path, sim: PlcSimulator)
 
 
 def test_triggered_line_with_a_live_camera_inspects_the_scene_after_each_trigger(sim: PlcSimulator) -> None:
-    from tests.runtime.live_camera import BufferedLiveCamera, number
+    from tests.support.live_camera import BufferedLiveCamera, number
 
     class SeeingEngine(BlobEngine):
         def infer(self, frames: Sequence[np.ndarray]) -> list[Detections]:

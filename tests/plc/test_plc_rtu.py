@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import frame, quick_config, verdict, wait_until
 
 from inspector.cli import main
 from inspector.errors import PlcError
@@ -25,6 +24,8 @@ from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig, PlcOutput
 from inspector.plc.config import SerialConfig
 from inspector.plc.sim import PlcSimulator
+from tests.support import wait_until
+from tests.support.plc import frame, quick_config, verdict
 
 RELAY_POLL_S = 0.5
 JOIN_TIMEOUT_S = 5.0

@@ -6,13 +6,13 @@ import argparse
 import threading
 import time
 
-from conftest import frame, verdict, wait_until
-from test_plc_faults import unique_by_seq
-
 from inspector.cli.plc_sim import _events, _simulator, parse_fault, play, register
 from inspector.logging import get_logger
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
+from tests.plc.test_plc_faults import unique_by_seq
+from tests.support import wait_until
+from tests.support.plc import frame, verdict
 
 
 def test_fault_events_are_ordered_with_their_ends() -> None:

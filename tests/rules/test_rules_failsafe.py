@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 import pytest
-from rules_support import detections, disk
 
 from inspector.app.stats import inspection_fields
 from inspector.messages import Detections, FailSafeCause, FrameMsg, VerdictCode, failsafe_verdict
 from inspector.rules import RulesConfig, build_verdicts, to_log
+from tests.support.masks import detections, disk
 
 SHAPE = (200, 300)
 GOOD, BRIDGE = 0, 1

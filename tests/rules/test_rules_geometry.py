@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
-from rules_support import bar, detections, disk, rectangle, ring
 
 from inspector.rules.calibration import PlaneScale
 from inspector.rules.features import Feature as F
 from inspector.rules.part import PartView
+from tests.support.masks import bar, detections, disk, rectangle, ring
 
 SHAPE = (240, 320)
 

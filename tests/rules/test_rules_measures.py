@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from rules_support import detections, disk, ring
 
 from inspector.rules import RulesConfig, build_verdicts
 from inspector.rules.part import PartView
+from tests.support.masks import detections, disk, ring
 
 SHAPE = (200, 300)
 GOOD, EXCESS = 0, 3

@@ -7,11 +7,11 @@ import cv2
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rules_support import detections
 
 from inspector.rules.calibration import PlaneScale
 from inspector.rules.features import Feature as F
 from inspector.rules.part import PartView
+from tests.support.masks import detections
 
 SCALE = PlaneScale(px_per_mm=5.0)
 INVARIANT = [

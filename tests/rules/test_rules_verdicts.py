@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import torch
-from rules_support import detections, disk, rectangle
 
 from inspector.messages import Detections, FailSafeCause, VerdictCode
 from inspector.rules import RulesConfig, build_verdicts, to_log
+from tests.support.masks import detections, disk, rectangle
 
 SHAPE = (200, 300)
 PASS, REJECT, ALARM = VerdictCode.PASS, VerdictCode.REJECT, VerdictCode.ALARM

@@ -19,7 +19,7 @@ def tiny_model(args: argparse.Namespace) -> Path | None:
         return Path(args.model)
     if (ROOT / "inspector" / "models" / "demo-pcb-seg.pt").exists():
         return None
-    from tests.reference import build_checkpoint
+    from tests.support.reference import build_checkpoint
 
     folder = Path(tempfile.mkdtemp(prefix="soak-model-"))
     return build_checkpoint(folder / "tiny-n-seg.pt", scale="n", imgsz=args.imgsz)
