@@ -13,7 +13,7 @@ from typing import Any, Literal
 import structlog
 from pydantic import Field
 
-from inspector.config.base import Section
+from inspector.section import Section
 
 LogFormat = Literal["auto", "json", "console"]
 

@@ -102,7 +102,7 @@ def warn_if_window_too_short(config: InspectorConfig, frame_ms: float | None) ->
     when one warm frame through the engine alone already takes longer than that window."""
     if frame_ms is None or config.plc.mode is not PlcMode.FREE_RUN:
         return
-    window_ms = config.plc.pulses.delay_ms + config.plc.pulses.late_ms
+    window_ms = config.plc.pulses.window_ms
     if frame_ms > window_ms:
         log.warning(
             "pulse_window_shorter_than_inference",

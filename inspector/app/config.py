@@ -6,7 +6,7 @@ from enum import Enum
 
 from pydantic import Field
 
-from inspector.config.base import Section
+from inspector.section import Section
 
 
 class OverflowPolicy(str, Enum):

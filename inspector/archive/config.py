@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from inspector.config.base import Section
+from inspector.section import Section
 
 
 class ArchiveConfig(Section):

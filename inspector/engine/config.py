@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 
-from inspector.config.base import Section
+from inspector.section import Section
 
 
 class EngineConfig(Section):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from inspector.config.base import Section
+from inspector.section import Section
 
 
 class HealthConfig(Section):

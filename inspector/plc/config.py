@@ -12,8 +12,8 @@ from enum import Enum
 
 from pydantic import Field, model_validator
 
-from inspector.config.base import Section
 from inspector.messages import VerdictCode
+from inspector.section import Section
 
 # Fixed parts of the register map (lengths in 16-bit registers).
 STATUS_LEN = 3  # status word, heartbeat counter, error code
@@ -142,6 +142,12 @@ class PulseConfig(Section):
         "delay_ms, or the PLC actuating from the result block (enabled: false, late_ms covering "
         "the inspection).",
     )
+
+    @property
+    def window_ms(self) -> int:
+        """A part's pulse window after its capture (delay_ms + late_ms): the latest a pulse may
+        start, and in free run the verdict deadline."""
+        return self.delay_ms + self.late_ms
 
 
 class HandshakeConfig(Section):

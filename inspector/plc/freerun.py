@@ -50,7 +50,7 @@ class FreeRunTracker:
 
     def __init__(self, config: PlcConfig, state: OutputState, deliver: Deliver, log: Any) -> None:
         pulses = config.pulses
-        self.window_s = (pulses.delay_ms + pulses.late_ms) / 1000.0
+        self.window_s = pulses.window_ms / 1000.0
         self._grace_s = min(pulses.late_ms / 1000.0, FAILSAFE_PULSE_GRACE_MAX_S)
         self._code = config.failsafe.verdict_code
         self._state = state

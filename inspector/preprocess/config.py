@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from inspector.config.base import Section
+from inspector.section import Section
 
 
 class RoiStep(Section):

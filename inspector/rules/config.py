@@ -14,9 +14,9 @@ import numpy as np
 from pydantic import Field, FiniteFloat, StringConstraints, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from inspector.config.base import Section
 from inspector.rules.calibration import UNCALIBRATED, PlaneScale
 from inspector.rules.specs import AnySpec, HistorySpec, ZoneSpec, invalid, uses_mm
+from inspector.section import Section
 
 RuleName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")]
 Point = Annotated[list[FiniteFloat], Field(min_length=2, max_length=2)]

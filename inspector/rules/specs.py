@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, FiniteFloat, model_validator
 from pydantic_core import PydanticCustomError
 
-from inspector.config.base import Section
 from inspector.rules.features import Feature
+from inspector.section import Section
 
 
 def invalid(message: str) -> PydanticCustomError:
