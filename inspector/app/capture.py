@@ -119,10 +119,13 @@ class CaptureStage(Stage):
         self.ctx.rescue(failsafe_copy(msg, cause, why))
 
     def _send(self, image: np.ndarray, part_id: int | None) -> None:
+        """``part_id``: the PLC's, for a triggered part; None in free run, where the part id IS the
+        frame's seq, set here once for the log, the archive and the PLC alike."""
         now = time.monotonic()
         ms = self.reader.last_grab_ms  # the read alone: the fps limiter's wait is idle time, not work
         seq = self.seq.capture(now)
-        msg = FrameMsg(seq, self.reader.source_id, now, image, part_id, (("capture", ms),))
+        part = seq if part_id is None else part_id
+        msg = FrameMsg(seq, self.reader.source_id, now, image, part, (("capture", ms),))
         self.processed += int(self.inbox is None)
         self.last_progress = now
         self.emit(msg)

@@ -61,7 +61,7 @@ def test_folder_through_every_stage_with_a_real_checkpoint(
     inspections = logs.events("inspection")
     assert [e["seq"] for e in inspections] == list(range(1, FRAMES + 1))
     for event in inspections:
-        assert event["source"] == "line1" and event["part_id"] is None
+        assert event["source"] == "line1" and event["part_id"] == event["seq"]  # free run: the seq
         assert set(event["stage_ms"]) == {"capture", "preprocess", "infer", "rules", "output"}
         assert event["verdict"] in {"PASS", "REJECT"} and not event["failsafe"]
         assert event["e2e_ms"] >= event["stage_ms"]["infer"]
