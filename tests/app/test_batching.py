@@ -10,12 +10,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from inspector.app.stage import Item, StageContext
-from inspector.app.stages import InferenceStage
 
 from inspector.app import App, LineParts, build_line
 from inspector.app.config import OverflowPolicy
+from inspector.app.processing import InferenceStage
 from inspector.app.queues import StageQueue
+from inspector.app.stage_thread import Item, StageContext
 from inspector.app.watch_probes import camera_probe
 from inspector.config.settings import InspectorConfig
 from inspector.health.state import HealthState
