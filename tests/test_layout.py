@@ -167,3 +167,12 @@ def test_the_rules_refuse_what_the_layout_forbids() -> None:
     assert allowed("inspector.config.settings", "inspector.plc.config")
     assert allowed("inspector.app.compose", "inspector.plc.output")
     assert len(edges()) > 200  # the walk sees the package's imports
+
+
+def test_no_cycle_between_the_modules_of_app_and_the_leaves() -> None:
+    rooms = {"app", "health", "watchdog", "archive"}
+    graph: dict[str, set[str]] = {}
+    for importer, imported in edges():
+        if importer != imported and room_of(importer) in rooms and room_of(imported) in rooms:
+            graph.setdefault(importer, set()).add(imported)
+    assert find_cycle(graph) is None
