@@ -51,11 +51,9 @@ def build_archive(config: InspectorConfig) -> ArchiveWriter | None:
 
 
 def build_engine(config: InspectorConfig, given: InferenceEngine | None = None) -> InferenceEngine:
-    """The engine from ``engine:`` (loaded and warmed up), or the one given, warmed up here."""
-    if given is None:
-        return load_engine(config.engine)
-    given.warmup()
-    return given
+    """The engine from ``engine:`` (loaded and warmed up), or the one given, as it is: its
+    caller has it ready (a test may hold it on purpose)."""
+    return load_engine(config.engine) if given is None else given
 
 
 def build_rules(config: InspectorConfig, given: VerdictMaker | None, names: Sequence[str]) -> VerdictMaker:
