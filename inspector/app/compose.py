@@ -81,10 +81,9 @@ def build_line(
     rules = parts.build_rules(config, given.rules, engine.names)
     # outputs: the verdict outputs (the PLC) first, then the archive
     archive = parts.build_archive(config)
-    verdict_outputs = (
-        list(given.outputs) if given.outputs is not None else parts.build_verdict_outputs(config)
+    outputs = Outputs(
+        parts.build_verdict_outputs(config, given.outputs), [archive] if archive is not None else []
     )
-    outputs = Outputs(verdict_outputs, [archive] if archive is not None else [])
     parts.announce_engine(config, engine)
     # queues, and the rescue lane that fails safe what they drop
     lane = RescueLane()

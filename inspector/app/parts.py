@@ -41,7 +41,10 @@ def plc_output(config: InspectorConfig) -> Output | None:
 VERDICT_OUTPUTS: tuple[Callable[[InspectorConfig], Output | None], ...] = (plc_output,)
 
 
-def build_verdict_outputs(config: InspectorConfig) -> list[Output]:
+def build_verdict_outputs(config: InspectorConfig, given: Sequence[Output] | None = None) -> list[Output]:
+    """The verdict outputs the config asks for, or those given instead (tests, benchmarks)."""
+    if given is not None:
+        return list(given)
     return [output for build in VERDICT_OUTPUTS if (output := build(config)) is not None]
 
 
