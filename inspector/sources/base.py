@@ -7,6 +7,7 @@ finite source (``ended`` is then true) or a failure worth a reconnect.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -28,6 +29,14 @@ class FrameSource(Protocol):
     @property
     def ended(self) -> bool:
         """True once a finite source has produced its last frame."""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """How the line uses a source, beyond its config entry."""
+
+    triggered: bool = False  # PLC-triggered capture: a frame must arrive after the trigger
+    device: FrameSource | None = None  # stands in for the hardware (tests, simulators)
 
 
 def as_bgr(frame: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from inspector.errors import SourceError
-from inspector.sources.base import as_bgr
+from inspector.sources.base import FrameSource, SourceOptions, as_bgr
 from inspector.sources.config import FolderSourceConfig
 
 
@@ -62,3 +62,7 @@ class FolderSource:
     def current_file(self) -> Path | None:
         """The file the last read came from."""
         return self._files[self._next - 1] if self._next > 0 else None
+
+
+def build(config: FolderSourceConfig, options: SourceOptions) -> FrameSource:
+    return options.device or FolderSource(config)
