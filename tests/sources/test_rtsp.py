@@ -19,7 +19,7 @@ import pytest
 from inspector.sources import SourceReader, build_source
 from inspector.sources.camera import CameraSource
 from inspector.sources.config import CameraSourceConfig
-from tests.sources.rtsp import monotonic_ms, rtsp_camera, stamp_ms
+from tests.sources.rtsp import monotonic_ms, rtsp_camera, stamp_ms, unavailable
 
 OPENS = 2  # the first open and a reopen, as after a lost stream
 PARTS_PER_OPEN = 4
@@ -55,3 +55,12 @@ def test_parts_after_an_rtsp_open_are_frames_made_after_it(grab: str) -> None:
                 f"the first part was made {age_at_open} ms before the open (stream latency {latency_ms} ms)"
             )
             assert stamps == sorted(set(stamps))  # each part a new frame
+
+
+def test_a_missing_rtsp_server_fails_under_ci_and_skips_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        unavailable("gir1.2-gst-rtsp-server-1.0 is not installed")
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install"):
+        unavailable("gir1.2-gst-rtsp-server-1.0 is not installed")
