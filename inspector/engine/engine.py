@@ -13,6 +13,7 @@ from inspector.engine.config import EngineConfig
 from inspector.engine.letterbox import Letterbox, apply_letterbox, plan_letterbox
 from inspector.engine.loaders import ModelInfo
 from inspector.engine.masks import MaskBuilder
+from inspector.engine.metadata import DEMO_MODEL
 from inspector.engine.network import Network, RawHead, input_hw
 from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
 from inspector.engine.runner import resolve_device
@@ -22,7 +23,6 @@ from inspector.logging import get_logger
 from inspector.messages import Detections
 
 log = get_logger("inspector.engine")
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-pcb-seg.pt"
 
 
 def ms_since(t0: float) -> float:
