@@ -39,11 +39,12 @@ def _stage_module(name: str, attr: str) -> Any:
     return found
 
 
-def check_names(verdicts: VerdictMaker, names: Sequence[str]) -> None:
-    """Rules name classes; refuse a model that lacks them (ConfigError from the rules side)."""
+def check_names(verdicts: VerdictMaker, names: Sequence[str], kept: Sequence[int] | None = None) -> None:
+    """Rules name classes; refuse a model that lacks them, or an engine.classes filter (``kept``)
+    that drops them (ConfigError from the rules side)."""
     check = getattr(verdicts, "check_names", None)
     if check is not None:
-        check(tuple(names))
+        check(tuple(names), kept)
 
 
 def build_engine(config: InspectorConfig) -> InferenceEngine:
@@ -81,7 +82,7 @@ def build_components(
     else:
         engine.warmup()
     verdicts = verdicts or build_verdict_maker(config)
-    check_names(verdicts, engine.names)
+    check_names(verdicts, engine.names, config.engine.classes)
     check_rule_sources = getattr(verdicts, "check_sources", None)
     if check_rule_sources is not None:  # rules that name cameras must name configured ones
         check_rule_sources([source.id for source in config.sources])
