@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from inspector.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from inspector.sources.base import FrameSource, SourceOptions
+    from inspector.sources.base import BadFrameError, FrameSource, SourceOptions
     from inspector.sources.camera import CameraSource, grabs_latest
     from inspector.sources.config import (
         CameraSourceConfig,
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from inspector.sources.synthetic import SyntheticSource
 
 _EXPORTS = {
+    "BadFrameError": "inspector.sources.base",
     "FrameSource": "inspector.sources.base",
     "CameraSource": "inspector.sources.camera",
     "CameraSourceConfig": "inspector.sources.config",
@@ -47,6 +48,7 @@ _EXPORTS = {
 
 __all__ = [
     "SOURCE_KINDS",
+    "BadFrameError",
     "CameraSource",
     "CameraSourceConfig",
     "FolderSource",

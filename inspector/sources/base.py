@@ -12,6 +12,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from inspector.errors import SourceError
+
 
 @runtime_checkable
 class FrameSource(Protocol):
@@ -29,6 +31,18 @@ class FrameSource(Protocol):
     @property
     def ended(self) -> bool:
         """True once a finite source has produced its last frame."""
+
+
+class BadFrameError(SourceError):
+    """The source read a frame that cannot be inspected (a corrupt, empty or unusable image file).
+
+    Not a lost source: it stays open, and the frame is a part, failed safe with this reason
+    (``FailSafeCause.BAD_IMAGE``), never skipped and never passed."""
+
+    def __init__(self, reason: str, origin: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.origin = origin  # where the frame came from (a file path)
 
 
 @dataclass(frozen=True, slots=True)
