@@ -17,7 +17,7 @@ from inspector.engine.metadata import DEMO_MODEL
 from inspector.engine.network import Network, RawHead, input_hw
 from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
 from inspector.engine.runner import resolve_device
-from inspector.engine.runtimes import DEFAULT_RUNTIME, RUNTIMES
+from inspector.engine.runtimes import RUNTIMES
 from inspector.errors import ConfigError, ModelError
 from inspector.logging import get_logger
 from inspector.messages import Detections
@@ -156,7 +156,7 @@ def load_engine(config: EngineConfig) -> Engine:
         )
     device = resolve_device(config.device)
     t0 = time.perf_counter()
-    engine = Engine(RUNTIMES[DEFAULT_RUNTIME](Path(path), config, device), config)
+    engine = Engine(RUNTIMES[config.runtime](Path(path), config, device), config)
     engine.warmup()
     info = engine.info
     log.info(

@@ -1,7 +1,8 @@
 """The runtimes a network can run on, keyed by name.
 
-A runtime is a function ``(model file, engine config, device) -> Network``. Adding one
-(ONNX Runtime, OpenVINO, TensorRT) is its module plus one line in ``RUNTIMES``.
+A runtime is a function ``(model file, engine config, device) -> Network``, picked by
+``engine.runtime``. Adding one (ONNX Runtime, OpenVINO, TensorRT) is its module plus one line
+in ``RUNTIMES`` (and its name in ``EngineConfig.runtime``'s choices, which a test keeps in step).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from inspector.engine.runner import open_torch
 
 OpenNetwork = Callable[[Path, EngineConfig, torch.device], Network]
 
-DEFAULT_RUNTIME = "torch"
 RUNTIMES: Mapping[str, OpenNetwork] = {
     "torch": open_torch,  # eager YOLOv8-seg (ultralytics / inspector files) and TorchScript exports
 }

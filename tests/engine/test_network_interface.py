@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import get_args
 
 import torch
 
@@ -12,7 +13,7 @@ from inspector.engine.engine import Engine
 from inspector.engine.loaders import ModelInfo
 from inspector.engine.network import Network, RawHead
 from inspector.engine.runner import TorchNetwork
-from inspector.engine.runtimes import DEFAULT_RUNTIME, RUNTIMES
+from inspector.engine.runtimes import RUNTIMES
 from tests.support.reference import synthetic_image
 
 
@@ -51,7 +52,7 @@ class OneAtATime:
 
 def test_the_engine_runs_a_network_it_did_not_build(tiny_seg_checkpoint: Path) -> None:
     config = EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.4, warmup=0)
-    torch_net = RUNTIMES[DEFAULT_RUNTIME](tiny_seg_checkpoint, config, torch.device("cpu"))
+    torch_net = RUNTIMES[config.runtime](tiny_seg_checkpoint, config, torch.device("cpu"))
     assert isinstance(torch_net, TorchNetwork)
     other = OneAtATime(torch_net)
     network: Network = other  # structurally a Network
@@ -61,3 +62,8 @@ def test_the_engine_runs_a_network_it_did_not_build(tiny_seg_checkpoint: Path) -
     for a, b in zip(mine, load_engine(config).infer(images), strict=True):
         assert len(a) == len(b) > 0
         assert torch.equal(a.class_ids, b.class_ids) and torch.allclose(a.boxes, b.boxes, atol=1e-3)
+
+
+def test_every_configurable_runtime_is_registered_and_no_more() -> None:
+    choices = get_args(EngineConfig.model_fields["runtime"].annotation)
+    assert set(choices) == set(RUNTIMES)
