@@ -27,6 +27,7 @@ STREAM_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp:
 LIVE_WAIT = 0.5  # a grab that waited this share of the frame interval got a frame made after the open
 FALLBACK_FPS = 30.0  # a stream that states no plausible rate is taken as this fast (a short interval)
 MAX_BACKLOG = 2000  # frames; a backlog is at most open_timeout_s times the rate
+MIN_DRAIN_S = 0.5  # the drain's time bound after a quick open
 
 
 class CameraSource:
@@ -63,6 +64,7 @@ class CameraSource:
         if self.is_file and not Path(cfg.uri).is_file():
             raise SourceError(f"source {cfg.id}: video file {cfg.uri} does not exist")
         self.release()
+        t_open = time.monotonic()
         cap = self._capture()
         if not cap.isOpened():
             cap.release()
@@ -76,36 +78,37 @@ class CameraSource:
         self._cap = cap
         self.connected_at = time.monotonic()
         if self.is_stream:
-            self._first = self._drop_backlog(cap)
+            self._first = self._drop_backlog(cap, self.connected_at - t_open)
 
-    def _drop_backlog(self, cap: cv2.VideoCapture) -> np.ndarray:
-        """Grab and discard the frames buffered while the open blocked; the first grab that had to
-        wait for the stream is a frame made after the open (the very first grab is always dropped:
-        it also pays for the decoder's start). Bounded by ``open_timeout_s`` and ``MAX_BACKLOG``."""
+    def _drop_backlog(self, cap: cv2.VideoCapture, open_s: float) -> np.ndarray:
+        """Grab and discard the frames buffered while the open blocked (``open_s``); keep the first
+        grab that had to wait for the stream, a frame that arrived after the open. The very first
+        grab is always dropped: it also pays for the decoder's start. Decoding is faster than the
+        stream, so the backlog is gone within ``open_s``: that (at least MIN_DRAIN_S, at most
+        ``open_timeout_s``) bounds the drain even when the stream's stated rate is wrong."""
         cfg = self._config
         fps = cap.get(cv2.CAP_PROP_FPS)
         interval = 1.0 / (fps if 0.5 <= fps <= 1000.0 else FALLBACK_FPS)
         t_start = time.monotonic()
-        deadline = t_start + cfg.open_timeout_s
-        dropped, waited = -1, False
-        while not waited and dropped < MAX_BACKLOG and time.monotonic() < deadline:
+        deadline = t_start + min(cfg.open_timeout_s, max(MIN_DRAIN_S, open_s))
+        grabs, waited = 0, False
+        while not waited and grabs < MAX_BACKLOG and (grabs == 0 or time.monotonic() < deadline):
             t_grab = time.monotonic()
             if not cap.grab():
                 self.release()
                 raise SourceUnavailable(f"source {cfg.id}: {cfg.uri} stopped while its backlog was dropped")
-            waited = dropped >= 0 and time.monotonic() - t_grab >= LIVE_WAIT * interval
-            dropped += 0 if waited else 1
+            grabs += 1
+            waited = grabs > 1 and time.monotonic() - t_grab >= LIVE_WAIT * interval
         ok, frame = cap.retrieve()
         if not ok or frame is None:
             self.release()
             raise SourceUnavailable(f"source {cfg.id}: {cfg.uri} gave no frame after opening")
-        self.backlog_dropped = dropped
-        event = log.info if waited else log.warning  # not waited: the bound hit; frames may be late
-        event(
+        self.backlog_dropped = grabs - 1
+        log.info(
             "source_backlog_dropped",
             source=cfg.id,
-            frames=dropped,
-            caught_up=waited,
+            frames=grabs - 1,
+            caught_up=waited,  # False: the bound ended it (the stream's stated rate may be wrong)
             ms=round((time.monotonic() - t_start) * 1000.0, 1),
         )
         return as_bgr(frame)
