@@ -15,7 +15,7 @@ from inspector.app.interfaces import TriggerSource
 from inspector.app.queues import Full, StageQueue
 from inspector.app.stage_thread import Item, Stage, StageContext, failsafe_copy, log
 from inspector.messages import EndOfStream, FailSafeCause, FrameMsg
-from inspector.sources import SourceReader
+from inspector.sources import BadFrameError, SourceReader
 
 NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # the image of a fail-safe message for a frame never captured
 
@@ -99,7 +99,11 @@ class CaptureStage(Stage):
         while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
             if not self.budget.take():
                 return
-            image = self.reader.grab()
+            try:
+                image = self.reader.grab()
+            except BadFrameError as bad:
+                self._send_bad(bad, None)
+                continue
             if image is None:
                 if self.reader.ended:
                     return
@@ -107,7 +111,11 @@ class CaptureStage(Stage):
             self._send(image, None)
 
     def process(self, trigger: PartTrigger) -> None:
-        image = self.reader.grab(timeout=self.grab_timeout_s)
+        try:
+            image = self.reader.grab(timeout=self.grab_timeout_s)
+        except BadFrameError as bad:
+            self._send_bad(bad, trigger.part_id)
+            return
         if image is not None:
             self._send(image, trigger.part_id)
             return
@@ -129,6 +137,16 @@ class CaptureStage(Stage):
         self.processed += int(self.inbox is None)
         self.last_progress = now
         self.emit(msg)
+
+    def _send_bad(self, bad: BadFrameError, part_id: int | None) -> None:
+        """A frame the source read but that cannot be inspected: a part all the same, failed safe
+        down the line (in seq order, counted by the history rules), never dropped or passed."""
+        now = time.monotonic()
+        seq = self.seq.capture(now) if isinstance(self.seq, SeqCounter) else self.seq()
+        msg = FrameMsg(seq, self.reader.source_id, now, NO_IMAGE, part_id, (("capture", 0.0),))
+        self.errors += 1
+        self.last_progress = now
+        self.emit(failsafe_copy(msg, FailSafeCause.BAD_IMAGE, bad.reason))
 
     def finish(self) -> None:
         self.reader.close()

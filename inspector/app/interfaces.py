@@ -8,7 +8,7 @@ with ``isinstance`` where the line is built.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -82,7 +82,7 @@ class VerdictMaker(Protocol):
 class CheckedRules(Protocol):
     """Rules that check the classes and cameras they name (``inspector.rules.VerdictMaker``)."""
 
-    def check_names(self, names: Sequence[str]) -> None: ...
+    def check_names(self, names: Sequence[str], kept: Collection[int] | None = None) -> None: ...
 
     def check_sources(self, source_ids: Iterable[str]) -> None: ...
 

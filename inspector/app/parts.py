@@ -64,7 +64,7 @@ def build_rules(config: InspectorConfig, given: VerdictMaker | None, names: Sequ
     names and the configured cameras (a ConfigError from the rules side)."""
     verdicts: VerdictMaker = given if given is not None else build_verdicts(config.rules)
     if isinstance(verdicts, CheckedRules):
-        verdicts.check_names(tuple(names))
+        verdicts.check_names(tuple(names), config.engine.classes)
         verdicts.check_sources([source.id for source in config.sources])
     return verdicts
 

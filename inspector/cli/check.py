@@ -21,6 +21,8 @@ def handle(args: argparse.Namespace) -> int:
     # load-time warnings (an INSPECTOR_* variable that maps to no key) go to stderr with the errors
     configure_logging(LogConfig(format="console", level="warning"), stream=sys.stderr)
     config = load_config(args.config)
-    check_line(config)  # the same static checks as `inspector run`: no torch, no model load
+    covered = check_line(config)  # the same static checks as `inspector run`: no torch, no model load
     print(f"config OK: {len(config.sources)} source(s)")
+    for note in covered.notes:  # what only `inspector run` can check (the model's class names)
+        print(note)
     return 0
