@@ -17,7 +17,7 @@ from typing import Any
 
 from inspector.errors import ConfigError
 from inspector.logging import configure_logging, get_logger
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 
 FAULT_PATTERN = re.compile(r"^(drop|stall|exception|kill)@(\d+(?:\.\d+)?)(?:\+(\d+(?:\.\d+)?))?(?::(\d+))?$")
 

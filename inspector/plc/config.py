@@ -13,12 +13,15 @@ from enum import Enum
 from pydantic import Field, model_validator
 
 from inspector.messages import VerdictCode
+from inspector.plc.registers import PLC_INPUTS, RESULT, STATUS
 from inspector.section import Section
 
-# Fixed parts of the register map (lengths in 16-bit registers).
-STATUS_LEN = 3  # status word, heartbeat counter, error code
-RESULT_FIXED_LEN = 18  # result block before the float32 measurements
-PLC_INPUTS_LEN = 5  # trigger, ack, part id (2), PLC heartbeat
+# Area lengths in 16-bit registers, from the one layout table (registers.py).
+STATUS_LEN = STATUS.length()  # status word, heartbeat counter, error code
+RESULT_FIXED_LEN = RESULT.fixed_length  # result block before the float32 measurements
+PLC_INPUTS_LEN = PLC_INPUTS.length()  # trigger, ack, part id (2), PLC heartbeat
+MAX_MEASUREMENTS = 32
+ADDRESS_SPACE = 0x10000  # Modbus addresses 0..65535
 
 
 class PlcRole(str, Enum):
@@ -74,33 +77,38 @@ class RegisterMap(Section):
     """Start addresses of each area; lengths are fixed (see deploy/plc-register-map.md)."""
 
     status: int = Field(
-        0, ge=0, le=65000, description="Status word, then heartbeat counter, then error code (3 registers)."
+        STATUS.default_start,
+        ge=0,
+        le=ADDRESS_SPACE - STATUS_LEN,
+        description=f"Status word, then heartbeat counter, then error code ({STATUS_LEN} registers).",
     )
     result: int = Field(
-        10,
+        RESULT.default_start,
         ge=0,
-        le=65000,
-        description="Result block with statistics and measurements (18 + 2 x measurements registers).",
+        le=ADDRESS_SPACE - RESULT_FIXED_LEN,
+        description="Result block with statistics and measurements "
+        f"({RESULT_FIXED_LEN} + 2 x measurements registers).",
     )
     measurements: int = Field(
-        4, ge=0, le=32, description="How many float32 measurements the result block carries."
+        4, ge=0, le=MAX_MEASUREMENTS, description="How many float32 measurements the result block carries."
     )
     plc_inputs: int = Field(
-        40,
+        PLC_INPUTS.default_start,
         ge=0,
-        le=65000,
-        description="Registers the PLC writes: trigger, ack, part id (2 words), PLC heartbeat.",
+        le=ADDRESS_SPACE - PLC_INPUTS_LEN,
+        description=f"Registers the PLC writes ({PLC_INPUTS_LEN}): trigger, ack, part id (2 words), "
+        "PLC heartbeat.",
     )
     reject_coil: int = Field(0, ge=0, le=65535, description="Coil pulsed for a rejected part.")
     alarm_coil: int = Field(1, ge=0, le=65535, description="Coil pulsed for an alarmed part.")
 
     @property
     def result_len(self) -> int:
-        return RESULT_FIXED_LEN + 2 * self.measurements
+        return RESULT.length(self.measurements)
 
-    @model_validator(mode="after")
-    def _areas_do_not_overlap(self) -> RegisterMap:
-        areas = sorted(
+    def areas(self) -> list[tuple[str, int, int]]:
+        """(config key, start, length) of each register area, in address order."""
+        return sorted(
             [
                 ("status", self.status, STATUS_LEN),
                 ("result", self.result, self.result_len),
@@ -108,9 +116,21 @@ class RegisterMap(Section):
             ],
             key=lambda a: a[1],
         )
+
+    @property
+    def end(self) -> int:
+        """One past the highest register of the map."""
+        return max(start + length for _, start, length in self.areas())
+
+    @model_validator(mode="after")
+    def _areas_fit_and_do_not_overlap(self) -> RegisterMap:
+        areas = self.areas()
         for (name_a, start_a, len_a), (name_b, start_b, _) in itertools.pairwise(areas):
             if start_a + len_a > start_b:
                 raise ValueError(f"register areas {name_a} and {name_b} overlap")
+        name, start, length = areas[-1]
+        if start + length > ADDRESS_SPACE:
+            raise ValueError(f"register area {name} ends past register {ADDRESS_SPACE - 1}")
         if self.reject_coil == self.alarm_coil:
             raise ValueError("reject_coil and alarm_coil must differ")
         return self

@@ -88,7 +88,7 @@ class FreeRunTracker:
             if failed is None:  # never announced (a caller without a capture side): deliver as is
                 self._deliver(seq, verdict, t_capture, inspect_ms, None)
             elif failed:
-                self._state.late_verdicts += 1
+                self._state.count(late_verdicts=1)
                 self._log.warning("plc.late_verdict_dropped", part_id=seq, verdict=verdict.code.name)
             else:
                 self._log.error("plc.second_verdict_dropped", part_id=seq, verdict=verdict.code.name)
@@ -105,7 +105,7 @@ class FreeRunTracker:
         part = self._parts.get(seq)
         if part is None or part.verdict is not None:
             return
-        self._state.deadline_failsafes += 1
+        self._state.count(deadline_failsafes=1)
         self._log.error("plc.inspect_deadline", part_id=seq, mode="free_run", window_ms=self.window_s * 1000)
         self._fail(part, FailSafeCause.DEADLINE, "no verdict before its pulse window closed")
         part.pulse_until = time.monotonic() + self._grace_s

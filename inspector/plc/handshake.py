@@ -22,10 +22,12 @@ from typing import Any
 from inspector.errors import PlcError
 from inspector.messages import FailSafeCause, Verdict, failsafe_verdict
 from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig, PlcMode
+from inspector.plc.connection import LinkConnection
 from inspector.plc.link import PlcLink
-from inspector.plc.records import InputOffset, PlcErrorCode, StatusBit, Trigger, join_u32
+from inspector.plc.records import PlcErrorCode, StatusBit, Trigger
+from inspector.plc.registers import PLC_INPUTS, decode
 from inspector.plc.state import OutputState
-from inspector.plc.supervisor import LinkSupervisor, wait_event
+from inspector.plc.waits import wait_event
 
 FAILED_MEMORY = 256  # part ids remembered after failing safe, to recognise late verdicts
 
@@ -39,7 +41,7 @@ class InputWatcher:
     def __init__(
         self,
         config: PlcConfig,
-        supervisor: LinkSupervisor,
+        connection: LinkConnection,
         link: PlcLink,
         state: OutputState,
         deliver: Deliver,
@@ -47,7 +49,7 @@ class InputWatcher:
         log: Any,
     ) -> None:
         self._config = config
-        self._sup = supervisor
+        self._conn = connection
         self._link = link
         self._state = state
         self._deliver = deliver
@@ -76,14 +78,14 @@ class InputWatcher:
         address = self._config.registers.plc_inputs
         while not stop.is_set():
             started = time.monotonic()
-            if self._sup.is_up:
-                epoch = self._sup.epoch
+            if self._conn.is_up:
+                epoch = self._conn.epoch
                 try:
-                    words = await self._sup.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
+                    words = await self._conn.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
                 except PlcError:
                     self._lost_inputs()
                 else:
-                    if self._sup.epoch == epoch:
+                    if self._conn.epoch == epoch:
                         self._process(words)
                     else:  # read over a connection that is gone: the PLC's memory may be new
                         self._lost_inputs()
@@ -100,9 +102,10 @@ class InputWatcher:
         self._trigger_since, self._trigger_reported = None, False  # it could not see busy meanwhile
 
     def _process(self, words: list[int]) -> None:
-        trigger = words[InputOffset.TRIGGER] != 0
-        ack = words[InputOffset.ACK] != 0
-        part = join_u32(words[InputOffset.PART_ID], words[InputOffset.PART_ID + 1])
+        inputs = decode(PLC_INPUTS, words)
+        trigger = inputs["trigger"] != 0
+        ack = inputs["ack"] != 0
+        part = int(inputs["part_id"])
         if ack != self.ack or not self.fresh:
             self.ack = ack
             self.fresh = True
@@ -122,7 +125,7 @@ class InputWatcher:
             self._on_trigger(part)
         elif not trigger:
             self._set_idle_if_done()
-        beat = words[InputOffset.HEARTBEAT]
+        beat = inputs["heartbeat"]
         if beat != self._plc_beat:
             self._plc_beat = beat
             self._plc_beat_at = time.monotonic()
@@ -135,10 +138,10 @@ class InputWatcher:
 
     def _on_trigger(self, part: int) -> None:
         now = time.monotonic()
-        self._state.triggers += 1
+        self._state.count(triggers=1)
         self._last_part = part
         if self.inflight:
-            self._state.missed_triggers += 1
+            self._state.count(missed_triggers=1)
             self._log.warning("plc.trigger_while_busy", part_id=part, busy_with=list(self.inflight))
             self._failsafe(part, FailSafeCause.TRIGGER_OVERRUN, "trigger while busy", now)
             return
@@ -160,7 +163,7 @@ class InputWatcher:
         for part, deadline in list(self.inflight.items()):
             if now > deadline:
                 del self.inflight[part]
-                self._state.deadline_failsafes += 1
+                self._state.count(deadline_failsafes=1)
                 self._log.error("plc.inspect_deadline", part_id=part)
                 self._failsafe(part, FailSafeCause.DEADLINE, "no verdict by the deadline", now)
         self._set_idle_if_done()
@@ -172,7 +175,7 @@ class InputWatcher:
             self._set_idle_if_done()
             return True
         if part in self._failed:
-            self._state.late_verdicts += 1
+            self._state.count(late_verdicts=1)
             self._log.warning("plc.late_verdict_dropped", part_id=part)
             return False
         self._log.warning("plc.verdict_without_trigger", part_id=part)
@@ -202,7 +205,7 @@ class InputWatcher:
         timeout_ms = self._config.heartbeat.plc_timeout_ms
         if timeout_ms <= 0:
             return
-        if not self._sup.is_up:
+        if not self._conn.is_up:
             return  # the link being down is its own alarm; judge the PLC's heartbeat over a live link
         alive = (time.monotonic() - self._plc_beat_at) * 1000.0 <= timeout_ms
         if alive == self._state.plc_alive:

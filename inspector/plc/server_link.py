@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig
-from inspector.plc.served import ServedRegisters
+from inspector.plc.register_server import RegisterServer
 
 REGISTER_WRITES = {6, 16}
 
@@ -29,7 +29,7 @@ class ModbusServerLink:
                 and address + count <= inputs + PLC_INPUTS_LEN
             )
 
-        self.served = ServedRegisters(
+        self.served = RegisterServer(
             config.server.host, config.server.port, device_id=config.device_id, may_write=may_write
         )
         self.description = f"server://{config.server.host}:{config.server.port}"

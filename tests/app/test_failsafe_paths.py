@@ -17,7 +17,7 @@ from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, FrameMsg
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from inspector.sources.config import FolderSourceConfig
 from tests.support import wait_until
 from tests.support.parts import (

@@ -13,7 +13,7 @@ from inspector.app import App, Components
 from inspector.health.app_view import plc_probe
 from inspector.health.state import ComponentHealth, HealthSnapshot, HealthState
 from inspector.plc import PlcConfig, PlcOutput
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.parts import BlobEngine, DefectRules, write_frames
 from tests.support.parts import supervised_config as make_config

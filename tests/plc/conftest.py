@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from inspector.plc import PlcConfig, PlcOutput
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 
 IMAGE = np.zeros((4, 4, 3), np.uint8)
 

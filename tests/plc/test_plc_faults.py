@@ -12,7 +12,7 @@ import time
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
 from inspector.plc.records import DecodedResult, ResultFlag
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 

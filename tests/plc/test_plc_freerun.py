@@ -6,7 +6,7 @@ import time
 
 from inspector.messages import FailSafeCause, VerdictCode, failsafe_verdict
 from inspector.plc.records import ResultFlag, StatusBit
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 

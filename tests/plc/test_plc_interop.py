@@ -9,8 +9,9 @@ import pytest
 
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
-from inspector.plc.records import StatusBit, decode_result, split_u32
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.records import StatusBit, decode_result
+from inspector.plc.registers import split_u32
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 

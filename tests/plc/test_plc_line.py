@@ -15,7 +15,7 @@ from inspector.health.state import HealthState
 from inspector.messages import Detections, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag, StatusBit
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.parts import BlobEngine, DefectRules, run_line, write_frames
 

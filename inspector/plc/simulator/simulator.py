@@ -2,7 +2,7 @@
 
 Usable as a library (tests, demo, benchmark start it in-process on a free port and
 stop it with no thread left) and as ``inspector plc-sim``. It can play the PLC side
-of the handshake (see ``sim_plc``) and inject faults: drop connections, stop
+of the handshake (see ``program``) and inject faults: drop connections, stop
 answering, answer with Modbus exceptions, or be killed and restarted on its port.
 """
 
@@ -24,8 +24,8 @@ from inspector.errors import PlcError
 from inspector.logging import get_logger
 from inspector.plc.config import RegisterMap, SerialConfig
 from inspector.plc.records import DecodedResult, decode_result
-from inspector.plc.served import ServedRegisters
-from inspector.plc.sim_plc import PlcProgram, SimCycle
+from inspector.plc.register_server import RegisterServer
+from inspector.plc.simulator.program import PlcProgram, SimCycle
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 5.0
@@ -72,7 +72,7 @@ class PlcSimulator:
         self._rises: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._served: ServedRegisters | None = None
+        self._served: RegisterServer | None = None
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
@@ -110,7 +110,7 @@ class PlcSimulator:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        served = ServedRegisters(
+        served = RegisterServer(
             self.host,
             self.port,
             self.device_id,
@@ -160,7 +160,7 @@ class PlcSimulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def call(self, make: Callable[[ServedRegisters], Coroutine[Any, Any, T]]) -> T:
+    def call(self, make: Callable[[RegisterServer], Coroutine[Any, Any, T]]) -> T:
         """Run ``make(served)`` on the simulator's loop and wait for it (bounded)."""
         loop, served = self._loop, self._served
         if loop is None or served is None:
@@ -228,13 +228,13 @@ class PlcSimulator:
         self.call(lambda s: s.write_registers(address, values))
 
     def drop_connections(self) -> int:
-        async def drop(s: ServedRegisters) -> int:
+        async def drop(s: RegisterServer) -> int:
             return s.drop_connections()
 
         return self.call(drop)
 
     def stop_answering(self, stalled: bool = True) -> None:
-        async def stall(s: ServedRegisters) -> None:
+        async def stall(s: RegisterServer) -> None:
             s.stop_answering(stalled)
 
         self.call(stall)
@@ -242,7 +242,7 @@ class PlcSimulator:
     def exception_replies(self, code: int | None) -> None:
         """Answer every request with Modbus exception ``code`` (None: answer normally)."""
 
-        async def set_code(s: ServedRegisters) -> None:
+        async def set_code(s: RegisterServer) -> None:
             s.exception_code = code
 
         self.call(set_code)
@@ -263,7 +263,7 @@ class PlcSimulator:
         """Play the PLC side of the triggered handshake: one trigger every ``period_s``."""
         program = self._program()
 
-        async def begin(_: ServedRegisters) -> None:
+        async def begin(_: RegisterServer) -> None:
             program.start_handshake(period_s, first_part, count)
 
         self.call(begin)
@@ -272,7 +272,7 @@ class PlcSimulator:
         """Increment the PLC heartbeat register every ``period_s``."""
         program = self._program()
 
-        async def begin(_: ServedRegisters) -> None:
+        async def begin(_: RegisterServer) -> None:
             program.start_heartbeat(period_s)
 
         self.call(begin)
@@ -280,7 +280,7 @@ class PlcSimulator:
     def stop_program(self) -> None:
         program = self._program()
 
-        async def end(_: ServedRegisters) -> None:
+        async def end(_: RegisterServer) -> None:
             await program.stop()
 
         self.call(end)

@@ -32,7 +32,7 @@ REGISTER_SPACE = 1024
 COIL_SPACE = 64
 
 
-class ServedRegisters:
+class RegisterServer:
     """One device's holding registers and coils served over Modbus TCP or RTU serial."""
 
     def __init__(
