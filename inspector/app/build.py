@@ -87,6 +87,8 @@ def build_components(
         check_rule_sources([source.id for source in config.sources])
     output = output or build_output(config)
     warn_if_window_too_short(config, getattr(engine, "warmup_ms", None))
+    if problem := config.plc.grab_timeout_problem(config.runtime.trigger_grab_timeout_s):
+        log.warning("failsafe_pulse_impossible", problem=problem)
     info = getattr(engine, "info", None)
     log.info(
         "engine_ready",

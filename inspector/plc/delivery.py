@@ -6,10 +6,10 @@ raise result-valid, wait for the ack, clear result-valid. A result leaves the
 buffer only once delivered; on a link failure it stays at the head and is
 written again after reconnecting (same sequence number, so the PLC can tell).
 
-A result's pulse is valid from capture + ``pulses.delay_ms`` for ``pulses.late_ms``;
-written later, its block is flagged late and no pulse fires. A free-run deadline
-fail-safe brings its own, later end (``accept(pulse_until=...)``): it is created as the
-window closes and must still pulse.
+A result's pulse window is ``pulses.pulse_window``'s; written later, its block is flagged
+late and no pulse fires (error 923, except that a fail-safe keeps its 9xx code: the PLC
+must learn that the part was not inspected). A free-run deadline fail-safe brings its own
+end (``accept(pulse_until=...)``): it is created as the window closes and must still pulse.
 """
 
 from __future__ import annotations
@@ -25,8 +25,15 @@ from inspector.plc.config import PlcConfig, PlcMode
 from inspector.plc.connection import LinkConnection
 from inspector.plc.handshake import InputWatcher
 from inspector.plc.link import PlcLink
-from inspector.plc.pulses import Pulser
-from inspector.plc.records import PlcErrorCode, ResultFlag, ResultRecord, StatusBit, encode_result
+from inspector.plc.pulses import Pulser, pulse_window
+from inspector.plc.records import (
+    PlcErrorCode,
+    ResultFlag,
+    ResultRecord,
+    StatusBit,
+    encode_result,
+    is_failsafe_cause,
+)
 from inspector.plc.state import OutputState
 from inspector.plc.status import StatusWriter
 from inspector.plc.waits import wait_any, wait_event
@@ -116,9 +123,9 @@ class Delivery:
 
     async def _write_result(self, record: ResultRecord) -> None:
         cfg = self._config
-        pulses = cfg.pulses
-        due = record.t_capture + pulses.delay_ms / 1000.0
-        until = self._pulse_until.get(id(record), due + pulses.late_ms / 1000.0)
+        window = pulse_window(cfg.pulses, record.t_capture, record.verdict.failsafe)
+        until = self._pulse_until.get(id(record), window.until)
+        due = window.due
         late = time.monotonic() > until
         flags = ResultFlag(0)
         if record.verdict.failsafe:
@@ -141,14 +148,17 @@ class Delivery:
             state.set_flag(StatusBit.OVERRUN, False)
         code = record.verdict.code
         needs_pulse = self._config.pulses.enabled and code in (VerdictCode.REJECT, VerdictCode.ALARM)
+        failsafe = record.verdict.failsafe
         if late:
             state.count(late=1)
-            state.error_code = PlcErrorCode.RESULT_LATE
             self._log.error("plc.result_late", part_id=record.part_id, verdict=code.name, pulse=False)
-        elif record.verdict.failsafe:
-            state.error_code = record.verdict.first_code
+        if failsafe:
+            state.error_code = record.verdict.first_code  # late or not: the PLC learns why
+        elif late:
+            if not is_failsafe_cause(state.error_code):  # a part nobody inspected outranks lateness
+                state.error_code = PlcErrorCode.RESULT_LATE
         elif state.error_code and not state.dropped_since_last:
-            state.error_code = PlcErrorCode.NONE
+            state.clear_error()
         if (state.status, state.error_code) != before:
             self._status.mark_dirty()
         if needs_pulse and not late and self._pulsed_seq != record.seq:

@@ -26,10 +26,6 @@ from inspector.plc.config import PlcConfig
 from inspector.plc.state import OutputState
 
 ANSWERED_MEMORY = 4096  # seqs remembered after their outcome left, to recognise late verdicts
-# A deadline fail-safe is created as its pulse window closes; the blocks ahead of it and its own
-# block write still take a few ms. Its pulse may start up to one more window (at most this) past
-# it: rejecting a neighbour is the safe side of passing a part nobody inspected.
-FAILSAFE_PULSE_GRACE_MAX_S = 0.5
 
 # (part_id, verdict, t_capture, inspect_ms, pulse_until) -> queued for delivery
 Deliver = Callable[[int, Verdict, float, float, float | None], None]
@@ -51,7 +47,9 @@ class FreeRunTracker:
     def __init__(self, config: PlcConfig, state: OutputState, deliver: Deliver, log: Any) -> None:
         pulses = config.pulses
         self.window_s = pulses.window_ms / 1000.0
-        self._grace_s = min(pulses.late_ms / 1000.0, FAILSAFE_PULSE_GRACE_MAX_S)
+        # A deadline fail-safe is created as its window closes (its timer may fire a little late on a
+        # loaded loop): its pulse gets the fail-safe grace from that moment on.
+        self._grace_s = pulses.failsafe_grace_ms / 1000.0
         self._code = config.failsafe.verdict_code
         self._state = state
         self._deliver = deliver

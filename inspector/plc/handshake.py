@@ -21,7 +21,7 @@ from typing import Any
 
 from inspector.errors import PlcError
 from inspector.messages import FailSafeCause, Verdict, failsafe_verdict
-from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig, PlcMode
+from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig, PlcMode, PlcRole
 from inspector.plc.connection import LinkConnection
 from inspector.plc.link import PlcLink
 from inspector.plc.records import PlcErrorCode, StatusBit, Trigger
@@ -70,8 +70,13 @@ class InputWatcher:
         self.accepting = True
 
     @property
+    def watches_heartbeat(self) -> bool:
+        """The PLC's heartbeat is watched: a timeout is set and there is a PLC (not role off)."""
+        return self._config.heartbeat.plc_timeout_ms > 0 and self._config.role is not PlcRole.OFF
+
+    @property
     def needed(self) -> bool:
-        return self._config.mode is PlcMode.TRIGGERED or self._config.heartbeat.plc_timeout_ms > 0
+        return self._config.mode is PlcMode.TRIGGERED or self.watches_heartbeat
 
     async def run(self, stop: asyncio.Event) -> None:
         poll_s = self._config.handshake.poll_ms / 1000.0
@@ -203,7 +208,7 @@ class InputWatcher:
 
     def _check_plc_heartbeat(self) -> None:
         timeout_ms = self._config.heartbeat.plc_timeout_ms
-        if timeout_ms <= 0:
+        if not self.watches_heartbeat:
             return
         if not self._conn.is_up:
             return  # the link being down is its own alarm; judge the PLC's heartbeat over a live link
@@ -213,8 +218,9 @@ class InputWatcher:
         self._state.plc_alive = alive
         if alive:
             self._log.info("plc.heartbeat_ok")
+            self._state.end_condition(PlcErrorCode.PLC_HEARTBEAT_LOST)
         else:
             self._log.error("plc.heartbeat_stalled", timeout_ms=timeout_ms)
-            self._state.error_code = PlcErrorCode.PLC_HEARTBEAT_LOST
+            self._state.raise_condition(PlcErrorCode.PLC_HEARTBEAT_LOST)  # no result clears it
         self._state.set_flag(StatusBit.PLC_HEARTBEAT_LOST, not alive)
         self._status_changed()

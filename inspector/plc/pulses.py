@@ -1,4 +1,9 @@
-"""Reject / alarm coil pulses: start at a due time, hold for a width, always end.
+"""Reject / alarm coil pulses: when a part's pulse may start, and the pulses themselves.
+
+A part's pulse is due at capture + ``pulses.delay_ms`` and may start until capture +
+``pulses.window_ms``; a fail-safe result's pulse until ``pulses.failsafe_window_ms`` (one
+more ``late_ms``, capped): a part nobody inspected is never weaker than a rule reject.
+Every pulse starts at its due time, holds for its width, and always ends.
 
 A pulse that cannot start before its window closes is counted as failed (the
 part's block is already written, flagged, and the error register says why). A
@@ -11,15 +16,35 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from inspector.errors import PlcError
+from inspector.plc.config import PulseConfig
 from inspector.plc.connection import LinkConnection
 from inspector.plc.link import PlcLink
 from inspector.plc.records import PlcErrorCode
 from inspector.plc.state import OutputState
 
 RETRY_S = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class PulseWindow:
+    """When one part's pulse may start (monotonic seconds)."""
+
+    due: float
+    until: float
+
+    def missed(self, now: float) -> bool:
+        return now > self.until
+
+
+def pulse_window(pulses: PulseConfig, t_capture: float, failsafe: bool) -> PulseWindow:
+    """The part's pulse window: from capture + delay_ms to capture + window_ms (fail-safes: to
+    capture + failsafe_window_ms)."""
+    end_ms = pulses.failsafe_window_ms if failsafe else pulses.window_ms
+    return PulseWindow(t_capture + pulses.delay_ms / 1000.0, t_capture + end_ms / 1000.0)
 
 
 class Pulser:

@@ -59,6 +59,13 @@ class PlcErrorCode(IntEnum):
     TRIGGER_RELEASE_TIMEOUT = 926  # the PLC held the trigger high past trigger_release_timeout_ms
 
 
+FAILSAFE_CAUSES = range(900, 920)  # error-register codes that say a part was not inspected
+
+
+def is_failsafe_cause(code: int) -> bool:
+    return code in FAILSAFE_CAUSES
+
+
 @dataclass(frozen=True, slots=True)
 class Trigger:
     """One PLC trigger: the part to capture now."""

@@ -41,6 +41,7 @@ class PlcProgram:
         self._served = served
         self._regs = registers
         self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat_task: asyncio.Task[None] | None = None
         self._lock = lock
         self._cycles = cycles  # owned by the simulator: survives a kill and restart
         self.ack_enabled = True
@@ -50,13 +51,18 @@ class PlcProgram:
         self._tasks.append(asyncio.ensure_future(self._handshake(period_s, first_part, count)))
 
     def start_heartbeat(self, period_s: float) -> None:
-        self._tasks.append(asyncio.ensure_future(self._heartbeat(period_s)))
+        """Increment the PLC heartbeat register every ``period_s`` (replaces a running heartbeat)."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+        self._heartbeat_task = asyncio.ensure_future(self._heartbeat(period_s))
+        self._tasks.append(self._heartbeat_task)
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._heartbeat_task = None
 
     async def _status(self) -> StatusBit:
         return StatusBit((await self._served.read_registers(self._regs.status, 1))[0])

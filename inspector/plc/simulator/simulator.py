@@ -30,6 +30,7 @@ from inspector.plc.simulator.program import PlcProgram, SimCycle
 T = TypeVar("T")
 CALL_TIMEOUT_S = 5.0
 WRITE_LOG_LIMIT = 200_000
+HEARTBEAT_S = 0.1  # well inside the daemon's default plc.heartbeat.plc_timeout_ms (1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class PlcSimulator:
         rtu_framing: bool = False,
         serial: SerialConfig | None = None,
         write_log_limit: int = WRITE_LOG_LIMIT,
+        heartbeat_s: float | None = HEARTBEAT_S,
     ) -> None:
         self.host = host
         self.port = port
@@ -64,6 +66,9 @@ class PlcSimulator:
         self._log_writes = log_writes
         self._framer = FramerType.RTU if rtu_framing else FramerType.SOCKET
         self.serial = serial  # set: serve RTU on this serial line instead of TCP
+        # Like the PLC the register map describes, it writes its heartbeat from start (and after a
+        # restart); None: it never does (``play_heartbeat`` starts one later).
+        self.heartbeat_s = heartbeat_s
         self._log = get_logger("inspector.plc.sim")
         self._lock = threading.Lock()
         # the newest writes only: a long run in-process (the soak) must not grow with its log
@@ -126,6 +131,8 @@ class PlcSimulator:
         self.listening_since = time.monotonic()
         self._served = served
         self.program = PlcProgram(served, self.registers, self._cycles, self._lock)
+        if self.heartbeat_s:
+            self.program.start_heartbeat(self.heartbeat_s)
         self._log.info(
             "plc_sim.listening", at=served.where, host=self.host, port=self.port, device_id=self.device_id
         )
