@@ -24,7 +24,7 @@ from inspector.errors import PlcError
 from inspector.logging import get_logger
 from inspector.plc.config import RegisterMap, SerialConfig
 from inspector.plc.records import DecodedResult, decode_result
-from inspector.plc.register_server import RegisterServer
+from inspector.plc.register_server import COIL_SPACE, REGISTER_SPACE, RegisterServer
 from inspector.plc.simulator.program import PlcProgram, SimCycle
 
 T = TypeVar("T")
@@ -122,6 +122,9 @@ class PlcSimulator:
             on_write=self._record,
             framer=self._framer,
             serial=self.serial,
+            # a PLC's memory: more than the map, and at least all of it
+            register_count=max(REGISTER_SPACE, self.registers.end),
+            coil_count=max(COIL_SPACE, self.registers.reject_coil + 1, self.registers.alarm_coil + 1),
         )
         try:
             self.port = await served.start()
