@@ -21,12 +21,6 @@ from tests.support.plc import QUICK, passed_part
 
 
 @pytest.fixture
-def sim() -> Iterator[PlcSimulator]:
-    with PlcSimulator() as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def output(sim: PlcSimulator) -> Iterator[PlcOutput]:
     # a 200 ms pulse window: the deadline of a part nobody answers comes quickly
     out = PlcOutput(PlcConfig(**QUICK, port=sim.port, pulses={"late_ms": 200}))
