@@ -73,6 +73,8 @@ class ModbusClientLink:
         else:
             self.description = f"{config.transport.value}://{config.host}:{config.port}"
 
+    clients = 0  # we connect to the PLC; nobody connects to us
+
     @property
     def connected(self) -> bool:
         return bool(self._client.connected)

@@ -60,10 +60,6 @@ class FreeRunTracker:
         self._released: int | None = None  # highest seq delivered in order (all below are answered)
         self.accepting = True
 
-    @property
-    def open(self) -> int:
-        return len(self._parts)
-
     def captured(self, seq: int, t_capture: float) -> None:
         """A frame got its seq at ``t_capture``: it is a part from now on, with a deadline."""
         if not self.accepting or seq in self._parts or seq in self._answered:

@@ -38,6 +38,11 @@ class PlcLink(Protocol):
     @property
     def description(self) -> str: ...
 
+    @property
+    def clients(self) -> int:
+        """PLCs connected to us (server role); 0 in the other roles."""
+        ...
+
     async def connect(self) -> bool: ...
 
     async def close(self) -> None: ...
@@ -54,6 +59,7 @@ class NullLink:
 
     description = "off"
     connected = True
+    clients = 0
 
     async def connect(self) -> bool:
         return True

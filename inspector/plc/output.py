@@ -190,7 +190,7 @@ class PlcOutput:
             link=core.link.description if core is not None else "not started",
             link_up=self.link_up,
             plc_alive=state.plc_alive,
-            plc_clients=int(getattr(core.link, "clients", 0)) if core is not None else 0,
+            plc_clients=core.link.clients if core is not None else 0,
             pending=len(core.delivery.pending) if core is not None else 0,
             last_error=state.last_error,
             error_code=int(state.error_code),

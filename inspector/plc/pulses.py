@@ -36,9 +36,6 @@ class PulseWindow:
     due: float
     until: float
 
-    def missed(self, now: float) -> bool:
-        return now > self.until
-
 
 def pulse_window(pulses: PulseConfig, t_capture: float, failsafe: bool) -> PulseWindow:
     """The part's pulse window: from capture + delay_ms to capture + window_ms (fail-safes: to
