@@ -148,7 +148,7 @@ def play(sim: PlcSimulator, args: argparse.Namespace, stop: threading.Event, log
 
 def handle(args: argparse.Namespace) -> int:
     configure_logging()
-    log = get_logger("inspector.plc.sim")
+    log = get_logger("inspector.plc.simulator")
     sim = _simulator(args)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

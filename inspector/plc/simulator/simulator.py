@@ -69,7 +69,7 @@ class PlcSimulator:
         # Like the PLC the register map describes, it writes its heartbeat from start (and after a
         # restart); None: it never does (``play_heartbeat`` starts one later).
         self.heartbeat_s = heartbeat_s
-        self._log = get_logger("inspector.plc.sim")
+        self._log = get_logger("inspector.plc.simulator")
         self._lock = threading.Lock()
         # the newest writes only: a long run in-process (the soak) must not grow with its log
         self._writes: deque[WriteEvent] = deque(maxlen=write_log_limit)
