@@ -136,10 +136,12 @@ class OutputCore:
     async def shutdown(self, deadline: float) -> None:
         """Fail safe open parts, flush results until the deadline, go offline, close the link."""
         self.watcher.accepting = False
-        self.watcher.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
-        open_parts = self.tracker.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
-        if open_parts:
-            self.log.error("plc.open_parts_failed_at_shutdown", count=open_parts, mode="free_run")
+        triggered = self.watcher.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
+        free_run = self.tracker.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
+        for mode, open_parts in (("triggered", triggered), ("free_run", free_run)):
+            if open_parts:
+                self.state.count(failed_at_shutdown=open_parts)
+                self.log.error("plc.open_parts_failed_at_shutdown", count=open_parts, mode=mode)
         flush_until = deadline - 0.3
         while self.delivery.pending and time.monotonic() < flush_until and self.connection.is_up:
             await asyncio.sleep(0.005)

@@ -186,13 +186,15 @@ class InputWatcher:
         self._log.warning("plc.verdict_without_trigger", part_id=part)
         return True
 
-    def fail_all(self, cause: FailSafeCause, message: str) -> None:
-        """Fail safe every part still being inspected (shutdown)."""
+    def fail_all(self, cause: FailSafeCause, message: str) -> int:
+        """Fail safe every part still being inspected (shutdown). Returns the count."""
         now = time.monotonic()
-        for part in list(self.inflight):
+        parts = list(self.inflight)
+        for part in parts:
             del self.inflight[part]
             self._failsafe(part, cause, message, now)
         self._set_idle_if_done()
+        return len(parts)
 
     def _check_trigger_held(self) -> None:
         since = self._trigger_since
