@@ -12,7 +12,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from inspector.app.app import App
+from inspector.app.compose import build_line
 from inspector.app.demo import DEMO_CONFIG, STAND_IN_NOTE, demo_model
+from inspector.app.line import LineControl
 from inspector.app.signals import shutdown_signals
 from inspector.config.settings import InspectorConfig, problems_of
 from inspector.errors import ConfigError
@@ -75,24 +77,25 @@ def handle(args: argparse.Namespace) -> int:
     with ExitStack() as stack:
         sim = None if args.no_plc else start_simulator(stack)
         config = demo_config(args, model, sim.port if sim is not None else None)
-        app = App(config)
-        with shutdown_signals(app):
+        control = LineControl()
+        with shutdown_signals(control):
+            app = App(build_line(config, control=control))
             app.start()
             clean = app.run_until_stopped()
         print(summary(app, model, stand_in, sim))
-    frames = app.stats.total()["frames"]
+    frames = app.line.stats.total()["frames"]
     return 0 if clean and frames >= args.frames else 1
 
 
 def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
     """The table printed at the end of the demo."""
-    total = app.stats.total()
-    engine = app.components.engine if app.components is not None else None
+    total = app.line.stats.total()
+    engine = app.line.engine
     verdicts = total["verdicts"]
     lines = [
         "",
         f"inspector demo — model {model.name}{'  [STAND-IN, random weights]' if stand_in else ''}, "
-        f"device {getattr(engine, 'device', '?')}, batch {app.rt.batch_size}",
+        f"device {getattr(engine, 'device', '?')}, batch {app.line.config.runtime.batch_size}",
         f"  frames     {total['frames']}",
         "  verdicts   "
         + "  ".join(f"{code} {verdicts.get(code, 0)}" for code in ("PASS", "REJECT", "ALARM"))
@@ -104,10 +107,9 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
         pct = total["latency_ms"].get(stage)
         if pct:
             lines.append(f"    {stage:<10}{pct['p50']:>9.2f}{pct['p95']:>9.2f}{pct['p99']:>9.2f}")
-    drops = sum(app.queue_drops().values())
+    drops = sum(app.line.queue_drops().values())
     lines.append(f"  drops      {drops}")
-    plc_stats = getattr(app.components.output if app.components else None, "stats", None)
-    stats = plc_stats() if plc_stats is not None else None
+    stats = app.line.outputs.link_stats()
     if sim is not None:
         rejects, alarms = (sim.coil_rises(c) for c in (sim.registers.reject_coil, sim.registers.alarm_coil))
         lines.append(

@@ -24,7 +24,6 @@ def handle(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     check_line(config)  # exactly what `inspector check` checks, before torch loads
     configure_logging(config.log)
-    from inspector.app.app import App  # torch and OpenCV: only for a config that passed
-    from inspector.app.signals import run_app
+    from inspector.app.signals import run_daemon  # torch and OpenCV: only for a config that passed
 
-    return run_app(App(config))
+    return run_daemon(config)
