@@ -73,6 +73,8 @@ def announce_engine(config: InspectorConfig, engine: InferenceEngine) -> None:
     """The ``engine_ready`` event, and a warning when one warm frame outlasts the pulse window."""
     warmup_ms = engine.warmup_ms if isinstance(engine, TimedEngine) else None
     warn_if_window_too_short(config, warmup_ms)
+    if problem := config.plc.grab_timeout_problem(config.runtime.trigger_grab_timeout_s):
+        log.warning("failsafe_pulse_impossible", problem=problem)
     log.info(
         "engine_ready",
         device=str(engine.device) if isinstance(engine, EngineOnDevice) else "?",

@@ -19,7 +19,7 @@ from inspector.app.signals import shutdown_signals
 from inspector.config.settings import InspectorConfig, problems_of
 from inspector.errors import ConfigError
 from inspector.logging import LogConfig, configure_logging
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 
 STAGES = ("capture", "preprocess", "infer", "rules", "output", "e2e")
 

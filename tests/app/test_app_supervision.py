@@ -163,7 +163,7 @@ def test_archive_and_http_endpoints_on_the_running_line(tmp_path: Path) -> None:
 
 def test_plc_link_down_degrades_health_and_recovers(tmp_path: Path) -> None:
     from inspector.plc import PlcOutput
-    from inspector.plc.sim import PlcSimulator
+    from inspector.plc.simulator import PlcSimulator
 
     with PlcSimulator() as sim:
         write_frames(tmp_path / "frames", 8)

@@ -6,18 +6,15 @@ handshake allows, which the in-process ``TriggeringOutput`` stands in for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, FrameMsg
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from inspector.sources.config import FolderSourceConfig
 from tests.support import wait_until
 from tests.support.parts import (
@@ -32,12 +29,6 @@ from tests.support.parts import (
 )
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
-
-
-@pytest.fixture
-def sim() -> Iterator[PlcSimulator]:
-    with PlcSimulator() as simulator:
-        yield simulator
 
 
 def config(folder: Path, plc: dict[str, Any], cameras: int = 1, **runtime: Any) -> InspectorConfig:

@@ -14,17 +14,11 @@ from inspector.app.outputs import Outputs
 from inspector.app.watch_probes import plc_probe
 from inspector.health.state import ComponentHealth, HealthSnapshot, HealthState
 from inspector.plc import PlcConfig, PlcOutput
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.parts import BlobEngine, DefectRules, write_frames
 from tests.support.parts import supervised_config as make_config
 from tests.support.plc import QUICK, passed_part
-
-
-@pytest.fixture
-def sim() -> Iterator[PlcSimulator]:
-    with PlcSimulator() as simulator:
-        yield simulator
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import DecodedResult, ResultFlag
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.parts import BlobEngine, DefectRules, run_line, write_frames
 from tests.support.plc import frame, quick_config, verdict

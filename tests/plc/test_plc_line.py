@@ -12,12 +12,13 @@ from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.engine.config import EngineConfig
 from inspector.health.state import HealthState
-from inspector.messages import Detections, VerdictCode
+from inspector.messages import Detections, FailSafeCause, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag, StatusBit
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
+from inspector.sources.config import FolderSourceConfig
 from tests.support import wait_until
-from tests.support.parts import BlobEngine, DefectRules, run_line, write_frames
+from tests.support.parts import BlobEngine, DefectRules, FlakyFolder, run_line, write_frames
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
 
@@ -62,6 +63,32 @@ def test_triggered_line_answers_every_trigger(tmp_path: Path, sim: PlcSimulator)
     assert all(c.triggered_part == c.result.part_id for c in cycles)
     assert all(c.result.verdict in (VerdictCode.PASS, VerdictCode.REJECT) for c in cycles)
     assert all(ResultFlag.FAILSAFE not in c.result.flags for c in cycles)  # each part was inspected
+
+
+def test_camera_lost_part_pulses_the_reject_on_default_timing(tmp_path: Path, sim: PlcSimulator) -> None:
+    """Default grab timeout and pulse window: a triggered part whose camera gives no frame is
+    failed safe (902) in time for its reject pulse; a PLC wired to the coil alone rejects it."""
+    write_frames(tmp_path, 2)
+    unplugged = FlakyFolder(
+        FolderSourceConfig(kind="folder", path=tmp_path), fail_after=0, fail_reads=10**6, fail_opens=10**6
+    )
+    config = line_config(tmp_path, {**FAST_PLC, "port": sim.port, "mode": "triggered"})
+    output = PlcOutput(config.plc)
+    parts = LineParts(BlobEngine(), DefectRules(), [output])
+    app = App(build_line(config, parts, sources={"cam0": unplugged}))
+    app.start()
+    try:
+        sim.play_handshake(0.3, first_part=800, count=2)  # parts further apart than a reject pulse
+        wait_until(lambda: len(sim.cycles()) == 2, timeout=20)
+        wait_until(lambda: output.stats().reject_pulses == 2 and not sim.coil_state(0))
+    finally:
+        app.request_shutdown("test done")
+        app.run_until_stopped()
+    results = [c.result for c in sim.cycles()]
+    assert [r.part_id for r in results] == [800, 801]
+    assert all(r.first_code == FailSafeCause.CAMERA_LOST for r in results)
+    assert all(r.flags == ResultFlag.FAILSAFE for r in results)  # not late: the pulse fired
+    assert sim.coil_rises(0) == 2 and output.stats().late == 0
 
 
 def test_triggered_line_with_a_live_camera_inspects_the_scene_after_each_trigger(sim: PlcSimulator) -> None:
