@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from inspector.cli.config_file import load_given_config
 from inspector.config.checks import check_line
-from inspector.config.settings import load_config
 from inspector.logging import configure_logging
 
 
@@ -21,7 +21,7 @@ def register(sub: Any, name: str) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     configure_logging()  # load-time warnings in the same JSON lines; reconfigured from the file below
-    config = load_config(args.config)
+    config = load_given_config(args.config)
     check_line(config)  # exactly what `inspector check` checks, before torch loads
     configure_logging(config.log)
     from inspector.app.app import App  # torch and OpenCV: only for a config that passed
