@@ -33,7 +33,13 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--batch", type=int, default=1, help="inference batch size")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--no-plc", action="store_true", help="do not start the PLC simulator")
-    parser.add_argument("--verbose", "-v", action="store_true", help="show every log event on stderr")
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="show info log events on stderr too, in the configured log format (log.format: auto = "
+        "console on a TTY, else JSON lines; e.g. INSPECTOR_LOG__FORMAT=json)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -57,6 +63,16 @@ def demo_config(args: argparse.Namespace, model: Path, plc_port: int | None) -> 
         raise ConfigError("demo settings are invalid:", problems_of(exc)) from None
 
 
+def demo_log(log: LogConfig, verbose: bool) -> LogConfig:
+    """The configured log settings, format included; the level is the demo's: warnings and errors,
+    info events too with ``-v`` (debug when ``log.level`` asks for it)."""
+    if verbose:
+        level = "debug" if log.level == "debug" else "info"
+    else:
+        level = "error" if log.level == "error" else "warning"
+    return log.model_copy(update={"level": level})
+
+
 def start_simulator(stack: ExitStack) -> PlcSimulator:
     """The PLC simulator on a free loopback port, stopped when the stack closes."""
     sim = PlcSimulator(host="127.0.0.1", port=0)
@@ -68,13 +84,14 @@ def start_simulator(stack: ExitStack) -> PlcSimulator:
 def handle(args: argparse.Namespace) -> int:
     if args.frames < 1:
         raise ConfigError("--frames must be at least 1")
-    configure_logging(LogConfig(format="console", level="info" if args.verbose else "warning"), sys.stderr)
+    configure_logging(LogConfig(level="warning"), sys.stderr)  # until the config's log section is read
     model, stand_in = demo_model(args.model)
     if stand_in:
         print(STAND_IN_NOTE, file=sys.stderr)
     with ExitStack() as stack:
         sim = None if args.no_plc else start_simulator(stack)
         config = demo_config(args, model, sim.port if sim is not None else None)
+        configure_logging(demo_log(config.log, args.verbose), sys.stderr)
         app = App(config)
         with shutdown_signals(app):
             app.start()
