@@ -7,7 +7,7 @@ from typing import Any
 
 from inspector.cli.config_file import load_given_config
 from inspector.config.checks import check_line
-from inspector.logging import configure_logging
+from inspector.logging import configure_logging, native_output_logged
 
 
 def register(sub: Any, name: str) -> None:
@@ -27,4 +27,6 @@ def handle(args: argparse.Namespace) -> int:
     from inspector.app.app import App  # torch and OpenCV: only for a config that passed
     from inspector.app.signals import run_app
 
-    return run_app(App(config))
+    # OpenCV/FFmpeg/GStreamer write plain text to fd 2: as JSON events, a log stays one object a line
+    with native_output_logged():
+        return run_app(App(config))
