@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from inspector.logging import LogConfig, configure_logging, get_logger, native_level, native_output_logged
+from tests.deploy.test_systemd_deploy import require_tool
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +108,7 @@ print("threads", threading.active_count(), file=sys.stderr)
 
 @pytest.mark.parametrize("log_stream", ["stdout", "stderr"])
 def test_native_stderr_becomes_json_log_lines(log_stream: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-c", NATIVE_SCRIPT, log_stream],
         capture_output=True,
@@ -154,3 +157,33 @@ def test_native_capture_restores_stderr_and_leaves_no_thread() -> None:
 )
 def test_native_level_from_the_opencv_tag(line: str, level: int) -> None:
     assert native_level(line) == level
+
+
+def test_journal_recipes_read_native_lines_and_plain_ones() -> None:
+    """The deploy/README recipe and ``inspector-logs`` on what journald would hold: the JSON lines,
+    Python's own plain stderr lines, and a plain OpenCV line from a daemon before native_log."""
+    require_tool("jq")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", NATIVE_SCRIPT, "stdout"], capture_output=True, text=True, timeout=120, env=env
+    )
+    journal = done.stdout + done.stderr + "[ WARN:0@6.1] global cap_ffmpeg_impl.hpp:453 Stream timeout\n"
+    recipe = ["jq", "-cR", 'fromjson? // {event: "text", line: .}']
+    read = subprocess.run(recipe, input=journal, capture_output=True, text=True, timeout=30)
+    assert read.returncode == 0, read.stderr
+    kept = [json.loads(line) for line in read.stdout.splitlines()]
+    assert len(kept) == len(journal.splitlines())  # no line lost, jq never stopped
+    assert {e["event"] for e in kept} >= {"native_log", "structlog_event", "text"}
+    logs = ROOT / "deploy" / "inspector-logs"
+    native = subprocess.run(
+        ["bash", str(logs), "native", "-"], input=journal, capture_output=True, text=True, timeout=30
+    )
+    assert native.returncode == 0, native.stderr
+    assert "warning [ERROR:0@1.0] tagged error" not in native.stdout  # its level is error
+    assert " error [ERROR:0@1.0] tagged error" in native.stdout
+    assert native.stdout.rstrip().endswith("Stream timeout")  # the plain line is shown as it is
+    errors = subprocess.run(
+        ["bash", str(logs), "errors", "-"], input=journal, capture_output=True, text=True, timeout=30
+    )
+    assert "native_log" in errors.stdout and "structlog_event" in errors.stdout
+    assert "[ WARN:0@6.1] global cap_ffmpeg_impl.hpp:453 Stream timeout" in errors.stdout
