@@ -15,9 +15,9 @@ import re
 import select
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, Protocol, TextIO
 
 import structlog
 from pydantic import Field
@@ -40,6 +40,41 @@ class LogConfig(Section):
         description="Lowest level emitted by pymodbus itself. The PLC link already logs link up/down and "
         "each failed write once; pymodbus repeats them as multi-line hex dumps during every outage.",
     )
+
+
+class StatusLine(Protocol):
+    """A terminal line redrawn in place (a progress display) that log output erases first."""
+
+    def clear(self) -> None: ...
+
+
+_status_line: list[StatusLine] = []  # at most one: the progress shown now
+_event_watchers: list[Callable[[str], None]] = []
+
+
+def set_status_line(line: StatusLine | None) -> None:
+    """While a progress line is on the terminal, each log line clears it before it is written."""
+    _status_line[:] = [] if line is None else [line]
+
+
+def watch_events(callback: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``callback(event)`` for every structlog event, whatever the log level (progress
+    follows ``engine_loaded`` / ``line_started``); returns the function that stops it."""
+    _event_watchers.append(callback)
+    return lambda: _event_watchers.remove(callback)
+
+
+def _tell_watchers(logger: Any, method: str, event_dict: Any) -> Any:
+    for watcher in list(_event_watchers):
+        watcher(str(event_dict.get("event")))
+    return event_dict
+
+
+class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    def emit(self, record: logging.LogRecord) -> None:
+        for line in list(_status_line):
+            line.clear()
+        super().emit(record)
 
 
 def _shared_processors() -> list[Any]:
@@ -67,6 +102,7 @@ def configure_logging(config: LogConfig | None = None, stream: Any = None) -> No
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _tell_watchers,  # before the level filter: progress sees events the log leaves out
             structlog.stdlib.filter_by_level,
             *shared[1:],
             structlog.processors.format_exc_info,
@@ -84,7 +120,7 @@ def configure_logging(config: LogConfig | None = None, stream: Any = None) -> No
             renderer,
         ],
     )
-    handler = logging.StreamHandler(stream)
+    handler = _LogHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 from inspector.app.app import App
 from inspector.app.demo import DEMO_CONFIG, STAND_IN_NOTE, demo_model
 from inspector.app.signals import shutdown_signals
+from inspector.cli.progress import StatusLine, activity
 from inspector.config.settings import InspectorConfig, problems_of
 from inspector.errors import ConfigError
 from inspector.logging import LogConfig, configure_logging
@@ -93,12 +95,27 @@ def handle(args: argparse.Namespace) -> int:
         config = demo_config(args, model, sim.port if sim is not None else None)
         configure_logging(demo_log(config.log, args.verbose), sys.stderr)
         app = App(config)
-        with shutdown_signals(app):
+        with shutdown_signals(app), demo_progress(app, args.frames):
             app.start()
             clean = app.run_until_stopped()
         print(summary(app, model, stand_in, sim))
     frames = app.stats.total()["frames"]
     return 0 if clean and frames >= args.frames else 1
+
+
+def demo_status(app: App, frames: int) -> Callable[[], str]:
+    def text() -> str:
+        done = app.stats.total()["frames"]
+        return f"inspecting: frame {done}/{frames}" if done else "loading the model and warming it up"
+
+    return text
+
+
+@contextmanager
+def demo_progress(app: App, frames: int) -> Iterator[None]:
+    """Model load, warm-up and frames counted on stderr, when it is a terminal."""
+    with StatusLine() as line, activity(line, demo_status(app, frames)):
+        yield
 
 
 def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:

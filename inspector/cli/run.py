@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from inspector.cli.config_file import load_given_config
+from inspector.cli.progress import startup_progress
 from inspector.config.checks import check_line
 from inspector.logging import configure_logging, native_output_logged
 
@@ -27,6 +28,7 @@ def handle(args: argparse.Namespace) -> int:
     from inspector.app.app import App  # torch and OpenCV: only for a config that passed
     from inspector.app.signals import run_app
 
-    # OpenCV/FFmpeg/GStreamer write plain text to fd 2: as JSON events, a log stays one object a line
-    with native_output_logged():
+    # OpenCV/FFmpeg/GStreamer write plain text to fd 2: as JSON events, a log stays one object a line.
+    # Progress (model load, warm-up) only on a terminal's stderr.
+    with native_output_logged(), startup_progress():
         return run_app(App(config))
