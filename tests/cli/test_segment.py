@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import pty
-import select
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +16,7 @@ import pytest
 
 from inspector.cli import main
 from tests.support.reference import synthetic_image
+from tests.support.terminal import run_on_terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -168,32 +167,6 @@ def test_usage_errors_exit_2_before_the_model_loads(
     assert code == 2 and needle in err and "Traceback" not in err
     if "nothing" in needle:
         assert f"{tmp_path / 'nope.png'}: does not exist" in err and "*.bmp: matches no files" in err
-
-
-def run_on_terminal(args: list[str], timeout: float = 180) -> tuple[int, str]:
-    """``python -m inspector ARGS`` with stdout and stderr on a pseudo-terminal: exit code, output."""
-    master, slave = pty.openpty()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inspector", *args], stdout=slave, stderr=slave, stdin=slave, env=env
-    )
-    os.close(slave)
-    chunks = []
-    try:
-        while select.select([master], [], [], timeout)[0]:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        return proc.wait(timeout=30), b"".join(chunks).decode(errors="replace")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        os.close(master)
 
 
 def test_progress_on_a_terminal_only(media: Path, tiny_seg_checkpoint: Path) -> None:
