@@ -159,7 +159,10 @@ class Run:
         counter = Counter(self.line, "segmenting: input", len(inputs))
         for item, stem in zip(inputs, output_stems([i.path for i in inputs]), strict=True):
             try:
-                self.video(item, stem, counter) if item.video else self.image(item, stem)
+                if item.video:
+                    self.video(item, stem, counter)
+                else:
+                    self.image(item, stem)
             except BadInput as exc:
                 self.fail(str(item.path), str(exc))
             except OSError as exc:
