@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from inspector.app.app import App
+from inspector.app.compose import build_line
 from inspector.app.demo import DEMO_CONFIG, STAND_IN_NOTE, demo_model
+from inspector.app.line import LineControl
 from inspector.app.signals import shutdown_signals
 from inspector.cli.progress import StatusLine, activity
 from inspector.config.settings import InspectorConfig, problems_of
@@ -94,39 +96,47 @@ def handle(args: argparse.Namespace) -> int:
         sim = None if args.no_plc else start_simulator(stack)
         config = demo_config(args, model, sim.port if sim is not None else None)
         configure_logging(demo_log(config.log, args.verbose), sys.stderr)
-        app = App(config)
-        with shutdown_signals(app), demo_progress(app, args.frames):
+        control = LineControl()
+        with shutdown_signals(control), demo_progress(args.frames) as progress:
+            app = progress.app = App(build_line(config, control=control))
             app.start()
             clean = app.run_until_stopped()
         print(summary(app, model, stand_in, sim))
-    frames = app.stats.total()["frames"]
+    frames = app.line.stats.total()["frames"]
     return 0 if clean and frames >= args.frames else 1
 
 
-def demo_status(app: App, frames: int) -> Callable[[], str]:
-    def text() -> str:
-        done = app.stats.total()["frames"]
-        return f"inspecting: frame {done}/{frames}" if done else "loading the model and warming it up"
+class DemoProgress:
+    """What the demo is doing, for the status line: loading the model, then frames counted."""
 
-    return text
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.app: App | None = None  # set once the line is built (the model loaded and warm)
+
+    def text(self) -> str:
+        if self.app is None:
+            return "loading the model and warming it up"
+        done = self.app.line.stats.total()["frames"]
+        return f"inspecting: frame {done}/{self.frames}" if done else "starting the line"
 
 
 @contextmanager
-def demo_progress(app: App, frames: int) -> Iterator[None]:
+def demo_progress(frames: int) -> Iterator[DemoProgress]:
     """Model load, warm-up and frames counted on stderr, when it is a terminal."""
-    with StatusLine() as line, activity(line, demo_status(app, frames)):
-        yield
+    progress = DemoProgress(frames)
+    with StatusLine() as line, activity(line, progress.text):
+        yield progress
 
 
 def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
     """The table printed at the end of the demo."""
-    total = app.stats.total()
-    engine = app.components.engine if app.components is not None else None
+    total = app.line.stats.total()
+    engine = app.line.engine
     verdicts = total["verdicts"]
     lines = [
         "",
         f"inspector demo — model {model.name}{'  [STAND-IN, random weights]' if stand_in else ''}, "
-        f"device {getattr(engine, 'device', '?')}, batch {app.rt.batch_size}",
+        f"device {getattr(engine, 'device', '?')}, batch {app.line.config.runtime.batch_size}",
         f"  frames     {total['frames']}",
         "  verdicts   "
         + "  ".join(f"{code} {verdicts.get(code, 0)}" for code in ("PASS", "REJECT", "ALARM"))
@@ -138,10 +148,9 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
         pct = total["latency_ms"].get(stage)
         if pct:
             lines.append(f"    {stage:<10}{pct['p50']:>9.2f}{pct['p95']:>9.2f}{pct['p99']:>9.2f}")
-    drops = sum(app.queue_drops().values())
+    drops = sum(app.line.queue_drops().values())
     lines.append(f"  drops      {drops}")
-    plc_stats = getattr(app.components.output if app.components else None, "stats", None)
-    stats = plc_stats() if plc_stats is not None else None
+    stats = app.line.outputs.link_stats()
     if sim is not None:
         rejects, alarms = (sim.coil_rises(c) for c in (sim.registers.reject_coil, sim.registers.alarm_coil))
         lines.append(

@@ -25,10 +25,9 @@ def handle(args: argparse.Namespace) -> int:
     config = load_given_config(args.config)
     check_line(config)  # exactly what `inspector check` checks, before torch loads
     configure_logging(config.log)
-    from inspector.app.app import App  # torch and OpenCV: only for a config that passed
-    from inspector.app.signals import run_app
+    from inspector.app.signals import run_daemon  # torch and OpenCV: only for a config that passed
 
     # OpenCV/FFmpeg/GStreamer write plain text to fd 2: as JSON events, a log stays one object a line.
     # Progress (model load, warm-up) only on a terminal's stderr.
     with native_output_logged(), startup_progress():
-        return run_app(App(config))
+        return run_daemon(config)
