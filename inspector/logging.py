@@ -233,7 +233,11 @@ def native_output_logged() -> Iterator[None]:
     """While inside: what native code writes to stderr is logged as ``native_log`` events
     (logger ``native``, level from OpenCV's ``[ WARN``/``[ERROR`` tag, else warning, filtered by
     ``log.library_level``), so a JSON log stays one JSON object per line."""
-    capture = _NativeStderr()
+    try:
+        capture = _NativeStderr()
+    except OSError:  # no fd 2 to take over (started with stderr closed): nothing to capture
+        yield
+        return
     try:
         yield
     finally:
