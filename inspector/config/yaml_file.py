@@ -1,4 +1,9 @@
-"""Reading the config file: YAML text into a mapping, every failure a one-line ``ConfigError``."""
+"""Reading the config file: YAML text into a mapping, every failure a one-line ``ConfigError``.
+
+A config file is edited by hand on a line PC, so what can be wrong with it is named in the
+user's terms: the file (missing, a directory, unreadable, not text), the YAML (line and
+column), or the key (a key given twice, by its key path). No parser traceback reaches the user.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +16,15 @@ import yaml
 
 from inspector.errors import ConfigError
 
+Problem = tuple[str, str]
+
 
 class ConfigLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (YAML would silently keep
-    the last one: a second rule of the same name would replace the first unseen).
+    """The safe loader with YAML 1.2 booleans.
 
-    Booleans are YAML 1.2's: only true/false. YAML 1.1 also reads on/off/yes/no as booleans,
-    so ``role: off`` became False and failed as "not a valid role"; as strings they still
-    validate where a bool is wanted (pydantic accepts 'off', 'yes', ...).
+    YAML 1.1 also reads on/off/yes/no as booleans, so ``role: off`` became False and failed as
+    "not a valid role"; as strings they still validate where a bool is wanted (pydantic accepts
+    'off', 'yes', ...).
     """
 
 
@@ -30,20 +36,6 @@ ConfigLoader.yaml_implicit_resolvers = {
 ConfigLoader.add_implicit_resolver(
     _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
-
-
-def _unique_mapping(loader: ConfigLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, str | int | float | bool) and key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-ConfigLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
 
 # Text editors on Windows write a byte-order mark; UTF-16 only with one.
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -88,15 +80,61 @@ def yaml_problem(path: Path, text: str, exc: yaml.YAMLError) -> ConfigError:
     return ConfigError(f"config file {path} is not valid YAML{where}: {problem}")
 
 
+def duplicate_keys(root: yaml.Node) -> list[Problem]:
+    """Keys given twice in one mapping, by key path (YAML would silently keep the last one: a
+    second rule of the same name would replace the first unseen). Iterative, and each node is
+    visited once: anchors may make the node graph shared or cyclic."""
+    found: list[tuple[int, str, str]] = []
+    stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())]
+    seen: set[int] = set()
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            lines: dict[str, int] = {}
+            for key_node, value_node in node.value:
+                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                line = key_node.start_mark.line + 1
+                if key in lines and key != "<<":
+                    where = ".".join((*path, key))
+                    lines_text = f"lines {lines[key]} and {line}" if lines[key] != line else f"line {line}"
+                    found.append((line, where, f"key given twice ({lines_text})"))
+                lines.setdefault(key, line)
+                stack.append((value_node, (*path, key)))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, (*path, str(index))) for index, item in enumerate(node.value))
+    return [(where, reason) for _, where, reason in sorted(found)]
+
+
+def parse(path: Path, text: str) -> Any:
+    """The YAML document in ``text``; duplicate keys and parser errors are ConfigErrors."""
+    loader = ConfigLoader(text)  # a SafeLoader subclass: builds plain data only
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problems = duplicate_keys(node)
+        if problems:
+            raise ConfigError(f"config file {path} is invalid:", tuple(problems))
+        return loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        raise yaml_problem(path, text, exc) from None
+    except RecursionError:  # the parser recurses once per level: [[[[...
+        raise ConfigError(f"config file {path} is nested too deeply to be a config file") from None
+    finally:
+        loader.dispose()
+
+
 def read_yaml(path: Path) -> dict[str, Any]:
     """The mapping in a YAML file; a missing, unreadable or malformed file is a ConfigError."""
     text = decode(path, read_bytes(path))
-    try:
-        data = yaml.load(text, Loader=ConfigLoader)  # a SafeLoader subclass: safe
-    except yaml.YAMLError as exc:
-        raise yaml_problem(path, text, exc) from None
+    data = parse(path, text)
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(data).__name__}")
-    return data
+    # A key YAML reads as a number or null (`1:`, `~:`) is no section name either: validation
+    # names it as an unknown key.
+    return {str(key): value for key, value in data.items()}
