@@ -20,7 +20,7 @@ from inspector.config.yaml_file import read_yaml
 from inspector.engine.config import EngineConfig
 from inspector.errors import ConfigError
 from inspector.health.config import HealthConfig
-from inspector.logging import LogConfig, get_logger
+from inspector.logging import LogConfig
 from inspector.plc.config import PlcConfig
 from inspector.preprocess.config import PreprocessStep
 from inspector.rules.config import RulesConfig
@@ -28,7 +28,6 @@ from inspector.sources.config import SourceConfig
 from inspector.watchdog.config import WatchdogConfig
 
 CONFIG_ENV = "INSPECTOR_CONFIG"
-log = get_logger("inspector.config")
 
 
 class InspectorConfig(BaseSettings):
@@ -99,36 +98,34 @@ def config_path_from_env(explicit: str | Path | None) -> Path | None:
     return Path(env) if env else None
 
 
-def _env_problems(exc: SettingsError) -> ConfigError:
+def _env_problems(exc: SettingsError, unknown: list[tuple[str, str]]) -> ConfigError:
     """A malformed JSON override as a ConfigError naming the variable."""
     names = env_overrides.bad_json_vars(InspectorConfig)
-    if not names:  # not one we can point at: still one message, no traceback
+    if not names and not unknown:  # not one we can point at: still one message, no traceback
         return ConfigError(f"environment override is invalid: {exc}")
     reason = f"not valid JSON: {env_overrides.JSON_HINT}"
-    return ConfigError("environment override is invalid:", tuple((name, reason) for name in names))
-
-
-def _warn_unknown_env() -> None:
-    for name in env_overrides.unknown_vars(InspectorConfig):
-        log.warning(
-            "unknown_env_var",
-            variable=name,
-            hint="maps to no config key and is ignored; nested keys are joined by '__' (INSPECTOR_PLC__HOST)",
-        )
+    return ConfigError("environment override is invalid:", (*unknown, *((name, reason) for name in names)))
 
 
 def load_config(path: str | Path | None = None) -> InspectorConfig:
     """Validate the YAML file (and environment overrides) into an ``InspectorConfig``.
 
-    ``INSPECTOR_*`` variables that map to no config key are logged as warnings.
+    An ``INSPECTOR_*`` variable that maps to no config key is an error like an unknown key in
+    the file; a problem with a value a variable set names that variable.
     """
     resolved = config_path_from_env(path)
     data = read_yaml(resolved) if resolved else {}
-    _warn_unknown_env()
+    unknown = env_overrides.unknown_var_problems(InspectorConfig)
     try:
-        return InspectorConfig(**data)
+        config = InspectorConfig(**data)
     except ValidationError as exc:
+        problems = env_overrides.attributed(problems_of(exc))
         where = f"config file {resolved}" if resolved else "configuration"
-        raise ConfigError(f"{where} is invalid:", problems_of(exc)) from None
+        if unknown or problems != problems_of(exc):
+            where += " with its INSPECTOR_* environment overrides"
+        raise ConfigError(f"{where} is invalid:", (*unknown, *problems)) from None
     except SettingsError as exc:
-        raise _env_problems(exc) from None
+        raise _env_problems(exc, unknown) from None
+    if unknown:
+        raise ConfigError("environment override is invalid:", tuple(unknown))
+    return config
