@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
@@ -78,15 +79,39 @@ class InspectorConfig(BaseSettings):
         return (env_overrides.EnvOverFile(settings_cls, env_settings, init_settings),)
 
 
+# pydantic error types whose message names a Python class ("instance of PlcConfig"): said in
+# the file's terms instead.
+MAPPING_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})
+MAX_PROBLEMS = 50  # a list of 10 000 wrong entries is one mistake, not 10 000 lines to read
+
+
+def _yaml_type(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a mapping" if isinstance(value, dict) else f"{type(value).__name__} {value!r:.40}"
+
+
+def _reason(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] in MAPPING_ERRORS:
+        return f"should be a section of keys (key: value), not {_yaml_type(err['input'])}"
+    if err["type"] == "path_type":
+        return f"should be a file path, not {_yaml_type(err['input'])}"
+    return str(err["msg"]).removeprefix("Value error, ")
+
+
 def problems_of(exc: ValidationError) -> tuple[tuple[str, str], ...]:
     """(key path, reason) for each validation error, e.g. ('plc.port', 'Input should be ...')."""
     out = []
     for err in exc.errors():
-        path = ".".join(str(part) for part in err["loc"]) or "<root>"
-        reason = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        out.append((path, reason))
+        loc = [str(part) for part in err["loc"]]
+        reason = _reason(err)
+        if loc and loc[-1] == "[key]":  # a mapping key of the wrong type, e.g. a number as a zone name
+            loc, reason = loc[:-1], f"the key should be a name: {reason}"
+        out.append((".".join(loc) or "<root>", reason))
+    if len(out) > MAX_PROBLEMS:
+        out[MAX_PROBLEMS:] = [("...", f"{len(out) - MAX_PROBLEMS} more problems not shown")]
     return tuple(out)
 
 
