@@ -9,7 +9,6 @@ Every failure is a ``ModelError`` naming the file and what was expected.
 
 from __future__ import annotations
 
-import json
 import pickle
 import zipfile
 from dataclasses import dataclass, field
@@ -270,7 +269,3 @@ def save_own(content: CheckpointContent, path: str | Path, source: str) -> None:
         "state_dict": {k: v.detach().clone().contiguous() for k, v in content.state_dict.items()},
     }
     torch.save(data, Path(path))
-
-
-def info_json(info: ModelInfo) -> str:
-    return json.dumps(info.as_dict())

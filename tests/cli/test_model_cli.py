@@ -102,7 +102,7 @@ def test_user_errors_are_one_line(
     cv2.imwrite(str(image), synthetic_image(64, 64, seed=1))
     paths = {"bad": str(bad), "missing": str(tmp_path / "nope.pt"), "image": str(image)}
     code, _, err = run_cli(capsys, *(a.format(**paths) for a in args))
-    assert code in (1, 2)
+    assert code == 2
     assert needle in err and len(err.strip().splitlines()) <= 3
 
 
@@ -110,7 +110,7 @@ def test_bad_model_file_prints_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "best.pt"
     bad.write_bytes(b"PK\x03\x04 truncated zip")
     done = cli("model", "info", str(bad))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert str(bad) in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
