@@ -108,8 +108,8 @@ def duplicate_keys(root: yaml.Node) -> list[Problem]:
     return [(where, reason) for _, where, reason in sorted(found)]
 
 
-def parse(path: Path, text: str) -> Any:
-    """The YAML document in ``text``; duplicate keys and parser errors are ConfigErrors."""
+def compose(path: Path, text: str) -> Any:
+    """The document's data, or None for an empty one; duplicate keys are a ConfigError."""
     loader = ConfigLoader(text)  # a SafeLoader subclass: builds plain data only
     try:
         node = loader.get_single_node()
@@ -119,12 +119,18 @@ def parse(path: Path, text: str) -> Any:
         if problems:
             raise ConfigError(f"config file {path} is invalid:", tuple(problems))
         return loader.construct_document(node)
-    except yaml.YAMLError as exc:
+    finally:
+        loader.dispose()
+
+
+def parse(path: Path, text: str) -> Any:
+    """The YAML document in ``text``; duplicate keys and parser errors are ConfigErrors."""
+    try:
+        return compose(path, text)
+    except yaml.YAMLError as exc:  # the reader checks characters as it is made: inside the try
         raise yaml_problem(path, text, exc) from None
     except RecursionError:  # the parser recurses once per level: [[[[...
         raise ConfigError(f"config file {path} is nested too deeply to be a config file") from None
-    finally:
-        loader.dispose()
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
