@@ -123,7 +123,7 @@ def config_path_from_env(explicit: str | Path | None) -> Path | None:
     return Path(env) if env else None
 
 
-def _env_problems(exc: SettingsError, unknown: list[tuple[str, str]]) -> ConfigError:
+def _env_problems(exc: Exception, unknown: list[tuple[str, str]]) -> ConfigError:
     """A malformed JSON override as a ConfigError naming the variable."""
     names = env_overrides.bad_json_vars(InspectorConfig)
     if not names and not unknown:  # not one we can point at: still one message, no traceback
@@ -149,7 +149,7 @@ def load_config(path: str | Path | None = None) -> InspectorConfig:
         if unknown or problems != problems_of(exc):
             where += " with its INSPECTOR_* environment overrides"
         raise ConfigError(f"{where} is invalid:", (*unknown, *problems)) from None
-    except SettingsError as exc:
+    except (SettingsError, RecursionError) as exc:  # RecursionError: JSON nested past the parser
         raise _env_problems(exc, unknown) from None
     if unknown:
         raise ConfigError("environment override is invalid:", tuple(unknown))
