@@ -19,7 +19,10 @@ YOLOV8_SEG_LAYERS = [
 SCALE_BY_STEM_WIDTH = {16: "n", 32: "s", 48: "m", 64: "l", 80: "x"}
 # torch's reader appends advice to its own messages ("This is an internal miniz error. If you
 # are seeing this error, ..."): the operator's message says what is wrong with the file only.
-TORCH_ADVICE = re.compile(r"\.?\s*(This is an internal miniz error|If you are seeing this error).*$")
+TORCH_ADVICE = re.compile(
+    r"\.?\s*\(?(This is an internal miniz error|If you are seeing this error|Could this error message be "
+    r"improved).*$"
+)
 MAX_REASON = 200
 
 

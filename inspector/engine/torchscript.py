@@ -81,9 +81,14 @@ def export_metadata(path: Path, meta: dict[str, Any]) -> ExportMetadata:
         names_raw = meta.get("names", {})
         if isinstance(names_raw, dict):
             names_raw = {int(k): v for k, v in names_raw.items()}
+        imgsz = meta.get("imgsz", 640)
+        sides = imgsz if isinstance(imgsz, list) else [imgsz]
+        if len(sides) not in (1, 2) or not all(isinstance(side, int) and side > 0 for side in sides):
+            # the graph was traced at this size: a guessed one would fail at the first frame
+            raise ValueError(f"imgsz {imgsz!r:.40} is not an input size")
         return ExportMetadata(
             names=names_of(names_raw, len(names_raw)),
-            imgsz=imgsz_of(meta.get("imgsz", 640)),
+            imgsz=imgsz_of(imgsz),
             stride=int(meta.get("stride", 32)),
             batch=int(meta.get("batch", 1) or 1),
             version=str(meta.get("version", "")),
@@ -109,7 +114,8 @@ def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
             script = torch.jit.load(str(path), map_location=device or "cpu", _extra_files=extra)
     except Exception as exc:  # untrusted bytes: whatever breaks, the user gets one clear line
         raise ModelError(
-            f"model file {path}: TorchScript archive cannot be loaded ({reason_of(exc)})"
+            f"model file {path}: TorchScript archive cannot be loaded ({reason_of(exc)}); "
+            "expected an ultralytics TorchScript export (format=torchscript)"
         ) from None
     meta = export_metadata(path, read_metadata(path, extra["config.txt"]))
     params = sum(p.numel() for p in script.parameters())
