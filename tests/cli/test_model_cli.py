@@ -48,7 +48,7 @@ def test_convert_then_info_and_segment(
     assert torch.load(own, weights_only=True)["format"] == "inspector.yolov8-seg"
     assert json.loads(run_cli(capsys, "model", "info", str(own), "--json")[1])["format"] == "inspector"
     code, _, err = run_cli(capsys, "model", "convert", str(tiny_seg_checkpoint), str(own))
-    assert code == 1 and "--force" in err
+    assert code == 2 and "--force" in err
     code, text, _ = run_cli(capsys, "model", "info", str(own))
     assert code == 0 and "solder_bridge" in text
 
@@ -123,7 +123,7 @@ def test_bad_model_file_prints_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "best.pt"
     bad.write_bytes(b"PK\x03\x04 truncated zip")
     done = cli("model", "info", str(bad))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert str(bad) in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
