@@ -153,9 +153,13 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
     stats = app.line.outputs.link_stats()
     if sim is not None:
         rejects, alarms = (sim.coil_rises(c) for c in (sim.registers.reject_coil, sim.registers.alarm_coil))
+        # a write whose reply timed out is written again (same seq, the PLC matches by it): one block a part
+        written = sim.results()
+        blocks = len({result.seq for result in written})
+        again = f", {len(written) - blocks} written again after a timeout" if len(written) > blocks else ""
         lines.append(
-            f"  PLC sim    127.0.0.1:{sim.port}: {len(sim.results())} result blocks, "
-            f"{rejects} reject pulses, {alarms} alarm pulses"
+            f"  PLC sim    127.0.0.1:{sim.port}: {blocks} result blocks, "
+            f"{rejects} reject pulses, {alarms} alarm pulses{again}"
         )
         if stats is not None:
             # pulses count coil rises: a part rejected while the coil is still on extends that
