@@ -39,6 +39,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--plc-port", type=int, required=True, help="the PLC peer's Modbus TCP port")
     p.add_argument("--status", type=Path, required=True, help="progress, rewritten every second")
     p.add_argument("--report", type=Path, required=True, help="the daemon's figures at the end")
+    p.add_argument("--probe", type=Path, default=None, help="diagnostic: tracemalloc/malloc_info here")
     return p.parse_args(argv)
 
 
@@ -138,6 +139,12 @@ def run_line(args: argparse.Namespace) -> dict[str, Any]:
     signal.signal(signal.SIGUSR1, lambda *_: camera.fault())
     app = App(config, build_components(config), sources={"cam0": camera})
     app.start()
+    probe = None
+    if args.probe is not None:
+        from probe import Probe
+
+        probe = Probe(args.probe)
+        probe.start()
     t0 = time.monotonic()
     write_status(args.status, "running", 0)
     start = {"gpu_mib": gpu_mib()}
@@ -155,6 +162,8 @@ def run_line(args: argparse.Namespace) -> dict[str, Any]:
         if stopper is not None:
             stopper.cancel()
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+        if probe is not None:
+            probe.stop()
         clean = app.run_until_stopped()
     return {
         "app": app,
@@ -187,6 +196,7 @@ def report(args: argparse.Namespace, raw: dict[str, Any]) -> dict[str, Any]:
         **{k: raw[k] for k in ("health_at_end", "health_state_at_end", "plc_link_up_at_end")},
         "clean_stop": raw["clean"],
         "exit_code": app.exit_code,
+        "heap_released_mib": round(getattr(getattr(app.supervisor, "rss", None), "released_mib", 0.0), 1),
     }
 
 

@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--plc-outages", type=int, default=20, help="PLC outages spread over the run")
     p.add_argument("--camera-faults", type=int, default=20, help="camera faults spread over the run")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    p.add_argument(
+        "--probe", type=Path, default=None, help="diagnostic: the daemon dumps tracemalloc/malloc_info here"
+    )
     args = p.parse_args(argv)
     if args.frames is None and args.duration is None:
         args.duration = 300.0
@@ -68,6 +71,8 @@ class Daemon:
         command = [sys.executable, str(Path(__file__).with_name("daemon.py")), *line_argv(args)]
         command += ["--plc-port", str(plc_port), "--status", str(self.status_path)]
         command += ["--report", str(self.report_path)]
+        if args.probe is not None:
+            command += ["--probe", str(args.probe)]
         self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
         self.pid = self.proc.pid
 
@@ -164,11 +169,12 @@ def merge(raw: dict[str, Any]) -> dict[str, Any]:
     camera = report.pop("camera", {})
     for phase in ("start", "end"):
         report[phase] = {**raw.get(phase, {}), **report.get(phase, {})}
-    faults = {**raw.get("faults", {}), **camera}
-    errors = faults.setdefault("injection_errors", [])
-    if faults.get("camera_faults", 0) < faults.get("camera_faults_sent", 0):
-        errors.append(f"{faults['camera_faults_sent']} camera faults sent, {faults['camera_faults']} taken")
-    report["faults"] = {"plc_outages": 0, "camera_faults": 0, "frames_after_last_camera_fault": 0, **faults}
+    faults = {"plc_outages": 0, "camera_faults_sent": 0, "injection_errors": [], **raw.get("faults", {})}
+    faults = {"camera_faults": 0, "frames_after_last_camera_fault": 0, **faults, **camera}
+    if faults["camera_faults"] < faults["camera_faults_sent"]:
+        lost = f"{faults['camera_faults_sent']} camera faults sent, {faults['camera_faults']} taken"
+        faults["injection_errors"].append(lost)
+    report["faults"] = faults
     report.setdefault("ended", (raw["harness_errors"] or ["no report from the daemon"])[0])
     for key in ("seconds", "captured", "answered", "verdicts_lost", "plc_verdicts_lost", "failsafe", "fps"):
         report.setdefault(key, 0)
