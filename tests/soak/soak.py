@@ -137,7 +137,7 @@ def run_daemon(args: argparse.Namespace, peer: PlcPeer, folder: Path) -> dict[st
             return out
         out["start"] = {"rss_mib": round(rss_mib(daemon.pid), 1)}
         plans = fault_plans(args, peer, daemon)
-        trend = RssTrend(daemon.pid)
+        trend = RssTrend(daemon.pid, period_s=1.0)  # many samples: the sawtooth of heap trims averages
         for part in (*plans, trend):
             part.start()
         limit = (args.duration + 600) if args.duration is not None else float("inf")
