@@ -3,6 +3,8 @@ harness measures the daemon from outside), CUDA memory when a GPU is in use."""
 
 from __future__ import annotations
 
+import itertools
+import math
 import threading
 import time
 
@@ -68,8 +70,28 @@ def trend_figures(samples: list[tuple[float, float]]) -> dict[str, float]:
     from inspector.watchdog.rss import slope_per_s
 
     half = len(samples) // 2
+    _, second_se = slope_with_error(samples[half:])
     return {
         "peak_mib": round(max((v for _, v in samples), default=0.0), 1),
         "first_half_slope_mib_per_h": round(slope_per_s(samples[:half]) * 3600, 2),
         "second_half_slope_mib_per_h": round(slope_per_s(samples[half:]) * 3600, 2),
+        "second_half_slope_stderr_mib_per_h": round(second_se, 2),
     }
+
+
+def slope_with_error(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    """Least-squares slope of (t, MiB) samples in MiB/h, with its standard error. RSS wobbles by
+    tens of MiB with the frames in flight; neighbouring samples wobble together, so the error is
+    widened for the lag-1 autocorrelation of the residuals."""
+    n = len(samples)
+    if n < 3:
+        return 0.0, float("inf")
+    mean_t = sum(t for t, _ in samples) / n
+    mean_v = sum(v for _, v in samples) / n
+    var_t = sum((t - mean_t) ** 2 for t, _ in samples)
+    slope = sum((t - mean_t) * (v - mean_v) for t, v in samples) / var_t
+    res = [v - mean_v - slope * (t - mean_t) for t, v in samples]
+    sum_sq = sum(r * r for r in res) or 1e-12
+    rho = max(0.0, sum(a * b for a, b in itertools.pairwise(res)) / sum_sq)
+    se = math.sqrt(sum_sq / (n - 2) / var_t * (1 + rho) / (1 - rho)) if rho < 1 else float("inf")
+    return slope * 3600, se * 3600

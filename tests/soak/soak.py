@@ -10,7 +10,11 @@ the first and second half, frames/verdicts accounted for, parts failed safe and 
 Exit 0 only if no verdict was lost, dropped by the PLC output (overrun) or left pending, every
 requested fault was injected and recovered from (PLC link up and camera frames after the last
 fault), the line stopped cleanly and its health was not failing at the end; otherwise it prints
-why (tests/soak/judge.py).
+why (tests/soak/judge.py). The memory slope is reported with its standard error; it does not
+decide pass or fail (a short run's slope is warm-up).
+
+--probe DIR is a diagnostic, not a measurement: the daemon traces its Python allocations
+(tracemalloc, which costs CPU and memory) and dumps the growth and glibc's malloc_info to DIR.
 
 --duration runs that long (default 300 s). --frames runs until that many frames were
 captured, with the faults spread over the frames; with --duration as well, whichever
@@ -211,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         f"faults survived {report['faults']['plc_outages']} PLC + "
         f"{report['faults']['camera_faults']} camera, "
         f"daemon RSS {report['start'].get('rss_mib')} -> {report['end'].get('rss_mib')} MiB, "
-        f"second half {report['end'].get('second_half_slope_mib_per_h')} MiB/h: "
+        f"second half {report['end'].get('second_half_slope_mib_per_h')}"
+        f" ± {report['end'].get('second_half_slope_stderr_mib_per_h')} MiB/h: "
         + ("OK" if report["ok"] else "FAILED"),
         file=sys.stderr,
     )

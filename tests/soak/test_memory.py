@@ -86,6 +86,18 @@ def test_rss_of_another_process_and_the_slopes_of_its_trend() -> None:
     assert figures["first_half_slope_mib_per_h"] == pytest.approx(60.0)
     assert figures["second_half_slope_mib_per_h"] == pytest.approx(1.0)
     assert figures["peak_mib"] == 862.0  # 861.98, to 0.1 MiB
+    assert figures["second_half_slope_stderr_mib_per_h"] == pytest.approx(0.0, abs=0.01)  # a line
+
+
+def test_the_slope_error_grows_with_the_wobble_and_its_autocorrelation() -> None:
+    measure = soak_module("measure")
+    rng = np.random.default_rng(0)
+    hour = [(float(t), 900.0 + t / 3600 + rng.normal(0, 15)) for t in range(3600)]
+    slope, error = measure.slope_with_error(hour)
+    assert abs(slope - 1.0) < 3 * error and 0.4 < error < 1.5
+    smooth = np.convolve(rng.normal(0, 15, 3609), np.ones(10) / 10**0.5, mode="valid")
+    wobbly = [(float(t), 900.0 + v) for t, v in enumerate(smooth)]
+    assert measure.slope_with_error(wobbly)[1] > 2 * error  # neighbours wobble together: less known
 
 
 def test_a_daemon_that_left_no_report_fails_the_soak_with_its_reason() -> None:
