@@ -19,6 +19,7 @@ from inspector.health.metrics import Metric
 from inspector.health.state import ComponentHealth, HealthState
 from inspector.logging import get_logger
 from inspector.watchdog.config import WatchdogConfig
+from inspector.watchdog.heap import release_free_heap
 from inspector.watchdog.restart import RestartExit, RestartRequest
 
 log = get_logger("watchdog.rss")
@@ -65,10 +66,13 @@ class RssWatchdog:
         restart: RestartRequest,
         read_rss: Callable[[], int] = read_rss_bytes,
         clock: Callable[[], float] = time.monotonic,
+        release_heap: Callable[[], object] | None = release_free_heap,
     ) -> None:
         self.config = config
         self._restart = restart
         self._read = read_rss
+        self._release_heap = release_heap
+        self.released_mib = 0.0  # given back to the OS before the samples, in total
         self._clock = clock
         self._t0 = clock()
         self._samples: deque[tuple[float, float]] = deque()
@@ -81,6 +85,11 @@ class RssWatchdog:
     def check(self) -> RssReading:
         now = self._clock()
         rss_mib = self._read() / MIB
+        if self._release_heap is not None:
+            # sample what the line holds, not what the allocator kept after the line freed it
+            self._release_heap()
+            before, rss_mib = rss_mib, self._read() / MIB
+            self.released_mib += max(0.0, before - rss_mib)
         if self.start_mib is None:
             self.start_mib = rss_mib
         cfg = self.config

@@ -1,14 +1,20 @@
 """Soak and fault run: the whole line at full speed for a long time while faults are injected.
 
-Not part of the normal test run (a script, like the benchmarks). It runs the real App
-with the real engine on a small model, a synthetic PCB camera behind a fault
-injector, and the PLC simulator on loopback as the PLC (client role, free run),
-then reports memory at start and end, frames/verdicts accounted for, parts failed
-safe and faults survived. Exit 0 only if no verdict was lost, dropped by the PLC
-output (overrun) or left pending, every
-requested fault was injected and recovered from (PLC link up and camera frames after
-the last fault), the line stopped cleanly and its health was not failing at the end;
-otherwise it prints why (tests/soak/judge.py).
+Not part of the normal test run (a script, like the benchmarks). Three processes, so that the
+memory measured is the daemon's alone: the daemon (tests/soak/daemon.py: the real App with the
+real engine on a small model, a synthetic PCB camera behind a fault switch, the PLC output in
+client role, free run), the PLC simulator on loopback (tests/soak/plc_peer.py), and this one,
+which injects the faults (PLC outages through the peer, camera faults by SIGUSR1 to the daemon)
+and samples the daemon's RSS from /proc. It reports memory at start and end with the slopes of
+the first and second half, frames/verdicts accounted for, parts failed safe and faults survived.
+Exit 0 only if no verdict was lost, dropped by the PLC output (overrun) or left pending, every
+requested fault was injected and recovered from (PLC link up and camera frames after the last
+fault), the line stopped cleanly and its health was not failing at the end; otherwise it prints
+why (tests/soak/judge.py). The memory slope is reported with its standard error; it does not
+decide pass or fail (a short run's slope is warm-up).
+
+--probe DIR is a diagnostic, not a measurement: the daemon traces its Python allocations
+(tracemalloc, which costs CPU and memory) and dumps the growth and glibc's malloc_info to DIR.
 
 --duration runs that long (default 300 s). --frames runs until that many frames were
 captured, with the faults spread over the frames; with --duration as well, whichever
@@ -22,12 +28,12 @@ comes first ends the run.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
+import signal
+import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,213 +41,163 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT), str(Path(__file__).parent)]
 
-from faults import FaultPlan, FaultyCamera  # noqa: E402
-from judge import PLC_FIGURES, failures, line_verdicts_lost, plc_verdicts_lost  # noqa: E402
-from measure import RssTrend, gpu_mib, rss_mib  # noqa: E402
-from soak_line import build_config, plc_outage, plc_simulator, tiny_model  # noqa: E402
+from faults import FaultPlan  # noqa: E402
+from judge import failures  # noqa: E402
+from measure import RssTrend, rss_mib  # noqa: E402
+from plc_peer import PlcPeer  # noqa: E402
+from soak_line import add_line_args, line_argv, plc_outage  # noqa: E402
 
-NO_PROGRESS_S = 300.0  # no frame captured for this long: the line is hung, stop and fail
-LINK_BACK_S = 15.0  # how long the PLC link may take to come back after the last outage
+START_TIMEOUT_S = 900.0  # model load and warm-up on a busy machine
+STALE_S = 300.0  # the daemon rewrites its status every second; this long without: hung, kill it
+DRAIN_TIMEOUT_S = 300.0  # after "ending": link check, drain and report
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument(
-        "--duration", type=float, default=None, help="seconds to run (default 300 unless --frames is given)"
-    )
-    p.add_argument("--frames", type=int, default=None, help="run until this many frames were captured")
+    add_line_args(p)
     p.add_argument("--plc-outages", type=int, default=20, help="PLC outages spread over the run")
     p.add_argument("--camera-faults", type=int, default=20, help="camera faults spread over the run")
-    p.add_argument("--model", type=Path, default=None, help="checkpoint (default: the shipped demo model)")
-    p.add_argument("--imgsz", type=int, default=320, help="inference size (small: a fast soak)")
-    p.add_argument("--device", default="auto", help="engine device: auto, cpu, cuda:N")
-    p.add_argument("--batch", type=int, default=1, help="runtime batch size")
-    p.add_argument("--size", default="640x480", help="camera frame size WxH")
-    p.add_argument("--cpu-threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
     p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
-    p.add_argument("--archive", type=Path, default=None, help="reject archive dir (default: a temp dir)")
     p.add_argument(
-        "--archive-quota-mib", type=int, default=64, help="archive quota (small: exercises deletion)"
+        "--probe", type=Path, default=None, help="diagnostic: the daemon dumps tracemalloc/malloc_info here"
     )
-    p.add_argument("--log", type=Path, default=Path("soak-log.jsonl"), help="the daemon's JSON log lines")
     args = p.parse_args(argv)
     if args.frames is None and args.duration is None:
         args.duration = 300.0
     return args
 
 
-def accounting(app: Any, log: Path) -> dict[str, Any]:
-    """Every captured frame is answered at the output (a dropped one as fail-safe 901), and every
-    part the PLC output took on got exactly one result; the rest is lost (tests/soak/judge.py)."""
-    frames = captured(app)
-    total = app.line.stats.total()
-    answered = int(total["frames"])
-    out: dict[str, Any] = {
-        "captured": frames,
-        "answered": answered,
-        "dropped_counted": sum(app.line.queue_drops().values()),
-        "verdicts_lost": line_verdicts_lost(frames, answered),
-        "failsafe": int(total["failsafe"]),
-        "verdicts": total["verdicts"],
-        "fps": total["fps"],
-        "e2e_ms": total["latency_ms"].get("e2e", {}),
-    }
-    plc_stats = getattr(app.line.outputs.verdicts[0], "stats", None)
-    if plc_stats is not None:
-        s = plc_stats()
-        plc = {k: getattr(s, k) for k in (*PLC_FIGURES, "errors", "reconnects", "late") if hasattr(s, k)}
-        plc["failed_at_shutdown"] = logged_count(log, "plc.open_parts_failed_at_shutdown")
-        out["plc"] = plc
-        out["plc_verdicts_lost"] = plc_verdicts_lost(plc)
-    else:
-        out["plc_verdicts_lost"] = 0
-    return out
+class Daemon:
+    """The daemon process (tests/soak/daemon.py) and the files it reports through."""
+
+    def __init__(self, args: argparse.Namespace, plc_port: int, folder: Path) -> None:
+        self.status_path, self.report_path = folder / "status.json", folder / "report.json"
+        command = [sys.executable, str(Path(__file__).with_name("daemon.py")), *line_argv(args)]
+        command += ["--plc-port", str(plc_port), "--status", str(self.status_path)]
+        command += ["--report", str(self.report_path)]
+        if args.probe is not None:
+            command += ["--probe", str(args.probe)]
+        self.proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+        self.pid = self.proc.pid
+
+    def status(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads(self.status_path.read_text()))
+        except (OSError, ValueError):
+            return {}
+
+    def captured(self) -> int:
+        return int(self.status().get("captured", 0))
+
+    def camera_fault(self) -> None:
+        os.kill(self.pid, signal.SIGUSR1)
+
+    def wait_for(self, phases: tuple[str, ...], timeout: float) -> str:
+        """Until the status reaches one of ``phases``, the process exits, or it hangs; says which."""
+        end, seen = time.monotonic() + timeout, time.time()
+        while time.monotonic() < end:
+            status = self.status()
+            if status.get("phase") in phases:
+                return str(status["phase"])
+            if self.proc.poll() is not None:
+                return f"daemon exited ({self.proc.returncode})"
+            seen = float(status.get("t", seen))
+            if status and time.time() - seen > STALE_S:
+                return f"daemon status not updated for {STALE_S:.0f} s"
+            time.sleep(1.0)
+        return f"daemon not {'/'.join(phases)} within {timeout:.0f} s"
+
+    def stop(self) -> int:
+        """Wait for it to exit (it stops itself); kill it when it does not."""
+        try:
+            return self.proc.wait(DRAIN_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(30)
 
 
-def logged_count(log: Path, event: str) -> int:
-    """The sum of ``count`` over the JSON log lines of ``event`` (figures the daemon only logs)."""
-    total = 0
-    with log.open(encoding="utf-8") as lines:
-        for line in lines:
-            if f'"{event}"' not in line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue
-            if record.get("event") == event:
-                total += int(record.get("count", 0))
-    return total
-
-
-def captured(app: Any) -> int:
-    return sum(s.frames for s in app.line.source_stats())
-
-
-def fault_plans(args: argparse.Namespace, sim: Any, camera: FaultyCamera, app: Any) -> list[FaultPlan]:
+def fault_plans(args: argparse.Namespace, peer: PlcPeer, daemon: Daemon) -> list[FaultPlan]:
     """PLC outages and camera faults, spread over the frames in frames mode, else over the duration."""
     outages = [0]
     spread: dict[str, Any] = {}
     if args.frames is not None:
-        spread = {"total_frames": args.frames, "progress": lambda: captured(app)}
+        spread = {"total_frames": args.frames, "progress": daemon.captured}
     duration = args.duration or 0.0
     return [
-        FaultPlan("plc", args.plc_outages, duration, lambda: plc_outage(sim, 0.5, outages), **spread),
-        FaultPlan("camera", args.camera_faults, duration, camera.fault, **spread),
+        FaultPlan("plc", args.plc_outages, duration, lambda: plc_outage(peer, 0.5, outages), **spread),
+        FaultPlan("camera", args.camera_faults, duration, daemon.camera_fault, **spread),
     ]
 
 
-def wait_for_line(app: Any, args: argparse.Namespace) -> str:
-    """Until the duration is over, the frames are done, or the line stops or hangs; says which."""
-    deadline = None if args.duration is None else time.monotonic() + args.duration + 60
-    last, last_change = -1, time.monotonic()
-    while deadline is None or time.monotonic() < deadline:
-        if app.control.shutdown_requested.wait(1.0):
-            reason = app.shutdown_reason
-            return "duration" if reason == "soak duration" else f"shutdown requested: {reason}"
-        output = app.line.delivery
-        if app.finished.is_set() or (output is not None and not output.is_alive()):
-            return "frames done" if args.frames is not None and captured(app) >= args.frames else "line ended"
-        now, frames = time.monotonic(), captured(app)
-        if frames != last:
-            last, last_change = frames, now
-        elif now - last_change > NO_PROGRESS_S:
-            return f"no frame captured for {NO_PROGRESS_S:.0f} s"
-    return "the duration timer did not stop the line"
-
-
-def link_up_at_end(app: Any) -> bool:
-    """The PLC link is up, or comes back within LINK_BACK_S (a recovery still in progress)."""
-    output = app.line.outputs.verdicts[0]
-    end = time.monotonic() + LINK_BACK_S
-    while not getattr(output, "link_up", False):
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.1)
-    return True
-
-
-def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
-    """Start the line, inject the faults over the run, stop it; the raw figures."""
-    from inspector.app import App, build_line
-    from inspector.sources import build_source
-
-    config = build_config(args, sim.port)
-    camera = FaultyCamera(build_source(config.sources[0]))
-    app = App(build_line(config, sources={"cam0": camera}))
-    app.start()
-    t0 = time.monotonic()
-    start = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
-    plans = fault_plans(args, sim, camera, app)
-    trend = RssTrend()
-    for part in (*plans, trend):
-        part.start()
-    stopper = None
-    if args.duration is not None:
-        stopper = threading.Timer(args.duration, app.request_shutdown, args=("soak duration",))
-        stopper.start()
+def run_daemon(args: argparse.Namespace, peer: PlcPeer, folder: Path) -> dict[str, Any]:
+    """Start the daemon, inject the faults and sample its RSS until it ends; the raw figures."""
+    daemon = Daemon(args, peer.port, folder)
+    out: dict[str, Any] = {"daemon_pid": daemon.pid, "plc_peer_pid": peer.pid, "harness_errors": []}
+    plans: list[FaultPlan] = []
     try:
-        ended = wait_for_line(app, args)
-        for plan in plans:  # no fault during the final checks and the drain
+        started = daemon.wait_for(("running",), START_TIMEOUT_S)
+        if started != "running":
+            out["harness_errors"].append(f"the daemon did not start: {started}")
+            return out
+        out["start"] = {"rss_mib": round(rss_mib(daemon.pid), 1)}
+        plans = fault_plans(args, peer, daemon)
+        trend = RssTrend(daemon.pid, period_s=1.0)  # many samples: the sawtooth of heap trims averages
+        for part in (*plans, trend):
+            part.start()
+        limit = (args.duration + 600) if args.duration is not None else float("inf")
+        ended = daemon.wait_for(("ending", "stopped"), limit)
+        for plan in plans:  # no fault during the daemon's final checks and its drain
             plan.stop()
-        link_up = link_up_at_end(app)
-        gpu_watchdog = app.line.watch.gpu
-        end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib(gpu_watchdog), **trend.stop()}
-        snap = app.line.watch.health.last
+        if ended not in ("ending", "stopped"):
+            out["harness_errors"].append(f"the daemon did not end its run: {ended}")
+        out["end"] = {"rss_mib": round(rss_mib(daemon.pid), 1) if daemon.proc.poll() is None else None}
+        out["end"].update(trend.stop())
+        out["rss_samples"] = [(round(t), round(v, 1)) for t, v in trend.samples]
     finally:
-        if stopper is not None:
-            stopper.cancel()
         for plan in plans:
             plan.stop()
-        clean = app.run_until_stopped()
-    return {
-        "app": app,
-        "seconds": round(time.monotonic() - t0, 1),
-        "ended": ended,
-        "start": start,
-        "end": end,
-        "health_at_end": snap.summary() if snap is not None else "unknown",
-        "health_state_at_end": snap.state.label if snap is not None else "unknown",
-        "plc_link_up_at_end": link_up,
-        "clean": clean,
-        "faults": {
-            "plc_outages": plans[0].fired,
-            "camera_faults": plans[1].fired,
-            "camera_reconnects": sum(s.reconnects for s in app.line.source_stats()),
-            "frames_after_last_camera_fault": camera.frames_since_fault,
-            "injection_errors": plans[0].errors + plans[1].errors,
-        },
+        out["daemon_exit"] = daemon.stop()
+    out["faults"] = {
+        "plc_outages": plans[0].fired,
+        "camera_faults_sent": plans[1].fired,
+        "injection_errors": plans[0].errors + plans[1].errors,
     }
+    if daemon.report_path.exists():
+        out["daemon"] = json.loads(daemon.report_path.read_text())
+    return out
+
+
+def merge(raw: dict[str, Any]) -> dict[str, Any]:
+    """The daemon's own figures with the harness's (RSS, faults sent) in one report."""
+    report: dict[str, Any] = dict(raw.pop("daemon", {}))
+    camera = report.pop("camera", {})
+    for phase in ("start", "end"):
+        report[phase] = {**raw.get(phase, {}), **report.get(phase, {})}
+    faults = {"plc_outages": 0, "camera_faults_sent": 0, "injection_errors": [], **raw.get("faults", {})}
+    faults = {"camera_faults": 0, "frames_after_last_camera_fault": 0, **faults, **camera}
+    if faults["camera_faults"] < faults["camera_faults_sent"]:
+        lost = f"{faults['camera_faults_sent']} camera faults sent, {faults['camera_faults']} taken"
+        faults["injection_errors"].append(lost)
+    report["faults"] = faults
+    report.setdefault("ended", (raw["harness_errors"] or ["no report from the daemon"])[0])
+    for key in ("seconds", "captured", "answered", "verdicts_lost", "plc_verdicts_lost", "failsafe", "fps"):
+        report.setdefault(key, 0)
+    for key in ("daemon_pid", "plc_peer_pid", "daemon_exit", "harness_errors", "rss_samples"):
+        report[key] = raw.get(key)
+    return report
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from inspector.logging import LogConfig, configure_logging
-
-    args.model_path = tiny_model(args)
-    if args.archive is None:
-        args.archive = Path(tempfile.mkdtemp(prefix="soak-archive-"))
-    with args.log.open("w", encoding="utf-8") as log_file:
-        configure_logging(LogConfig(format="json", level="info", library_level="error"), stream=log_file)
-        try:
-            with plc_simulator() as sim:
-                raw = run_line(args, sim)
-        finally:
-            configure_logging(LogConfig(level="warning"), stream=sys.stderr)
-    app = raw.pop("app")
-    report = {
-        "model": str(args.model_path or "demo model"),
-        "device": str(getattr(app.line.engine, "device", "?")),
-        **{k: raw[k] for k in ("seconds", "ended", "start", "end")},
-        **accounting(app, args.log),
-        "faults": raw["faults"],
-        "archive": dataclasses.asdict(app.line.archive.stats()) if app.line.archive is not None else None,
-        **{k: raw[k] for k in ("health_at_end", "health_state_at_end", "plc_link_up_at_end")},
-        "clean_stop": raw["clean"],
-        "exit_code": app.exit_code,
-    }
+    with tempfile.TemporaryDirectory(prefix="soak-") as folder, PlcPeer() as peer:
+        raw = run_daemon(args, peer, Path(folder))
+    report = merge(raw)
     requested = {"plc_outages": args.plc_outages, "camera_faults": args.camera_faults}
-    report["failures"] = failures(report, requested, args.frames)
-    report["ok"] = not report["failures"]
+    why = failures(report, requested, args.frames)
+    why += [f"harness: {e}" for e in report["harness_errors"]]
+    if report["daemon_exit"] != 0:
+        why.append(f"the daemon process exited {report['daemon_exit']}")
+    report["failures"] = why
+    report["ok"] = not why
     return report
 
 
@@ -250,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     report = run(args)
     text = json.dumps(report, indent=1, default=str)
-    print(text)
+    print(json.dumps({k: v for k, v in report.items() if k != "rss_samples"}, indent=1, default=str))
     if args.json is not None:
         args.json.write_text(text)
     print(
@@ -258,7 +214,9 @@ def main(argv: list[str] | None = None) -> int:
         f"lost {report['verdicts_lost']}, failed safe {report['failsafe']}, "
         f"faults survived {report['faults']['plc_outages']} PLC + "
         f"{report['faults']['camera_faults']} camera, "
-        f"RSS {report['start']['rss_mib']:.0f} -> {report['end']['rss_mib']:.0f} MiB: "
+        f"daemon RSS {report['start'].get('rss_mib')} -> {report['end'].get('rss_mib')} MiB, "
+        f"second half {report['end'].get('second_half_slope_mib_per_h')}"
+        f" ± {report['end'].get('second_half_slope_stderr_mib_per_h')} MiB/h: "
         + ("OK" if report["ok"] else "FAILED"),
         file=sys.stderr,
     )

@@ -1,5 +1,5 @@
-"""The soak run's line: the model, the config (real App, synthetic camera, PLC simulator as the
-PLC) and the PLC outage it injects."""
+"""The soak run's line: its options, the model, the config (real App, synthetic camera, the PLC
+simulator as the PLC) and the PLC outage it injects."""
 
 from __future__ import annotations
 
@@ -12,6 +12,39 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def add_line_args(p: argparse.ArgumentParser) -> None:
+    """The options that shape the line; the soak passes them through to its daemon process."""
+    p.add_argument(
+        "--duration", type=float, default=None, help="seconds to run (default 300 unless --frames is given)"
+    )
+    p.add_argument("--frames", type=int, default=None, help="run until this many frames were captured")
+    p.add_argument("--model", type=Path, default=None, help="checkpoint (default: the shipped demo model)")
+    p.add_argument("--imgsz", type=int, default=320, help="inference size (small: a fast soak)")
+    p.add_argument("--device", default="auto", help="engine device: auto, cpu, cuda:N")
+    p.add_argument("--batch", type=int, default=1, help="runtime batch size")
+    p.add_argument("--size", default="640x480", help="camera frame size WxH")
+    p.add_argument("--cpu-threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument("--archive", type=Path, default=None, help="reject archive dir (default: a temp dir)")
+    p.add_argument(
+        "--archive-quota-mib", type=int, default=64, help="archive quota (small: exercises deletion)"
+    )
+    p.add_argument("--log", type=Path, default=Path("soak-log.jsonl"), help="the daemon's JSON log lines")
+
+
+LINE_ARGS = ("duration", "frames", "model", "imgsz", "device", "batch", "size", "cpu_threads")
+LINE_ARGS += ("archive", "archive_quota_mib", "log")
+
+
+def line_argv(args: argparse.Namespace) -> list[str]:
+    """``args``' line options as a command line again (for the daemon process)."""
+    argv = []
+    for name in LINE_ARGS:
+        value = getattr(args, name)
+        if value is not None:
+            argv += [f"--{name.replace('_', '-')}", str(value)]
+    return argv
+
+
 def tiny_model(args: argparse.Namespace) -> Path | None:
     """The checkpoint to run: ``--model``, else the shipped demo model, else a random-initialised
     yolov8n-seg with the demo classes built by the reference implementation (dev dependency)."""
@@ -19,7 +52,7 @@ def tiny_model(args: argparse.Namespace) -> Path | None:
         return Path(args.model)
     if (ROOT / "inspector" / "models" / "demo-pcb-seg.pt").exists():
         return None
-    from tests.support.reference import build_checkpoint
+    from tests.reference import build_checkpoint
 
     folder = Path(tempfile.mkdtemp(prefix="soak-model-"))
     return build_checkpoint(folder / "tiny-n-seg.pt", scale="n", imgsz=args.imgsz)
@@ -86,16 +119,6 @@ def build_config(args: argparse.Namespace, plc_port: int) -> Any:
         # production RSS thresholds: a short soak does not fill the window, a 1 h soak does
         watchdog={"rss_interval_s": 5, "stall_after_s": 30},
     )
-
-
-def plc_simulator() -> Any:
-    """The PLC simulator (Modbus TCP server on 127.0.0.1, free port), as a context manager.
-
-    It runs in the soak's own process, so its write log is kept short: the default (200 000
-    writes, ~60 MiB after an hour's ~100 000) showed up as a ~55 MiB/h RSS slope of the daemon."""
-    from inspector.plc.simulator import PlcSimulator
-
-    return PlcSimulator(write_log_limit=1000)
 
 
 def plc_outage(sim: Any, outage_s: float, count: list[int]) -> None:
