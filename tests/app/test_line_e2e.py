@@ -159,12 +159,10 @@ def test_demo_runs_the_whole_line_and_prints_the_summary(tmp_path: Path) -> None
     assert "model demo-pcb-seg.pt" in out
     assert "STAND-IN" not in out and "STAND-IN" not in result.stderr
     assert "Traceback" not in result.stderr
-    # --verbose logs one inspection event per board; seq n is the generator's board n - 1
-    verdicts = {}
-    for line in result.stderr.splitlines():
-        seq, verdict = re.search(r"\bseq=(\d+)\b", line), re.search(r"\bverdict=(\w+)", line)
-        if " inspection " in line and seq and verdict:
-            verdicts[int(seq[1]) - 1] = verdict[1]
+    # --verbose logs one inspection event per board (JSON: stderr is no terminal here); seq n is
+    # the generator's board n - 1
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    verdicts = {e["seq"] - 1: e["verdict"] for e in events if e.get("event") == "inspection"}
     generator = BoardGenerator((640, 480), seed=0)
     truth = {i: "REJECT" if board_rejected(generator.render(i)[1]) else "PASS" for i in range(frames)}
     assert verdicts == truth
