@@ -230,3 +230,24 @@ def test_check_and_run_refuse_a_model_path_that_is_not_a_file(
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err, err
     assert "engine.model:" in err and needle in err
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        pytest.param(lambda tmp: tmp / "absent" / "line3.pt", "folder", id="missing-folder"),
+        pytest.param(lambda tmp: tmp, "is a directory", id="a-directory"),
+        pytest.param(lambda tmp: Path("/proc/line3.pt"), "cannot write /proc/line3.pt", id="unwritable"),
+    ],
+)
+def test_convert_to_a_destination_that_cannot_be_written(
+    model_files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], Path],
+    needle: str,
+) -> None:
+    code = main(["model", "convert", str(model_files["ultralytics"]), str(make(tmp_path))])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert needle in err
