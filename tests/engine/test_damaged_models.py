@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from inspector.cli import main
-from inspector.engine.loaders import EXPECTED, load_model, read_content, save_own
+from inspector.engine.archive import EXPECTED
+from inspector.engine.loaders import load_model, read_content, save_own
 from inspector.errors import InspectorError, ModelError
 from tests.support.reference import yolo
 
