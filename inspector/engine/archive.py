@@ -8,6 +8,7 @@ wrong with it (empty, not a zip, truncated, corrupted, a zip bomb) before anythi
 from __future__ import annotations
 
 import zipfile
+import zlib
 from pathlib import Path
 
 from inspector.errors import ModelError
@@ -21,6 +22,8 @@ LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 MAX_UNPACKED_BYTES = 4 * 1024**3
 # torch stores entries uncompressed; a deflated entry that expands this much is a zip bomb
 MAX_COMPRESSION_RATIO = 200
+# what reading a damaged zip raises: unsupported compression is NotImplementedError
+UNREADABLE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
 
 
 def fail(path: Path, why: str) -> ModelError:
@@ -45,13 +48,28 @@ def open_archive(path: Path) -> zipfile.ZipFile:
         raise fail(path, "it is not a torch zip archive")
     try:
         archive = zipfile.ZipFile(path)
+    except UNREADABLE as exc:
+        raise fail(path, f"the archive is truncated or corrupted ({one_line(exc)})") from None
+    try:
         check_unpacked_size(path, archive)
         bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise fail(path, f"the archive is truncated or corrupted ({exc})") from None
+    except ModelError:
+        archive.close()
+        raise
+    except RuntimeError:  # zipfile's word for an entry that needs a password
+        archive.close()
+        raise fail(path, "the archive is encrypted") from None
+    except UNREADABLE as exc:  # a deflated entry with corrupted data raises zlib.error
+        archive.close()
+        raise fail(path, f"the archive is truncated or corrupted ({one_line(exc)})") from None
     if bad is not None:
+        archive.close()
         raise fail(path, f"the archive is corrupted (bad CRC in {bad})")
     return archive
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:200]
 
 
 def check_unpacked_size(path: Path, archive: zipfile.ZipFile) -> None:
