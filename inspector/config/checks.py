@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inspector.config.settings import InspectorConfig
+from inspector.engine.archive import open_archive
 from inspector.engine.metadata import DEMO_MODEL, model_names
-from inspector.errors import ConfigError
+from inspector.errors import ConfigError, ModelError
 from inspector.plc.config import PlcMode, PlcRole
 from inspector.rules.checks import name_problems
 from inspector.rules.checks import source_problems as rule_source_problems
@@ -41,7 +42,8 @@ def source_problems(config: InspectorConfig) -> list[Problem]:
 
 
 def engine_problems(config: InspectorConfig) -> list[Problem]:
-    """A configured model file exists (the shipped demo model is the engine's own business)."""
+    """A configured model file exists and is an intact archive (empty, truncated, corrupted or
+    not-a-model files are refused here as at load); the shipped demo model is the engine's own."""
     model = config.engine.model
     if model is None:
         return []
@@ -49,6 +51,10 @@ def engine_problems(config: InspectorConfig) -> list[Problem]:
         return [("engine.model", f"model file {model} does not exist")]
     if not model.is_file():
         return [("engine.model", f"{model} is not a file")]
+    try:
+        open_archive(model).close()
+    except ModelError as exc:
+        return [("engine.model", str(exc))]
     return []
 
 
