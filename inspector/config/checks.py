@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inspector.config.settings import InspectorConfig
-from inspector.engine.archive import open_archive
-from inspector.engine.metadata import DEMO_MODEL, model_names
-from inspector.errors import ConfigError, ModelError
+from inspector.engine.metadata import DEMO_MODEL, archive_problem, model_names
+from inspector.errors import ConfigError
 from inspector.plc.config import PlcMode, PlcRole
 from inspector.rules.checks import name_problems
 from inspector.rules.checks import source_problems as rule_source_problems
@@ -51,11 +50,8 @@ def engine_problems(config: InspectorConfig) -> list[Problem]:
         return [("engine.model", f"model file {model} does not exist")]
     if not model.is_file():
         return [("engine.model", f"{model} is not a file")]
-    try:
-        open_archive(model).close()
-    except ModelError as exc:
-        return [("engine.model", str(exc))]
-    return []
+    problem = archive_problem(model)
+    return [("engine.model", problem)] if problem else []
 
 
 def class_problems(config: InspectorConfig) -> tuple[list[Problem], tuple[str, ...] | None]:
