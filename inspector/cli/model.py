@@ -41,18 +41,25 @@ def handle_info(args: argparse.Namespace) -> int:
 
 
 def handle_convert(args: argparse.Namespace) -> int:
+    from inspector.engine.checkpoint import reason_of
     from inspector.engine.loaders import load_model, read_content, save_own
 
+    if args.dst.is_dir():
+        raise ModelError(f"{args.dst} is a directory; give the file to write")
     if args.dst.exists() and not args.force:
         raise ModelError(f"{args.dst} exists; pass --force to overwrite it")
     if args.dst.resolve() == args.src.resolve():
         raise ModelError("source and destination are the same file")
+    if not args.dst.parent.is_dir():
+        raise ModelError(f"cannot write {args.dst}: folder {args.dst.parent} does not exist")
     content, fmt = read_content(args.src)
     tmp = args.dst.with_name(args.dst.name + ".partial")
     try:
         save_own(content, tmp, source=f"{args.src.name} ({fmt})")
         load_model(tmp)  # prove the written file loads before it replaces anything
         tmp.replace(args.dst)
+    except (OSError, RuntimeError) as exc:  # torch's writer raises RuntimeError for I/O failures
+        raise ModelError(f"cannot write {args.dst}: {reason_of(exc)}") from None
     finally:
         tmp.unlink(missing_ok=True)
     print(f"wrote {args.dst} (yolov8{content.scale}-seg, {content.nc} classes, from {fmt} file {args.src})")

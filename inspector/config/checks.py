@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inspector.config.settings import InspectorConfig
-from inspector.engine.metadata import DEMO_MODEL, model_names
+from inspector.engine.metadata import DEMO_MODEL, archive_problem, model_names
 from inspector.errors import ConfigError
 from inspector.plc.config import PlcMode, PlcRole
 from inspector.rules.checks import name_problems
@@ -41,7 +41,8 @@ def source_problems(config: InspectorConfig) -> list[Problem]:
 
 
 def engine_problems(config: InspectorConfig) -> list[Problem]:
-    """A configured model file exists (the shipped demo model is the engine's own business)."""
+    """A configured model file exists and is an intact archive (empty, truncated, corrupted or
+    not-a-model files are refused here as at load); the shipped demo model is the engine's own."""
     model = config.engine.model
     if model is None:
         return []
@@ -49,7 +50,8 @@ def engine_problems(config: InspectorConfig) -> list[Problem]:
         return [("engine.model", f"model file {model} does not exist")]
     if not model.is_file():
         return [("engine.model", f"{model} is not a file")]
-    return []
+    problem = archive_problem(model)
+    return [("engine.model", problem)] if problem else []
 
 
 def class_problems(config: InspectorConfig) -> tuple[list[Problem], tuple[str, ...] | None]:

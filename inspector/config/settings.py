@@ -93,6 +93,10 @@ def _yaml_type(value: object) -> str:
 
 def _reason(err: Any) -> str:
     if err["type"] == "extra_forbidden":
+        key = str(err["loc"][-1]) if err["loc"] else ""
+        if "." in key.strip("."):  # `pulses.late_ms: 5` under plc reads like the right key path
+            outer, inner = key.split(".", 1)
+            return f"unknown key: a key holds no dots, nest it ({outer}: {{{inner}: ...}})"
         return "unknown key"
     if err["type"] in MAPPING_ERRORS:
         return f"should be a section of keys (key: value), not {_yaml_type(err['input'])}"

@@ -23,6 +23,7 @@ TORCH_ADVICE = re.compile(
     r"\.?\s*\(?(This is an internal miniz error|If you are seeing this error|Could this error message be "
     r"improved).*$"
 )
+TORCH_WHERE = re.compile(r"^\[enforce fail at [^\]]*\]\s*\.?\s*")  # where in torch's C++ it failed
 MAX_REASON = 200
 
 
@@ -44,7 +45,7 @@ class CheckpointContent:
 def reason_of(exc: BaseException) -> str:
     """An exception's message as one short line for an error about a model file (torch's
     messages span lines and end in advice meant for its own developers)."""
-    text = TORCH_ADVICE.sub("", " ".join(str(exc).split()))
+    text = TORCH_ADVICE.sub("", TORCH_WHERE.sub("", " ".join(str(exc).split())))
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 

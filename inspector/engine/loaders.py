@@ -18,22 +18,14 @@ from typing import Any
 import torch
 from torch import nn
 
+from inspector.engine.archive import fail, open_archive
 from inspector.engine.checkpoint import CheckpointContent, imgsz_of, names_of, read_ultralytics, reason_of
 from inspector.engine.model import SegmentationModel, parameter_count
 from inspector.engine.unpickle import archive_prefix, pickled_globals, restricted_load
 from inspector.errors import ModelError, UnsafeModelError
 
-EXPECTED = (
-    "expected a YOLOv8-seg checkpoint saved by ultralytics (best.pt), an inspector model "
-    "(written by 'inspector model convert') or an ultralytics TorchScript export"
-)
 OWN_FORMAT = "inspector.yolov8-seg"
 OWN_FORMAT_VERSION = 1
-LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
-# yolov8x-seg last.pt with optimizer state is ~0.9 GB; a file declaring far more is not a model
-MAX_UNPACKED_BYTES = 4 * 1024**3
-# torch stores entries uncompressed; a deflated entry that expands this much is a zip bomb
-MAX_COMPRESSION_RATIO = 200
 
 
 @dataclass(frozen=True)
@@ -77,57 +69,6 @@ class LoadedModel:
 
     module: nn.Module
     info: ModelInfo
-
-
-def fail(path: Path, why: str) -> ModelError:
-    return ModelError(f"model file {path}: {why}; {EXPECTED}")
-
-
-def open_archive(path: Path) -> zipfile.ZipFile:
-    try:
-        with path.open("rb") as stream:
-            head = stream.read(16)
-    except FileNotFoundError:
-        raise ModelError(f"model file {path} does not exist") from None
-    except IsADirectoryError:
-        raise ModelError(f"model file {path} is a directory, not a file") from None
-    except OSError as exc:
-        raise ModelError(f"model file {path} cannot be read: {exc.strerror}") from None
-    if not head:
-        raise fail(path, "the file is empty")
-    if head.startswith(LEGACY_TORCH_MAGIC[:4]) and LEGACY_TORCH_MAGIC[4:] in head + b"\0" * 16:
-        raise fail(path, "it uses torch's legacy (pre-1.6) serialisation; re-save it with a recent torch")
-    if not head.startswith(b"PK"):
-        raise fail(path, "it is not a torch zip archive")
-    try:
-        archive = zipfile.ZipFile(path)
-        check_unpacked_size(path, archive)
-        bad = archive.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise fail(path, f"the archive is truncated or corrupted ({exc})") from None
-    if bad is not None:
-        raise fail(path, f"the archive is corrupted (bad CRC in {bad})")
-    return archive
-
-
-def check_unpacked_size(path: Path, archive: zipfile.ZipFile) -> None:
-    """Refuse archives whose entries would unpack to absurd sizes, before any is read (zipfile
-    never yields more than an entry's declared size, so the declared sizes bound the reads)."""
-    total = 0
-    for entry in archive.infolist():
-        total += entry.file_size
-        ratio = entry.file_size / max(entry.compress_size, 1)
-        if entry.compress_type != zipfile.ZIP_STORED and ratio > MAX_COMPRESSION_RATIO:
-            raise fail(path, f"entry {entry.filename} expands {ratio:.0f}x when unpacked (a zip bomb?)")
-    if total > MAX_UNPACKED_BYTES:
-        raise fail(
-            path,
-            f"it would unpack to {human_size(total)} (limit {human_size(MAX_UNPACKED_BYTES)})",
-        )
-
-
-def human_size(n: int) -> str:
-    return f"{n / 1024**3:.1f} GiB" if n >= 1024**3 else f"{n / 1024**2:.1f} MiB"
 
 
 def is_torchscript(archive: zipfile.ZipFile) -> bool:

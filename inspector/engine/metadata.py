@@ -16,6 +16,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from inspector.engine.archive import open_archive
+from inspector.errors import ModelError
+
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-pcb-seg.pt"
 MAX_METADATA_BYTES = 64 * 1024**2  # data.pkl of a yolov8x checkpoint is a few MiB; tensors live elsewhere
 
@@ -53,12 +56,22 @@ class StubUnpickler(pickle.Unpickler):
         return None  # tensor storages: not needed for names
 
 
+def archive_problem(path: Path) -> str | None:
+    """What is wrong with a model file's zip archive (empty, truncated, corrupted, ...), or None:
+    the loader's own check, without torch, so ``check`` refuses what loading would."""
+    try:
+        open_archive(path).close()
+    except ModelError as exc:
+        return str(exc)
+    return None
+
+
 def model_names(path: Path) -> tuple[str, ...] | None:
     """The model's class names in id order, or None when they cannot be read without torch."""
     try:
         with zipfile.ZipFile(path) as archive:
             return names_in(archive)
-    except (OSError, zipfile.BadZipFile, EOFError, ValueError, KeyError):
+    except Exception:  # untrusted bytes (config.txt a list, JSON nested too deep): the loader says
         return None
 
 

@@ -41,7 +41,7 @@ class ScriptedSegmenter(nn.Module):
 def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
     try:
         meta = json.loads(config_text) if config_text else {}
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:  # RecursionError: nested past the parser
         raise ModelError(f"model file {path}: its config.txt is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or not meta:
         raise ModelError(

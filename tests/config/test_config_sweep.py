@@ -86,6 +86,11 @@ UNKNOWN_KEYS = [
     case("archive", LINE + "archive: {path: /tmp}\n", "archive.path: unknown key"),
     case("number-as-section", LINE + "1: x\n", "1: unknown key"),
     case("null-as-section", LINE + "~: 1\n", "None: unknown key"),
+    case(
+        "dotted-key",
+        LINE + "plc: {pulses.late_ms: 5}\n",
+        "plc.pulses.late_ms: unknown key: a key holds no dots",
+    ),
 ]
 
 WRONG_TYPES = [
@@ -130,6 +135,15 @@ WRONG_TYPES = [
         "rules.zones.1: the key should be a name",
     ),
     case("unknown-kind", "sources:\n  - {kind: webcam, uri: '0'}\n", "sources.0: Input tag 'webcam'"),
+    case("plc-null", LINE + "plc:\n", "plc: should be a section of keys (key: value), not NoneType None"),
+    case(
+        "sources.0-null",
+        "sources:\n  -\n",
+        "sources.0: should be a section of keys (key: value), not NoneType",
+    ),
+    case("port-true", LINE + "plc: {port: true}\n", "plc.port: Input should be a valid integer"),
+    case("conf-true", LINE + "engine: {conf: true}\n", "engine.conf: Input should be a valid number"),
+    case("imgsz-false", LINE + "engine: {imgsz: false}\n", "engine.imgsz: Input should be a valid integer"),
 ]
 
 NOT_FINITE = [
@@ -466,3 +480,12 @@ def test_in_a_real_process(
         env=full_env,
     )
     assert_config_error(command, result.returncode, result.stderr, needle)
+
+
+def test_booleans_still_set_switches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Only number keys refuse true/false; switches take them as before."""
+    path = tmp_path / "line.yaml"
+    path.write_text(
+        LINE + "health: {http: false}\nplc: {pulses: {enabled: false}}\narchive: {enabled: true}\n"
+    )
+    assert main(["check", "--config", str(path)]) == 0, capsys.readouterr().err

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from inspector.cli import main
-from inspector.engine.loaders import EXPECTED, load_model, read_content, save_own
+from inspector.engine.archive import EXPECTED
+from inspector.engine.loaders import load_model, read_content, save_own
 from inspector.errors import InspectorError, ModelError
 from tests.support.reference import yolo
 
@@ -52,17 +53,39 @@ def flipped(src: Path, dst: Path) -> None:
     dst.write_bytes(bytes(data))
 
 
-def rezipped(rename: Callable[[str], str | None]) -> Damage:
+def rezipped(rename: Callable[[str], str | None], compression: int = zipfile.ZIP_STORED) -> Damage:
     """A valid zip of the file's members, renamed (or dropped where ``rename`` gives None)."""
 
     def damage(src: Path, dst: Path) -> None:
-        with zipfile.ZipFile(src) as original, zipfile.ZipFile(dst, "w") as copy:
+        with zipfile.ZipFile(src) as original, zipfile.ZipFile(dst, "w", compression) as copy:
             for item in original.infolist():
                 name = rename(item.filename)
                 if name is not None:
                     copy.writestr(name, original.read(item))
 
     return damage
+
+
+def deflated_and_corrupted(src: Path, dst: Path) -> None:
+    """Entries deflated (torch stores them plain), then bytes of data.pkl's stream inverted."""
+    rezipped(lambda n: n, zipfile.ZIP_DEFLATED)(src, dst)
+    data = bytearray(dst.read_bytes())
+    with zipfile.ZipFile(dst) as archive:
+        entry = next(i for i in archive.infolist() if i.filename.endswith("data.pkl"))
+    start = entry.header_offset + 30 + len(entry.filename.encode()) + len(entry.extra) + 5
+    data[start : start + 32] = bytes(b ^ 0x55 for b in data[start : start + 32])
+    dst.write_bytes(bytes(data))
+
+
+def flagged_encrypted(src: Path, dst: Path) -> None:
+    """Every entry's 'encrypted' flag set, in the local and the central headers."""
+    data = bytearray(src.read_bytes())
+    for signature, flag_offset in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(signature)
+        while at != -1:
+            data[at + flag_offset] |= 1
+            at = data.find(signature, at + 4)
+    dst.write_bytes(bytes(data))
 
 
 DAMAGE: dict[str, tuple[Damage, str]] = {
@@ -77,6 +100,8 @@ DAMAGE: dict[str, tuple[Damage, str]] = {
     "wrong-member-names": (rezipped(lambda n: n.replace("data.pkl", "weights.pkl")), "data.pkl"),
     "members-at-top": (rezipped(lambda n: n.split("/", 1)[1]), ""),
     "storage-missing": (rezipped(lambda n: None if n.endswith("/data/0") else n), "data/0"),
+    "deflated-and-corrupted": (deflated_and_corrupted, "truncated or corrupted"),
+    "flagged-encrypted": (flagged_encrypted, "the archive is encrypted"),
 }
 FORMATS = ["ultralytics", "inspector", "torchscript"]
 CASES = [pytest.param(fmt, name, id=f"{fmt}-{name}") for fmt in FORMATS for name in DAMAGE]
@@ -230,3 +255,56 @@ def test_check_and_run_refuse_a_model_path_that_is_not_a_file(
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err, err
     assert "engine.model:" in err and needle in err
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        pytest.param(lambda tmp: tmp / "absent" / "line3.pt", "folder", id="missing-folder"),
+        pytest.param(lambda tmp: tmp, "is a directory", id="a-directory"),
+        pytest.param(lambda tmp: Path("/proc/line3.pt"), "cannot write /proc/line3.pt", id="unwritable"),
+    ],
+)
+def test_convert_to_a_destination_that_cannot_be_written(
+    model_files: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    make: Callable[[Path], Path],
+    needle: str,
+) -> None:
+    code = main(["model", "convert", str(model_files["ultralytics"]), str(make(tmp_path))])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert needle in err
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["empty", "truncated-50", "random-bytes", "flipped-bytes", "deflated-and-corrupted", "flagged-encrypted"],
+)
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_check_refuses_a_damaged_model(
+    model_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, name: str
+) -> None:
+    """check reads no weights, but refuses what the archive check at load would refuse."""
+    path, needle = damaged(model_files, tmp_path, fmt, name)
+    code = main(["check", "--config", str(line_config(tmp_path, path))])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert f"engine.model: model file {path}: " in err and needle in err
+
+
+@pytest.mark.parametrize("config_txt", [b"[1, 2]", b"[" * 100_000], ids=["a-list", "nested-too-deep"])
+def test_check_leaves_unreadable_torchscript_names_to_the_loader(
+    model_files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str], config_txt: bytes
+) -> None:
+    path = tmp_path / "export.torchscript"
+    with zipfile.ZipFile(model_files["torchscript"]) as original, zipfile.ZipFile(path, "w") as copy:
+        for item in original.infolist():
+            copy.writestr(
+                item.filename, config_txt if item.filename.endswith("config.txt") else original.read(item)
+            )
+    assert main(["check", "--config", str(line_config(tmp_path, path))]) == 0
+    assert "checked when it loads" in capsys.readouterr().out
+    code = main(["model", "info", str(path)])
+    assert_one_line_error("model", code, capsys.readouterr().err, path, "config.txt")

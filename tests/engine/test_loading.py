@@ -222,9 +222,9 @@ def test_zip_bomb_entry_is_refused_before_it_is_unpacked(tmp_path: Path, tiny_se
 def test_archive_declaring_an_absurd_unpacked_size_is_refused(
     tmp_path: Path, tiny_seg_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import inspector.engine.loaders as loaders
+    import inspector.engine.archive as archive
 
-    monkeypatch.setattr(loaders, "MAX_UNPACKED_BYTES", 1024**2)  # stands in for 4 GiB of real weights
+    monkeypatch.setattr(archive, "MAX_UNPACKED_BYTES", 1024**2)  # stands in for 4 GiB of real weights
     with pytest.raises(ModelError, match=r"would unpack to [\d.]+ MiB \(limit 1\.0 MiB\)") as err:
         load_model(tiny_seg_checkpoint)
     assert str(tiny_seg_checkpoint) in str(err.value)
