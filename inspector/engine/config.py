@@ -67,3 +67,10 @@ class EngineConfig(Section):
     def _empty_means_all(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
         # An empty filter would keep no instance at all, so every part would pass unseen.
         return value or None
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _empty_means_demo(cls, value: object) -> object:
+        # `model:` left empty in YAML is null, but INSPECTOR_ENGINE__MODEL= is "", which a Path
+        # would read as the current folder: both mean the shipped demo model.
+        return None if isinstance(value, str) and not value.strip() else value

@@ -26,6 +26,13 @@ def test_empty_config_is_valid() -> None:
     assert isinstance(load_config(None), InspectorConfig)
 
 
+def test_an_empty_model_means_the_demo_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`model:` left empty (null) and INSPECTOR_ENGINE__MODEL= ('') both mean the shipped model,
+    as the key's description says; '' must not become the current folder."""
+    monkeypatch.setenv("INSPECTOR_ENGINE__MODEL", "")
+    assert load_config(None).engine.model is None
+
+
 @pytest.mark.parametrize(
     ("text", "needle"),
     [
