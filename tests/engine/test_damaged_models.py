@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,23 +17,20 @@ from inspector.cli import main
 from inspector.engine.archive import EXPECTED
 from inspector.engine.loaders import load_model, read_content, save_own
 from inspector.errors import InspectorError, ModelError
-from tests.support.reference import yolo
 
 Damage = Callable[[Path, Path], None]  # (intact file, file to write)
 
 
 @pytest.fixture(scope="module")
-def model_files(tiny_seg_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def model_files(
+    tiny_seg_checkpoint: Path, torchscript_export: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Path]:
     """One intact file per format: ultralytics checkpoint, inspector format, TorchScript export."""
     folder = tmp_path_factory.mktemp("formats")
     own = folder / "model.inspector"
     content, _ = read_content(tiny_seg_checkpoint)
     save_own(content, own, source="tiny")
-    source = shutil.copy(tiny_seg_checkpoint, folder / "best.pt")
-    with warnings.catch_warnings():  # ultralytics' exporter uses torch.jit.trace, deprecated in torch
-        warnings.simplefilter("ignore", FutureWarning)
-        exported = Path(yolo(source).export(format="torchscript", imgsz=256, verbose=False))
-    return {"ultralytics": tiny_seg_checkpoint, "inspector": own, "torchscript": exported}
+    return {"ultralytics": tiny_seg_checkpoint, "inspector": own, "torchscript": torchscript_export}
 
 
 def write(data: bytes) -> Damage:

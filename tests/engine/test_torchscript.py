@@ -16,14 +16,9 @@ from tests.support.reference import assert_same_detections, synthetic_image, yol
 
 
 @pytest.fixture(scope="module")
-def exported(tiny_seg_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("ts")
-    source = shutil.copy(tiny_seg_checkpoint, folder / "best.pt")
-    out = yolo(source).export(format="torchscript", imgsz=256, verbose=False)
-    path = Path(out)
-    renamed = path.with_name("model.bin")  # the loader reads the content, not the extension
-    path.rename(renamed)
-    return renamed
+def exported(torchscript_export: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # the loader reads the content, not the extension
+    return Path(shutil.copy(torchscript_export, tmp_path_factory.mktemp("ts") / "model.bin"))
 
 
 def test_torchscript_metadata(exported: Path) -> None:
