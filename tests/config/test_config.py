@@ -40,6 +40,11 @@ def test_an_empty_model_means_the_demo_model(monkeypatch: pytest.MonkeyPatch) ->
         ("nonsense_section: {}\n", "nonsense_section: unknown key"),
         ("a: [\n", "not valid YAML at line"),
         ("- 1\n- 2\n", "must hold a mapping"),
+        ("watchdog:\n  stall_after_s: 0\n", "watchdog.stall_after_s"),
+        ("watchdog:\n  oom:\n    on_repeat: reboot\n", "watchdog.oom.on_repeat"),
+        ("health:\n  http_port: 70000\n", "health.http_port"),
+        ("archive:\n  quota_mib: 0\n", "archive.quota_mib"),
+        ("archive:\n  bogus: 1\n", "archive.bogus: unknown key"),
     ],
 )
 def test_bad_config_names_the_key(tmp_path: Path, text: str, needle: str) -> None:

@@ -3,12 +3,9 @@ soak harness's own pieces (RSS of another process, slopes, a report without a da
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 import threading
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -17,17 +14,7 @@ from inspector.watchdog.config import WatchdogConfig
 from inspector.watchdog.heap import release_free_heap
 from inspector.watchdog.restart import RestartRequest
 from inspector.watchdog.rss import MIB, RssWatchdog, read_rss_bytes
-
-SOAK = Path(__file__).resolve().parent
-
-
-def soak_module(name: str) -> ModuleType:
-    """A module of the soak script (not a package), under a name that cannot clash."""
-    spec = importlib.util.spec_from_file_location(f"soak_{name}", SOAK / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.support.soak import SOAK, soak_module
 
 
 def churn(pinned: list[np.ndarray]) -> None:

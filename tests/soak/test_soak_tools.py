@@ -3,11 +3,7 @@ spread over frames (the soak itself is a script run by .ci/run, not part of the 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import time
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -15,18 +11,7 @@ import pytest
 
 from tests.support import wait_until
 from tests.support.notify import Counter
-
-SOAK = Path(__file__).resolve().parents[1] / "soak"
-
-
-def soak_module(name: str) -> ModuleType:
-    """A module of the soak script (not a package), under a name that cannot clash."""
-    spec = importlib.util.spec_from_file_location(f"soak_{name}", SOAK / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = sys.modules[spec.name] = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.support.soak import soak_module
 
 faults = soak_module("faults")
 FaultPlan, FaultyCamera = faults.FaultPlan, faults.FaultyCamera
