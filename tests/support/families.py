@@ -1,0 +1,83 @@
+"""ultralytics reference networks for the YOLO11-seg and YOLO26-seg families (tests only).
+
+Like ``reference.build_checkpoint`` for v8: seeded random weights, BatchNorm statistics
+calibrated on smooth images, class-branch logits spread so scores spread over (0, 1).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tests.support.reference import calibrate_batchnorm, setup_offline, spread_class_scores, yolo
+
+# Logit mean per family for spread_class_scores: a handful of anchors pass conf=0.25 on the
+# synthetic images (YOLO11's separable class branch sits lower than v8's for the same mean).
+SCORE_MEAN = {"yolo11": -3.0, "yolo26": -4.0}
+
+
+def reference_net(family: str, scale: str, nc: int, seed: int = 0, imgsz: int = 256) -> Any:
+    """ultralytics' ``SegmentationModel`` for ``{family}{scale}-seg.yaml``, eval mode, fp32."""
+    setup_offline()
+    from ultralytics.nn.tasks import SegmentationModel
+
+    threads = torch.get_num_threads()
+    torch.manual_seed(seed)
+    net = SegmentationModel(f"{family}{scale}-seg.yaml", nc=nc, verbose=False)
+    torch.set_num_threads(threads)
+    generator = torch.Generator().manual_seed(seed + 1)
+    calibrate_batchnorm(net, generator, imgsz)
+    for branches in ("cv3", "one2one_cv3") if family == "yolo26" else ("cv3",):
+        spread_class_scores(net, generator, imgsz, mean=SCORE_MEAN[family], branches=branches)
+    return net.eval()
+
+
+def save_checkpoint(net: Any, path: Path, family: str, scale: str, imgsz: int = 256) -> Path:
+    """Write ``net`` with ultralytics' own ``model.save()`` (fp16 inside), as a trained best.pt would be."""
+    model = yolo(f"{family}{scale}-seg.yaml")
+    model.model = net
+    net.names = {i: f"class{i}" for i in range(net.model[-1].nc)}
+    model.ckpt = {"train_args": {"imgsz": imgsz, "task": "segment", "model": f"{family}{scale}-seg.yaml"}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(str(path))
+    return path
+
+
+def copy_batchnorm_eps(ours: torch.nn.Module, ref: torch.nn.Module) -> None:
+    """BatchNorm ``eps`` lives outside the state dict (ultralytics uses 1e-3, torch 1e-5)."""
+    eps = {name: m.eps for name, m in ref.named_modules() if isinstance(m, torch.nn.BatchNorm2d)}
+    for name, module in ours.named_modules():
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.eps = eps[name]
+
+
+def reference_shapes(family: str, scale: str, nc: int) -> tuple[int, dict[str, tuple[int, ...]]]:
+    """Parameter count and state-dict shapes of ultralytics' network for the yaml, built by its own
+    ``parse_model`` on the meta device (no memory, no random init: l/x cost nothing)."""
+    setup_offline()
+    from ultralytics.nn.tasks import parse_model, yaml_model_load
+
+    spec = yaml_model_load(f"{family}{scale}-seg.yaml")
+    spec["nc"] = nc
+    with torch.device("meta"):
+        layers, _ = parse_model(spec, ch=3, verbose=False)
+    shapes = {f"model.{k}": tuple(v.shape) for k, v in layers.state_dict().items()}
+    return sum(p.numel() for p in layers.parameters()), shapes
+
+
+def loaded_copy(ours: torch.nn.Module, ref: torch.nn.Module) -> torch.nn.Module:
+    """``ours`` with ``ref``'s weights loaded strictly and its BatchNorm eps, in eval mode."""
+    ours.load_state_dict(ref.state_dict(), strict=True)
+    copy_batchnorm_eps(ours, ref)
+    return ours.eval()
+
+
+def assert_close_after_folding(fused: torch.Tensor, ref: torch.Tensor) -> None:
+    """BatchNorm folded into convs: equal up to float rounding relative to the output's scale.
+
+    The attention blocks amplify the rounding (prototypes reach ~50 on random weights);
+    ultralytics' own ``fuse()`` moves its outputs by the same order (2e-3 there, 4e-3 here).
+    """
+    torch.testing.assert_close(fused, ref, rtol=0, atol=5e-4 * float(ref.abs().max()))
