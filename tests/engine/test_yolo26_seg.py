@@ -1,0 +1,156 @@
+"""YOLO26-seg in plain torch against ultralytics' network built from yolo26-seg.yaml: both heads,
+and the end-to-end head's top-k selection against ultralytics' own (no NMS)."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from inspector.engine.checkpoint import layer_types, module_state, pick_model
+from inspector.engine.families.registry import classes_of, identify, scale_of
+from inspector.engine.families.topk import select_end_to_end
+from inspector.engine.families.yolo26_seg import Yolo26Seg
+from inspector.engine.model import parameter_count
+from inspector.engine.postprocess import NmsOptions
+from inspector.engine.unpickle import restricted_load
+from tests.support.families import (
+    assert_close_after_folding,
+    loaded_copy,
+    reference_net,
+    reference_shapes,
+    save_checkpoint,
+)
+from tests.support.reference import as_batch, calibration_batch, setup_offline, synthetic_image
+
+NC = 5
+
+
+@pytest.fixture(scope="module", params=["n", "s"])
+def reference(request: pytest.FixtureRequest) -> tuple[str, Any]:
+    """(scale, ultralytics network with calibrated BatchNorm and spread class scores, both heads)."""
+    return request.param, reference_net("yolo26", request.param, NC)
+
+
+def run_reference(ref: Any, x: torch.Tensor, end2end: bool, agnostic: bool = False) -> tuple[Any, ...]:
+    """ultralytics' eval forward with the head chosen as ``predict(nms=...)`` would choose it."""
+    ref.end2end = end2end
+    ref.model[-1].agnostic_nms = agnostic
+    try:
+        with torch.no_grad():
+            (pred, proto), raw = ref(x)
+    finally:
+        ref.end2end, ref.model[-1].agnostic_nms = False, False
+    return pred, proto, raw
+
+
+@pytest.mark.parametrize(("scale", "nc"), [("n", 80), ("s", 80), ("m", 80), ("l", 80), ("x", 80), ("n", 1)])
+def test_parameter_count_and_names_match_ultralytics(scale: str, nc: int) -> None:
+    count, shapes = reference_shapes("yolo26", scale, nc)
+    with torch.device("meta"):  # shapes only: no memory, no random init
+        ours = Yolo26Seg(nc, scale)
+    assert parameter_count(ours) == count
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} == shapes
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("scale", ["l", "x"])
+def test_parameter_count_matches_a_built_ultralytics_model(scale: str) -> None:
+    setup_offline()
+    from ultralytics.nn.tasks import SegmentationModel as Reference
+
+    ref = Reference(f"yolo26{scale}-seg.yaml", nc=80, verbose=False)
+    with torch.device("meta"):
+        ours = Yolo26Seg(80, scale)
+    assert parameter_count(ours) == parameter_count(ref)
+
+
+def test_one_to_many_head_matches_ultralytics_default(reference: tuple[str, Any]) -> None:
+    scale, ref = reference
+    ours = loaded_copy(Yolo26Seg(NC, scale, end2end=False), ref)
+    assert parameter_count(ours) == parameter_count(ref)
+    fused = loaded_copy(Yolo26Seg(NC, scale, end2end=False), ref).fuse()
+    x = as_batch([synthetic_image(224, 288, seed) for seed in (1, 2)])
+    ref_pred, ref_proto, _ = run_reference(ref, x, end2end=False)
+    with torch.no_grad():
+        pred, proto = ours(x)
+        fused_pred, fused_proto = fused(x)
+    assert pred.shape == ref_pred.shape == (2, 4 + NC + 32, 28 * 36 + 14 * 18 + 7 * 9)
+    torch.testing.assert_close(pred, ref_pred, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(proto, ref_proto, rtol=1e-4, atol=1e-4)
+    assert_close_after_folding(fused_pred, ref_pred)
+    assert_close_after_folding(fused_proto, ref_proto)
+
+
+def test_one_to_one_head_and_top_k_match_ultralytics_end_to_end(reference: tuple[str, Any]) -> None:
+    scale, ref = reference
+    ours = loaded_copy(Yolo26Seg(NC, scale, end2end=True), ref)
+    x = calibration_batch(torch.Generator().manual_seed(7), 256, n=2)
+    ref_top, ref_proto, ref_raw = run_reference(ref, x, end2end=True)
+    with torch.no_grad():
+        raw = ours.raw(x)
+        pred, proto = ours.decode(raw, (256, 256))
+    one2one = ref_raw["one2one"]
+    expected = (one2one["boxes"], one2one["scores"], one2one["mask_coefficient"])
+    for got, want in zip(raw[:3], expected, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(proto, ref_proto, rtol=1e-4, atol=1e-4)
+    everything = NmsOptions(conf=0.0, iou=0.7, max_det=300, classes=None, agnostic=False)
+    for image in range(2):  # ultralytics' head output: the 300 best (anchor, class) pairs, unfiltered
+        rows = select_end_to_end(pred[image], NC, everything)
+        assert rows.shape == ref_top[image].shape == (300, 6 + 32)
+        torch.testing.assert_close(rows, ref_top[image], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        NmsOptions(conf=0.25, iou=0.7, max_det=300, classes=None, agnostic=False),
+        NmsOptions(conf=0.05, iou=0.7, max_det=7, classes=(1, 3), agnostic=False),
+        NmsOptions(conf=0.05, iou=0.7, max_det=300, classes=None, agnostic=True),
+    ],
+    ids=["default", "classes-max_det", "agnostic"],
+)
+def test_top_k_selection_equals_ultralytics_predict_filter(
+    reference: tuple[str, Any], opts: NmsOptions
+) -> None:
+    setup_offline()
+    from ultralytics.utils.nms import non_max_suppression
+
+    scale, ref = reference
+    ours = loaded_copy(Yolo26Seg(NC, scale, end2end=True), ref)
+    x = calibration_batch(torch.Generator().manual_seed(11), 256, n=2)
+    ref_top, _, _ = run_reference(ref, x, end2end=True, agnostic=opts.agnostic)
+    classes = list(opts.classes) if opts.classes else None
+    expected = non_max_suppression(
+        ref_top, opts.conf, opts.iou, classes, opts.agnostic, max_det=opts.max_det, nc=NC, end2end=True
+    )
+    with torch.no_grad():
+        pred, _ = ours(x)
+    kept = 0
+    for image in range(2):
+        rows = select_end_to_end(pred[image], NC, opts)
+        torch.testing.assert_close(rows, expected[image], rtol=1e-4, atol=1e-4)
+        kept += len(rows)
+    assert kept > 0, "no instance passed: the comparison would prove nothing"
+
+
+def test_saved_checkpoint_is_identified_by_its_layer_list(reference: tuple[str, Any], tmp_path: Path) -> None:
+    scale, ref = reference
+    path = save_checkpoint(ref, tmp_path / "weights" / "best.pt", "yolo26", scale)
+    with zipfile.ZipFile(path) as archive:
+        model = pick_model(restricted_load(archive))  # placeholders: nothing pickled runs
+    family = identify(layer_types(model))
+    assert family is not None and family.arch == "yolo26-seg" and family.end_to_end
+    state = module_state(model)
+    assert (scale_of(state), classes_of(state)) == (scale, NC)
+    assert model.field("yaml", {}).get("end2end") is True
+    head = model.field("_modules")["model"].field("_modules")["23"]
+    # The head's stored mode, not the yaml, is what ultralytics' predict (nms=None) runs: unset or
+    # False (training's validation sets it from nms=None) means the one-to-many head + NMS.
+    assert head.field("_end2end", False) is False
+    ours = family.build(NC, scale, True)
+    ours.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
