@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from inspector.engine.checkpoint import YOLOV8_SEG_LAYERS, layer_types, module_state, pick_model
-from inspector.engine.families.registry import classes_of, identify, scale_of
+from inspector.engine.families.registry import identify
 from inspector.engine.families.yolo11_seg import Yolo11Seg
-from inspector.engine.model import parameter_count
+from inspector.engine.model import RawNetwork, parameter_count
 from inspector.engine.unpickle import restricted_load
 from tests.support.families import (
     assert_close_after_folding,
@@ -79,10 +79,33 @@ def test_saved_checkpoint_is_identified_by_its_layer_list(reference: tuple[str, 
     family = identify(layer_types(model))
     assert family is not None and family.arch == "yolo11-seg" and not family.end_to_end
     state = module_state(model)
-    assert (scale_of(state), classes_of(state)) == (scale, NC)
+    assert (family.scale_of(state), family.classes_of(state)) == (scale, NC)
     ours = family.build(NC, scale, False)
     ours.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
 
 
-def test_yolov8_layer_list_is_not_a_newer_family() -> None:
-    assert identify(YOLOV8_SEG_LAYERS) is None
+def test_yolov8_layer_list_is_still_yolov8() -> None:
+    family = identify(YOLOV8_SEG_LAYERS)
+    assert family is not None and family.arch == "yolov8-seg" and family.head_index == 22
+    assert identify([*YOLOV8_SEG_LAYERS[:-1], "Detect"]) is None
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit.trace is deprecated; the engine uses it
+def test_traced_raw_network_serves_other_input_sizes() -> None:
+    """The engine's frozen CPU forward traces ``raw`` once; the graph must not bake in one size."""
+    torch.manual_seed(0)
+    model = Yolo11Seg(3, "n").eval().fuse()
+    with torch.no_grad():
+        traced = torch.jit.trace(RawNetwork(model).eval(), torch.rand(1, 3, 256, 256), check_trace=False)
+        x = torch.rand(2, 3, 224, 288)
+        for got, want in zip(model.decode(traced(x), (224, 288)), model(x), strict=True):
+            torch.testing.assert_close(got, want)
+
+
+def test_registry_keeps_the_yolov8_tables_of_checkpoint_py() -> None:
+    from inspector.engine import checkpoint
+    from inspector.engine.families import registry
+
+    assert tuple(checkpoint.YOLOV8_SEG_LAYERS) == registry.YOLOV8_SEG_LAYERS
+    for width, scale in checkpoint.SCALE_BY_STEM_WIDTH.items():
+        assert registry.yolov8_scale({"model.0.conv.weight": torch.empty(width, 3, 3, 3)}) == scale

@@ -3,6 +3,8 @@ and the end-to-end head's top-k selection against ultralytics' own (no NMS)."""
 
 from __future__ import annotations
 
+import copy
+import functools
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -11,10 +13,10 @@ import pytest
 import torch
 
 from inspector.engine.checkpoint import layer_types, module_state, pick_model
-from inspector.engine.families.registry import classes_of, identify, scale_of
+from inspector.engine.families.registry import identify
 from inspector.engine.families.topk import select_end_to_end
 from inspector.engine.families.yolo26_seg import Yolo26Seg
-from inspector.engine.model import parameter_count
+from inspector.engine.model import RawNetwork, parameter_count
 from inspector.engine.postprocess import NmsOptions
 from inspector.engine.unpickle import restricted_load
 from tests.support.families import (
@@ -29,10 +31,15 @@ from tests.support.reference import as_batch, calibration_batch, setup_offline, 
 NC = 5
 
 
-@pytest.fixture(scope="module", params=["n", "s"])
+@functools.cache
+def reference_for(scale: str) -> Any:
+    """ultralytics network with calibrated BatchNorm and spread class scores, both heads (built once)."""
+    return reference_net("yolo26", scale, NC)
+
+
+@pytest.fixture(params=["n", "s"])
 def reference(request: pytest.FixtureRequest) -> tuple[str, Any]:
-    """(scale, ultralytics network with calibrated BatchNorm and spread class scores, both heads)."""
-    return request.param, reference_net("yolo26", request.param, NC)
+    return request.param, reference_for(request.param)
 
 
 def run_reference(ref: Any, x: torch.Tensor, end2end: bool, agnostic: bool = False) -> tuple[Any, ...]:
@@ -138,6 +145,36 @@ def test_top_k_selection_equals_ultralytics_predict_filter(
     assert kept > 0, "no instance passed: the comparison would prove nothing"
 
 
+@pytest.mark.parametrize("end2end", [True, False])
+def test_checkpoint_fused_by_ultralytics_loads_strictly(end2end: bool) -> None:
+    """ultralytics' fuse keeps only the branch set its mode runs and drops the semantic branch."""
+    scale = "n"
+    fused_ref = copy.deepcopy(reference_for(scale))
+    fused_ref.end2end = end2end
+    fused_ref.fuse(verbose=False)
+    ours = Yolo26Seg(NC, scale, end2end=end2end).fuse()
+    ours.load_state_dict(fused_ref.state_dict(), strict=True)
+    x = calibration_batch(torch.Generator().manual_seed(3), 256, n=1)
+    with torch.no_grad():
+        (want, _), _ = fused_ref(x)
+        pred, _ = ours(x)
+    got = select_end_to_end(pred[0], NC, NmsOptions(0.0, 0.7, 300, None, False))[None] if end2end else pred
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit.trace is deprecated; the engine uses it
+@pytest.mark.parametrize("end2end", [True, False])
+def test_traced_raw_network_serves_other_input_sizes(end2end: bool) -> None:
+    """The engine's frozen CPU forward traces ``raw`` once; the graph must not bake in one size."""
+    torch.manual_seed(0)
+    model = Yolo26Seg(3, "n", end2end).eval().fuse()
+    with torch.no_grad():
+        traced = torch.jit.trace(RawNetwork(model).eval(), torch.rand(1, 3, 256, 256), check_trace=False)
+        x = torch.rand(2, 3, 224, 288)
+        for got, want in zip(model.decode(traced(x), (224, 288)), model(x), strict=True):
+            torch.testing.assert_close(got, want)
+
+
 def test_saved_checkpoint_is_identified_by_its_layer_list(reference: tuple[str, Any], tmp_path: Path) -> None:
     scale, ref = reference
     path = save_checkpoint(ref, tmp_path / "weights" / "best.pt", "yolo26", scale)
@@ -146,7 +183,7 @@ def test_saved_checkpoint_is_identified_by_its_layer_list(reference: tuple[str, 
     family = identify(layer_types(model))
     assert family is not None and family.arch == "yolo26-seg" and family.end_to_end
     state = module_state(model)
-    assert (scale_of(state), classes_of(state)) == (scale, NC)
+    assert (family.scale_of(state), family.classes_of(state)) == (scale, NC)
     assert model.field("yaml", {}).get("end2end") is True
     head = model.field("_modules")["model"].field("_modules")["23"]
     # The head's stored mode, not the yaml, is what ultralytics' predict (nms=None) runs: unset or

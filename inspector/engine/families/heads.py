@@ -73,6 +73,13 @@ class Segment26(nn.Module):
             return self.one2one_cv2, self.one2one_cv3, self.one2one_cv4
         return self.cv2, self.cv3, self.cv4
 
+    def drop_unused_branches(self) -> None:
+        """Free the branch set ``end2end`` does not select (inference only), as ultralytics' fuse does:
+        a checkpoint fused by ultralytics holds only the set its mode used."""
+        names = ("cv2", "cv3", "cv4") if self.end2end else ("one2one_cv2", "one2one_cv3", "one2one_cv4")
+        for name in names:
+            setattr(self, name, nn.ModuleList())
+
     def anchors_for(
         self, input_hw: tuple[int, int], dtype: torch.dtype, device: torch.device
     ) -> tuple[torch.Tensor, torch.Tensor]:

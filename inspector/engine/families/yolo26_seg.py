@@ -71,9 +71,12 @@ class Yolo26Seg(LayerGraphNetwork):
         return isinstance(head, Segment26) and head.end2end
 
     def fuse(self) -> Yolo26Seg:
-        """Fold BatchNorm into convolutions and free the training-only semantic branch; returns self."""
+        """Fold BatchNorm into convolutions; free the training-only semantic branch and the head
+        branches ``end2end`` does not select (so a checkpoint fused by ultralytics loads strictly
+        after this); returns self."""
         head = self.model[-1]
         if isinstance(head, Segment26):
             head.proto.drop_training_branch()
+            head.drop_unused_branches()
         fuse_all(self)
         return self
