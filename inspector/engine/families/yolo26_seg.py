@@ -58,11 +58,13 @@ def build_layers(nc: int, scale: str, end2end: bool) -> list[nn.Module]:
 
 class Yolo26Seg(LayerGraphNetwork):
     """YOLO26-seg. ``end2end=True`` runs the one-to-one head: select with ``topk.select_end_to_end``
-    (no NMS); ``False`` runs the one-to-many head, whose output is v8's and goes through NMS."""
+    (no NMS); ``False`` runs the one-to-many head, whose output is v8's and goes through NMS.
+    No default: ultralytics' own default differs from what the yaml's ``end2end`` suggests (see
+    the package docstring), so each caller says which head it runs."""
 
     arch = "yolo26-seg"
 
-    def __init__(self, nc: int, scale: str, end2end: bool = True) -> None:
+    def __init__(self, nc: int, scale: str, end2end: bool) -> None:
         super().__init__(build_layers(nc, scale, end2end), nc, scale)
 
     @property
