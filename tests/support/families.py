@@ -24,12 +24,12 @@ SCORE_SPREAD = {"yolo11": (-5.0, 0.5), "yolo26": (-4.0, 0.75)}
 def reference_net(family: str, scale: str, nc: int, seed: int = 0, imgsz: int = 256) -> Any:
     """ultralytics' ``SegmentationModel`` for ``{family}{scale}-seg.yaml``, eval mode, fp32."""
     setup_offline()
+    threads = torch.get_num_threads()  # before the import: ultralytics resets it on import and build
     from ultralytics.nn.tasks import SegmentationModel
 
-    threads = torch.get_num_threads()
     torch.manual_seed(seed)
     net = SegmentationModel(f"{family}{scale}-seg.yaml", nc=nc, verbose=False)
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads)  # calibration sums in the same order whatever ran before
     generator = torch.Generator().manual_seed(seed + 1)
     calibrate_batchnorm(net, generator, imgsz)
     for branches in ("cv3", "one2one_cv3") if family == "yolo26" else ("cv3",):
