@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
+import os
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -191,3 +195,31 @@ def test_saved_checkpoint_is_identified_by_its_layer_list(reference: tuple[str, 
     assert head.field("_end2end", False) is False
     ours = family.build(NC, scale, True)
     ours.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
+
+
+RUNTIME_SCRIPT = """
+import json, sys
+import torch
+from inspector.engine.families.registry import FAMILIES
+from inspector.engine.families.topk import select_end_to_end
+from inspector.engine.postprocess import NmsOptions, select
+
+opts = NmsOptions(conf=0.0, iou=0.7, max_det=10, classes=None, agnostic=False)
+for family in FAMILIES:
+    for end2end in (False, True) if family.end_to_end else (False,):
+        net = family.build(2, "n", end2end).eval().fuse()
+        with torch.no_grad():
+            pred, protos = net(torch.rand(1, 3, 96, 128))
+        rows = (select_end_to_end if end2end else select)(pred[0], 2, opts)
+        assert rows.shape == (10, 6 + 32) and protos.shape == (1, 32, 24, 32), (family.arch, rows.shape)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("ultralytics", "torchvision"))))
+"""
+
+
+def test_families_run_without_importing_ultralytics_or_torchvision() -> None:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run(
+        [sys.executable, "-c", RUNTIME_SCRIPT], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
