@@ -35,6 +35,8 @@ class ConfigError(InspectorError):
 class ModelError(InspectorError):
     """A model file that cannot be loaded, or a model that cannot run."""
 
+    exit_code = 2  # like a config error: the file the config names is wrong, a restart cannot help
+
 
 class UnsafeModelError(ModelError):
     """A model file that asks to execute code while loading; refused."""

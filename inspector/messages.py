@@ -38,6 +38,7 @@ class FailSafeCause(IntEnum):
     TRIGGER_OVERRUN = 906
     OUT_OF_MEMORY = 907
     PLC_BUFFER_OVERRUN = 908
+    BAD_IMAGE = 909  # the source read a frame that cannot be inspected (a corrupt or unusable file)
 
 
 @dataclass(frozen=True, slots=True)

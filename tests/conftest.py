@@ -6,13 +6,18 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from inspector.logging import LogConfig, configure_logging
 from tests.support.logs import LogCapture
+
+if TYPE_CHECKING:
+    from inspector.plc import PlcConfig, PlcOutput
+    from inspector.plc.simulator import PlcSimulator
 
 # Before anything imports torch: OpenMP threads that spin-wait made torch ~10x slower on this
 # shared 2-core machine (the CLI sets the same for the daemon, see inspector/cli/__init__.py).
@@ -94,3 +99,36 @@ def logs() -> Iterator[LogCapture]:
     configure_logging(LogConfig(format="json", level="debug"), stream=capture.stream)
     yield capture
     configure_logging(LogConfig(format="json"))
+
+
+# ---------------------------------------------------------------------------
+# PLC: the simulator on a free loopback port, and started outputs (tests/plc, health, app).
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sim() -> Iterator[PlcSimulator]:
+    """The PLC simulator on a free loopback port (beating its heartbeat, as a wired PLC does)."""
+    from inspector.plc.simulator import PlcSimulator
+
+    with PlcSimulator() as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def make_output() -> Iterator[Callable[[PlcConfig], PlcOutput]]:
+    """Start a PlcOutput per config; each is stopped after the test (unacked results are flushed
+    for up to a second, then logged)."""
+    from inspector.plc import PlcOutput
+
+    outputs: list[PlcOutput] = []
+
+    def make(config: PlcConfig) -> PlcOutput:
+        output = PlcOutput(config)
+        output.start()
+        outputs.append(output)
+        return output
+
+    yield make
+    for output in outputs:
+        output.stop(timeout=1.0)

@@ -8,11 +8,17 @@ import json
 import logging
 import os
 import select
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from inspector.logging import LogConfig, configure_logging, get_logger
+from inspector.logging import LogConfig, configure_logging, get_logger, native_level, native_output_logged
+from tests.deploy.test_systemd_deploy import require_tool
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +86,104 @@ def test_console_rendering_when_stdout_is_a_tty() -> None:
     assert "plc_link_down" in line and "host=10.0.0.5" in line and "inspector.plc" in line
     with pytest.raises(json.JSONDecodeError):
         json.loads(line)
+
+
+NATIVE_SCRIPT = """
+import os, sys, threading
+import cv2
+from inspector.logging import LogConfig, configure_logging, native_output_logged
+configure_logging(LogConfig(format="json"), stream=getattr(sys, sys.argv[1]))
+before = os.fstat(2).st_ino
+with native_output_logged():
+    # FFmpeg and OpenCV both complain on stderr about a refused RTSP connection
+    cv2.VideoCapture("rtsp://127.0.0.1:1/x", cv2.CAP_FFMPEG, [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 1000])
+    os.write(2, b"[ERROR:0@1.0] tagged error\\n[ INFO:0@1.1] tagged info\\nlast words without newline")
+    print("python's own stderr", file=sys.stderr)
+    get = __import__("inspector.logging", fromlist=["get_logger"]).get_logger
+    get("inspector.test").warning("structlog_event")
+assert os.fstat(2).st_ino == before and sys.stderr is sys.__stderr__
+print("threads", threading.active_count(), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("log_stream", ["stdout", "stderr"])
+def test_native_stderr_becomes_json_log_lines(log_stream: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", NATIVE_SCRIPT, log_stream],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    log_text, other = (done.stdout, done.stderr) if log_stream == "stdout" else (done.stderr, done.stdout)
+    plain = ["python's own stderr", "threads 1"]  # Python's own writes stay plain text on stderr
+    lines = [line for line in log_text.splitlines() if line not in plain]
+    events = [json.loads(line) for line in lines]  # every other line is a JSON object
+    native = [(e["level"], e["line"]) for e in events if e["event"] == "native_log"]
+    assert all(e["logger"] == "native" for e in events if e["event"] == "native_log")
+    assert any(level == "warning" and line.startswith("[ WARN:") for level, line in native), native
+    assert any("Connection refused" in line for _, line in native), native  # FFmpeg's own line
+    assert ("error", "[ERROR:0@1.0] tagged error") in native
+    assert ("warning", "last words without newline") in native
+    assert not any("tagged info" in line for _, line in native)  # below library_level (warning)
+    assert [e["event"] for e in events if e["logger"] == "inspector.test"] == ["structlog_event"]
+    assert other.splitlines() == ([] if log_stream == "stderr" else plain)
+    if log_stream == "stderr":
+        assert [line for line in done.stderr.splitlines() if line in plain] == plain
+
+
+def test_native_capture_restores_stderr_and_leaves_no_thread() -> None:
+    before = (os.fstat(2).st_ino, sys.stderr)
+    stream = io.StringIO()
+    configure_logging(LogConfig(format="json"), stream=stream)
+    with native_output_logged():
+        os.write(2, b"[ WARN:0@0.1] from C\n")
+    assert (os.fstat(2).st_ino, sys.stderr) == before
+    assert [(e["event"], e["line"]) for e in json_lines(stream)] == [("native_log", "[ WARN:0@0.1] from C")]
+
+
+@pytest.mark.parametrize(
+    ("line", "level"),
+    [
+        ("[ WARN:0@6.1] global cap_ffmpeg_impl.hpp:453 Stream timeout", logging.WARNING),
+        ("[ERROR:0@0.1] global persistence.cpp:505 open Can't open file", logging.ERROR),
+        ("[ INFO:0@0.0] global registry.impl.hpp:114 VideoBackendRegistry", logging.INFO),
+        ("[DEBUG:0@0.0] anything", logging.DEBUG),
+        ("[rtsp @ 0x55d0c8] method DESCRIBE failed: 404 Not Found", logging.WARNING),
+        ("(python:1): GStreamer-CRITICAL **: assertion failed", logging.WARNING),
+    ],
+)
+def test_native_level_from_the_opencv_tag(line: str, level: int) -> None:
+    assert native_level(line) == level
+
+
+def test_journal_recipes_read_native_lines_and_plain_ones() -> None:
+    """The deploy/README recipe and ``inspector-logs`` on what journald would hold: the JSON lines,
+    Python's own plain stderr lines, and a plain OpenCV line from a daemon before native_log."""
+    require_tool("jq")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", NATIVE_SCRIPT, "stdout"], capture_output=True, text=True, timeout=120, env=env
+    )
+    journal = done.stdout + done.stderr + "[ WARN:0@6.1] global cap_ffmpeg_impl.hpp:453 Stream timeout\n"
+    recipe = ["jq", "-cR", 'fromjson? // {event: "text", line: .}']
+    read = subprocess.run(recipe, input=journal, capture_output=True, text=True, timeout=30)
+    assert read.returncode == 0, read.stderr
+    kept = [json.loads(line) for line in read.stdout.splitlines()]
+    assert len(kept) == len(journal.splitlines())  # no line lost, jq never stopped
+    assert {e["event"] for e in kept} >= {"native_log", "structlog_event", "text"}
+    logs = ROOT / "deploy" / "inspector-logs"
+    native = subprocess.run(
+        ["bash", str(logs), "native", "-"], input=journal, capture_output=True, text=True, timeout=30
+    )
+    assert native.returncode == 0, native.stderr
+    assert "warning [ERROR:0@1.0] tagged error" not in native.stdout  # its level is error
+    assert " error [ERROR:0@1.0] tagged error" in native.stdout
+    assert native.stdout.rstrip().endswith("Stream timeout")  # the plain line is shown as it is
+    errors = subprocess.run(
+        ["bash", str(logs), "errors", "-"], input=journal, capture_output=True, text=True, timeout=30
+    )
+    assert "native_log" in errors.stdout and "structlog_event" in errors.stdout
+    assert "[ WARN:0@6.1] global cap_ffmpeg_impl.hpp:453 Stream timeout" in errors.stdout

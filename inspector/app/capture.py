@@ -7,15 +7,15 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 
-from inspector.app.components import TriggerSource
+from inspector.app.interfaces import TriggerSource
 from inspector.app.queues import Full, StageQueue
-from inspector.app.stage import Item, Stage, StageContext, failsafe_copy, log
+from inspector.app.stage_thread import Item, Stage, StageContext, failsafe_copy, log
 from inspector.messages import EndOfStream, FailSafeCause, FrameMsg
-from inspector.sources import SourceReader
+from inspector.sources import BadFrameError, SourceReader
 
 NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # the image of a fail-safe message for a frame never captured
 
@@ -24,25 +24,18 @@ NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # the image of a fail-safe message for
 class PartTrigger:
     """A PLC trigger as the capture stages see it."""
 
-    part_id: int | None
+    part_id: int
     t_trigger: float  # monotonic
 
 
-@runtime_checkable
-class PartTracker(Protocol):
-    """An output that tracks free-run parts from their capture (``PlcOutput``): it fails safe a
-    part whose verdict does not come by its deadline. ``captured`` must not block."""
-
-    def captured(self, seq: int, t_capture: float) -> None: ...
-
-
 class SeqCounter:
-    """Frame sequence numbers shared by all sources (thread-safe)."""
+    """Frame sequence numbers shared by all sources (thread-safe). ``on_capture`` hears of each
+    captured frame in seq order (the PLC output tracks free-run parts from there)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_capture: Sequence[Callable[[int, float], None]] = ()) -> None:
         self._count = itertools.count(1)
         self._lock = threading.Lock()
-        self.on_capture: Callable[[int, float], None] | None = None  # a PartTracker's (wire_line)
+        self.on_capture = tuple(on_capture)
 
     def __call__(self) -> int:
         with self._lock:
@@ -52,9 +45,9 @@ class SeqCounter:
         """The seq of a frame captured at ``t_capture``, announced to ``on_capture`` in seq order."""
         with self._lock:
             seq = next(self._count)
-            if self.on_capture is not None:
+            for announce in self.on_capture:
                 try:
-                    self.on_capture(seq, t_capture)
+                    announce(seq, t_capture)
                 except Exception as exc:  # the part still travels the line; its verdict is delivered
                     log.error("capture_announce_failed", seq=seq, error=str(exc))
             return seq
@@ -87,7 +80,7 @@ class CaptureStage(Stage):
         intake_stop: threading.Event,
         reader: SourceReader,
         outbox: StageQueue[Item],
-        seq: Callable[[], int],
+        seq: SeqCounter,
         triggers: StageQueue[Item] | None = None,
         grab_timeout_s: float = 1.0,
         budget: FrameBudget | None = None,
@@ -106,7 +99,11 @@ class CaptureStage(Stage):
         while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
             if not self.budget.take():
                 return
-            image = self.reader.grab()
+            try:
+                image = self.reader.grab()
+            except BadFrameError as bad:
+                self._send_bad(bad, None)
+                continue
             if image is None:
                 if self.reader.ended:
                     return
@@ -114,7 +111,11 @@ class CaptureStage(Stage):
             self._send(image, None)
 
     def process(self, trigger: PartTrigger) -> None:
-        image = self.reader.grab(timeout=self.grab_timeout_s)
+        try:
+            image = self.reader.grab(timeout=self.grab_timeout_s)
+        except BadFrameError as bad:
+            self._send_bad(bad, trigger.part_id)
+            return
         if image is not None:
             self._send(image, trigger.part_id)
             return
@@ -126,13 +127,26 @@ class CaptureStage(Stage):
         self.ctx.rescue(failsafe_copy(msg, cause, why))
 
     def _send(self, image: np.ndarray, part_id: int | None) -> None:
+        """``part_id``: the PLC's, for a triggered part; None in free run, where the part id IS the
+        frame's seq, set here once for the log, the archive and the PLC alike."""
         now = time.monotonic()
         ms = self.reader.last_grab_ms  # the read alone: the fps limiter's wait is idle time, not work
-        seq = self.seq.capture(now) if isinstance(self.seq, SeqCounter) else self.seq()
-        msg = FrameMsg(seq, self.reader.source_id, now, image, part_id, (("capture", ms),))
+        seq = self.seq.capture(now)
+        part = seq if part_id is None else part_id
+        msg = FrameMsg(seq, self.reader.source_id, now, image, part, (("capture", ms),))
         self.processed += int(self.inbox is None)
         self.last_progress = now
         self.emit(msg)
+
+    def _send_bad(self, bad: BadFrameError, part_id: int | None) -> None:
+        """A frame the source read but that cannot be inspected: a part all the same, failed safe
+        down the line (in seq order, counted by the history rules), never dropped or passed."""
+        now = time.monotonic()
+        seq = self.seq.capture(now) if isinstance(self.seq, SeqCounter) else self.seq()
+        msg = FrameMsg(seq, self.reader.source_id, now, NO_IMAGE, part_id, (("capture", 0.0),))
+        self.errors += 1
+        self.last_progress = now
+        self.emit(failsafe_copy(msg, FailSafeCause.BAD_IMAGE, bad.reason))
 
     def finish(self) -> None:
         self.reader.close()
@@ -147,7 +161,7 @@ class TriggerDispatcher(Stage):
         intake_stop: threading.Event,
         plc: TriggerSource,
         targets: Sequence[StageQueue[Item]],
-        seq: Callable[[], int] | None = None,
+        seq: Callable[[], int],
     ) -> None:
         super().__init__("triggers", ctx, None, None)
         self.intake_stop = intake_stop
@@ -157,12 +171,10 @@ class TriggerDispatcher(Stage):
 
     def loop(self) -> None:
         while not self.intake_stop.is_set() and not self.ctx.stop.is_set():
-            trigger: Any = self.plc.next_trigger(timeout=self.ctx.poll_s)
+            trigger = self.plc.next_trigger(timeout=self.ctx.poll_s)
             if trigger is None:
                 continue
-            part = PartTrigger(
-                getattr(trigger, "part_id", None), getattr(trigger, "t_trigger", time.monotonic())
-            )
+            part = PartTrigger(trigger.part_id, trigger.t_trigger)
             for queue in self.targets:
                 self._hand_over(queue, part)
             self.processed += 1
@@ -178,7 +190,7 @@ class TriggerDispatcher(Stage):
             except Full:
                 if self.ctx.stop.is_set():
                     self.errors += 1
-                    seq = self.seq() if self.seq is not None else 0
+                    seq = self.seq()
                     self.ctx.rescue(
                         trigger_failsafe(
                             part, seq, trigger_source(queue), FailSafeCause.SHUTDOWN, "stopped before capture"

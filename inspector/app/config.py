@@ -82,10 +82,12 @@ class RuntimeConfig(Section):
         "end (demo, tests); none = run until stopped.",
     )
     trigger_grab_timeout_s: float = Field(
-        1.0,
+        0.05,
         gt=0.0,
         le=60.0,
-        description="Triggered mode: longest wait for a frame after a trigger; past it the part is failed "
-        "safe (camera lost).",
+        description="Triggered mode: longest wait for a frame from a camera that fails (lost, "
+        "reconnecting) after a trigger; past it the part is failed safe (camera lost, 902). Keep it "
+        "well inside the PLC pulse window (plc.pulses: 100 ms + 100 ms fail-safe grace by default), "
+        "so that part still gets its reject pulse.",
     )
     log_inspections: bool = Field(True, description="Emit one 'inspection' log event per frame.")

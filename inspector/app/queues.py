@@ -43,7 +43,6 @@ class StageQueue(Generic[T]):
         self._items: collections.deque[T] = collections.deque()
         self._cond = threading.Condition()
         self.dropped = 0
-        self.put_count = 0
         self.high_water = 0
 
     @classmethod
@@ -62,7 +61,6 @@ class StageQueue(Generic[T]):
                 else:
                     self._wait_for_room(timeout)
             self._items.append(item)
-            self.put_count += 1
             self.high_water = max(self.high_water, len(self._items))
             self._cond.notify_all()
         if dropped is not None and self._on_drop is not None:

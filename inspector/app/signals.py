@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 
 from inspector.app.app import App
-from inspector.app.stage import log
+from inspector.app.compose import build_line
+from inspector.app.line import LineControl
+from inspector.app.stage_thread import log
+from inspector.config.settings import InspectorConfig
 
 EXIT_CLEAN = 0
 EXIT_UNCLEAN = 1  # the drain deadline passed, or a second signal cut it short
@@ -18,27 +21,27 @@ EXIT_HARD = 3  # a third signal: the process leaves without stopping anything
 
 
 class ShutdownSignals:
-    """Signal handlers that only set events on the App (no work inside a handler)."""
+    """Signal handlers that only set events on the line's stop switches (no work inside a handler)."""
 
-    def __init__(self, app: App) -> None:
-        self.app = app
+    def __init__(self, control: LineControl) -> None:
+        self.control = control
         self.received = 0
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
         self.received += 1
         name = signal.Signals(signum).name
         if self.received == 1:
-            self.app.request_shutdown(name)
+            self.control.request_shutdown(name)
         elif self.received == 2:
-            self.app.abort()
+            self.control.abort()
         else:
             os._exit(EXIT_HARD)
 
 
 @contextmanager
-def shutdown_signals(app: App) -> Iterator[ShutdownSignals]:
+def shutdown_signals(control: LineControl) -> Iterator[ShutdownSignals]:
     """Install the handlers for the duration (main thread only), then restore the previous ones."""
-    handler = ShutdownSignals(app)
+    handler = ShutdownSignals(control)
     if threading.current_thread() is not threading.main_thread():
         yield handler
         return
@@ -52,7 +55,19 @@ def shutdown_signals(app: App) -> Iterator[ShutdownSignals]:
 
 def run_app(app: App) -> int:
     """Start ``app``, run until a signal or the end of the sources, stop; the process exit code."""
-    with shutdown_signals(app) as signals:
+    return _run(app.control, lambda: app)
+
+
+def run_daemon(config: InspectorConfig) -> int:
+    """``run_app`` for the line of ``config``, built with the signal handlers already in place: a
+    SIGTERM during the model load stops the line as soon as it has started."""
+    control = LineControl()
+    return _run(control, lambda: App(build_line(config, control=control)))
+
+
+def _run(control: LineControl, make_app: Callable[[], App]) -> int:
+    with shutdown_signals(control) as signals:
+        app = make_app()
         app.start()
         clean = app.run_until_stopped()
     code = EXIT_CLEAN if clean else EXIT_UNCLEAN

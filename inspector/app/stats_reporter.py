@@ -4,22 +4,38 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from inspector.app.delivery import RescueLane
+from inspector.app.outputs import Outputs
+from inspector.app.queues import StageQueue
+from inspector.app.stage_thread import Item, Stage
+from inspector.app.stats import StatsCollector
 from inspector.logging import get_logger
-
-if TYPE_CHECKING:
-    from inspector.app.app import App
+from inspector.sources import SourceReader
 
 log = get_logger("inspector.app")
+
+
+@dataclasses.dataclass(frozen=True)
+class LineFigures:
+    """What the 'stats' event reads off the line (the same objects the line runs with)."""
+
+    stats: StatsCollector
+    queues: Mapping[str, StageQueue[Item]]
+    stages: Sequence[Stage]
+    readers: Sequence[SourceReader]
+    lane: RescueLane
+    outputs: Outputs
 
 
 class StatsReporter(threading.Thread):
     """Emits 'stats' every ``interval_s`` and a final one at stop."""
 
-    def __init__(self, app: App, interval_s: float) -> None:
+    def __init__(self, figures: LineFigures, interval_s: float) -> None:
         super().__init__(name="inspector-stats", daemon=True)
-        self.app = app
+        self.figures = figures
         self.interval_s = interval_s
         self._halt = threading.Event()
 
@@ -33,8 +49,8 @@ class StatsReporter(threading.Thread):
         log.info("stats", final=True, **self.fields())
 
     def fields(self) -> dict[str, Any]:
-        app = self.app
-        period = app.stats.take_period()
+        line = self.figures
+        period = line.stats.take_period()
         sources = {
             s.source_id: {
                 "state": s.state.value,
@@ -43,28 +59,23 @@ class StatsReporter(threading.Thread):
                 "reconnects": s.reconnects,
                 "reconnect_attempts": s.reconnect_attempts,
             }
-            for s in app.source_stats()
+            for s in (r.stats() for r in line.readers)
         }
         return {
             **period,
-            "queue_depths": app.queue_depths(),
-            "drops": app.queue_drops(),
+            "queue_depths": {name: q.depth() for name, q in line.queues.items()},
+            "drops": {name: q.dropped for name, q in line.queues.items()},
             "reconnects": sum(s["reconnects"] for s in sources.values()),
             "sources": sources,
-            "stage_errors": {s.name: s.errors for s in app.stage_status() if s.errors},
-            "rescued": app.output_stage.rescued if app.output_stage is not None else 0,
-            **self._output_stats(),
+            "stage_errors": {s.stage_name: s.errors for s in line.stages if s.errors},
+            "rescued": line.lane.rescued,
+            **self._link_stats(),
         }
 
-    def _output_stats(self) -> dict[str, Any]:
-        """The output's own counters (the PLC link's), when it has them."""
-        stats = getattr(self.app.components.output, "stats", None) if self.app.components else None
-        if stats is None:
-            return {}
+    def _link_stats(self) -> dict[str, Any]:
+        """The PLC link's own counters, when the line has one."""
         try:
-            snapshot = stats()
+            snapshot = self.figures.outputs.link_stats()
         except Exception as exc:
             return {"plc": {"error": str(exc)}}
-        if dataclasses.is_dataclass(snapshot) and not isinstance(snapshot, type):
-            return {"plc": dataclasses.asdict(snapshot)}
-        return {"plc": snapshot}
+        return {} if snapshot is None else {"plc": dataclasses.asdict(snapshot)}

@@ -1,4 +1,5 @@
-"""The archive sink: its own thread and bounded queue; ``submit`` never blocks the line.
+"""The reject archive, an output of the line: its own thread and bounded queue; ``submit``
+never blocks the line.
 
 When the queue is full, or the disk is short of space, the record is dropped and
 counted (``stats()``), never waited for. Files are written under
@@ -23,8 +24,6 @@ from inspector.archive.config import ArchiveConfig
 from inspector.archive.overlay import overlay_image, record_json
 from inspector.archive.quota import QuotaIndex
 from inspector.errors import ConfigError
-from inspector.health.metrics import Metric
-from inspector.health.state import ComponentHealth, HealthState
 from inspector.logging import get_logger
 from inspector.messages import FrameMsg, VerdictCode
 
@@ -32,7 +31,6 @@ log = get_logger("archive")
 
 MIB = 1024 * 1024
 _GET_TIMEOUT_S = 0.2
-_ERROR_DEGRADED_S = 60.0  # a write error keeps the archive degraded this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +45,8 @@ class ArchiveStats:
 
 
 class ArchiveWriter:
-    """``start()``, ``submit(msg)`` for every part with a verdict, ``stop(timeout)``."""
+    """``start()``, ``submit(msg)`` for every part with a verdict, ``stop(timeout)``: the line's
+    ``Output`` interface. Health and metrics read ``stats()`` and ``last_error()``."""
 
     name = "archive"
 
@@ -193,31 +192,7 @@ class ArchiveWriter:
                 self._queue.qsize(),
             )
 
-    def health(self) -> ComponentHealth:
-        s = self.stats()
-        detail = (
-            f"{s.written} written, {s.dropped_queue_full + s.dropped_disk_low} dropped, {s.errors} errors"
-        )
-        if time.monotonic() - self._last_error_at < _ERROR_DEGRADED_S:
-            return ComponentHealth(
-                self.name, HealthState.DEGRADED, f"{detail}; last: {self._last_error[:80]}"
-            )
-        return ComponentHealth(self.name, HealthState.OK, detail)
-
-    def metrics(self) -> list[Metric]:
-        s = self.stats()
-        drops = (
-            (((("reason", "queue_full"),), float(s.dropped_queue_full))),
-            ((("reason", "disk_low"),), float(s.dropped_disk_low)),
-        )
-        return [
-            Metric.single("inspector_archive_written_total", "counter", "Records archived.", s.written),
-            Metric("inspector_archive_dropped_total", "counter", "Records not archived.", drops),
-            Metric.single("inspector_archive_errors_total", "counter", "Archive write errors.", s.errors),
-            Metric.single(
-                "inspector_archive_deleted_total", "counter", "Records deleted by quota.", s.deleted
-            ),
-            Metric.single(
-                "inspector_archive_used_bytes", "gauge", "Bytes used by the archive.", s.used_bytes
-            ),
-        ]
+    def last_error(self) -> tuple[str, float]:
+        """The last write error and when it happened (monotonic; far in the past when none)."""
+        with self._lock:
+            return self._last_error, self._last_error_at

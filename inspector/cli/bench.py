@@ -46,7 +46,7 @@ def handle(args: argparse.Namespace) -> int:
     width, height = parse_size(args.size)
     import torch
 
-    from inspector.app.build import build_engine
+    from inspector.app.parts import build_engine
 
     configure_logging(LogConfig(format="console", level="warning"))
     if args.threads:

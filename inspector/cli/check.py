@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
+from inspector.cli.config_file import load_given_config
 from inspector.config.checks import check_line
-from inspector.config.settings import load_config
 from inspector.logging import LogConfig, configure_logging
 
 
@@ -20,7 +20,9 @@ def register(sub: Any, name: str) -> None:
 def handle(args: argparse.Namespace) -> int:
     # load-time warnings (an INSPECTOR_* variable that maps to no key) go to stderr with the errors
     configure_logging(LogConfig(format="console", level="warning"), stream=sys.stderr)
-    config = load_config(args.config)
-    check_line(config)  # the same static checks as `inspector run`: no torch, no model load
+    config = load_given_config(args.config)
+    covered = check_line(config)  # the same static checks as `inspector run`: no torch, no model load
     print(f"config OK: {len(config.sources)} source(s)")
+    for note in covered.notes:  # what only `inspector run` can check (the model's class names)
+        print(note)
     return 0

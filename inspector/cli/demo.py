@@ -5,19 +5,23 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from inspector.app.app import App
+from inspector.app.compose import build_line
 from inspector.app.demo import DEMO_CONFIG, STAND_IN_NOTE, demo_model
+from inspector.app.line import LineControl
 from inspector.app.signals import shutdown_signals
+from inspector.cli.progress import StatusLine, activity
 from inspector.config.settings import InspectorConfig, problems_of
 from inspector.errors import ConfigError
 from inspector.logging import LogConfig, configure_logging
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 
 STAGES = ("capture", "preprocess", "infer", "rules", "output", "e2e")
 
@@ -33,7 +37,13 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--batch", type=int, default=1, help="inference batch size")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--no-plc", action="store_true", help="do not start the PLC simulator")
-    parser.add_argument("--verbose", "-v", action="store_true", help="show every log event on stderr")
+    parser.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="show info log events on stderr too, in the configured log format (log.format: auto = "
+        "console on a TTY, else JSON lines; e.g. INSPECTOR_LOG__FORMAT=json)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -57,6 +67,16 @@ def demo_config(args: argparse.Namespace, model: Path, plc_port: int | None) -> 
         raise ConfigError("demo settings are invalid:", problems_of(exc)) from None
 
 
+def demo_log(log: LogConfig, verbose: bool) -> LogConfig:
+    """The configured log settings, format included; the level is the demo's: warnings and errors,
+    info events too with ``-v`` (debug when ``log.level`` asks for it)."""
+    if verbose:
+        level = "debug" if log.level == "debug" else "info"
+    else:
+        level = "error" if log.level == "error" else "warning"
+    return log.model_copy(update={"level": level})
+
+
 def start_simulator(stack: ExitStack) -> PlcSimulator:
     """The PLC simulator on a free loopback port, stopped when the stack closes."""
     sim = PlcSimulator(host="127.0.0.1", port=0)
@@ -68,31 +88,55 @@ def start_simulator(stack: ExitStack) -> PlcSimulator:
 def handle(args: argparse.Namespace) -> int:
     if args.frames < 1:
         raise ConfigError("--frames must be at least 1")
-    configure_logging(LogConfig(format="console", level="info" if args.verbose else "warning"), sys.stderr)
+    configure_logging(LogConfig(level="warning"), sys.stderr)  # until the config's log section is read
     model, stand_in = demo_model(args.model)
     if stand_in:
         print(STAND_IN_NOTE, file=sys.stderr)
     with ExitStack() as stack:
         sim = None if args.no_plc else start_simulator(stack)
         config = demo_config(args, model, sim.port if sim is not None else None)
-        app = App(config)
-        with shutdown_signals(app):
+        configure_logging(demo_log(config.log, args.verbose), sys.stderr)
+        control = LineControl()
+        with shutdown_signals(control), demo_progress(args.frames) as progress:
+            app = progress.app = App(build_line(config, control=control))
             app.start()
             clean = app.run_until_stopped()
         print(summary(app, model, stand_in, sim))
-    frames = app.stats.total()["frames"]
+    frames = app.line.stats.total()["frames"]
     return 0 if clean and frames >= args.frames else 1
+
+
+class DemoProgress:
+    """What the demo is doing, for the status line: loading the model, then frames counted."""
+
+    def __init__(self, frames: int) -> None:
+        self.frames = frames
+        self.app: App | None = None  # set once the line is built (the model loaded and warm)
+
+    def text(self) -> str:
+        if self.app is None:
+            return "loading the model and warming it up"
+        done = self.app.line.stats.total()["frames"]
+        return f"inspecting: frame {done}/{self.frames}" if done else "starting the line"
+
+
+@contextmanager
+def demo_progress(frames: int) -> Iterator[DemoProgress]:
+    """Model load, warm-up and frames counted on stderr, when it is a terminal."""
+    progress = DemoProgress(frames)
+    with StatusLine() as line, activity(line, progress.text):
+        yield progress
 
 
 def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
     """The table printed at the end of the demo."""
-    total = app.stats.total()
-    engine = app.components.engine if app.components is not None else None
+    total = app.line.stats.total()
+    engine = app.line.engine
     verdicts = total["verdicts"]
     lines = [
         "",
         f"inspector demo — model {model.name}{'  [STAND-IN, random weights]' if stand_in else ''}, "
-        f"device {getattr(engine, 'device', '?')}, batch {app.rt.batch_size}",
+        f"device {getattr(engine, 'device', '?')}, batch {app.line.config.runtime.batch_size}",
         f"  frames     {total['frames']}",
         "  verdicts   "
         + "  ".join(f"{code} {verdicts.get(code, 0)}" for code in ("PASS", "REJECT", "ALARM"))
@@ -104,15 +148,18 @@ def summary(app: App, model: Path, stand_in: bool, sim: Any) -> str:
         pct = total["latency_ms"].get(stage)
         if pct:
             lines.append(f"    {stage:<10}{pct['p50']:>9.2f}{pct['p95']:>9.2f}{pct['p99']:>9.2f}")
-    drops = sum(app.queue_drops().values())
+    drops = sum(app.line.queue_drops().values())
     lines.append(f"  drops      {drops}")
-    plc_stats = getattr(app.components.output if app.components else None, "stats", None)
-    stats = plc_stats() if plc_stats is not None else None
+    stats = app.line.outputs.link_stats()
     if sim is not None:
         rejects, alarms = (sim.coil_rises(c) for c in (sim.registers.reject_coil, sim.registers.alarm_coil))
+        # a write whose reply timed out is written again (same seq, the PLC matches by it): one block a part
+        written = sim.results()
+        blocks = len({result.seq for result in written})
+        again = f", {len(written) - blocks} written again after a timeout" if len(written) > blocks else ""
         lines.append(
-            f"  PLC sim    127.0.0.1:{sim.port}: {len(sim.results())} result blocks, "
-            f"{rejects} reject pulses, {alarms} alarm pulses"
+            f"  PLC sim    127.0.0.1:{sim.port}: {blocks} result blocks, "
+            f"{rejects} reject pulses, {alarms} alarm pulses{again}"
         )
         if stats is not None:
             # pulses count coil rises: a part rejected while the coil is still on extends that

@@ -17,7 +17,7 @@ from typing import Any
 
 from inspector.errors import ConfigError
 from inspector.logging import configure_logging, get_logger
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 
 FAULT_PATTERN = re.compile(r"^(drop|stall|exception|kill)@(\d+(?:\.\d+)?)(?:\+(\d+(?:\.\d+)?))?(?::(\d+))?$")
 
@@ -57,7 +57,9 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--first-part", type=int, default=1, help="first part id (default 1)")
     parser.add_argument("--parts", type=int, default=None, help="stop triggering after this many parts")
     parser.add_argument("--no-ack", action="store_true", help="read results but never ack them")
-    parser.add_argument("--heartbeat-ms", type=float, default=0.0, help="PLC heartbeat period (0 = off)")
+    parser.add_argument(
+        "--heartbeat-ms", type=float, default=100.0, help="PLC heartbeat period (default 100; 0 = off)"
+    )
     parser.add_argument("--fault", type=parse_fault, action="append", default=[], help="KIND@S[+DUR][:CODE]")
     parser.add_argument("--duration", type=float, default=None, help="exit after this many seconds")
     parser.add_argument("--rtu-framing", action="store_true", help="RTU frames over TCP (serial gateway)")
@@ -93,12 +95,12 @@ def _simulator(args: argparse.Namespace) -> PlcSimulator:
         log_writes=not args.quiet,
         rtu_framing=args.rtu_framing,
         serial=serial,
+        heartbeat_s=args.heartbeat_ms / 1000.0 if args.heartbeat_ms > 0 else None,
     )
 
 
 def _start_program(sim: PlcSimulator, args: argparse.Namespace) -> None:
-    if args.heartbeat_ms > 0:
-        sim.play_heartbeat(args.heartbeat_ms / 1000.0)
+    # the heartbeat (--heartbeat-ms) is the simulator's own: it starts with every (re)start
     if args.play_handshake:
         sim.play_handshake(args.trigger_ms / 1000.0, args.first_part, args.parts)
         sim.set_ack(not args.no_ack)
@@ -146,7 +148,7 @@ def play(sim: PlcSimulator, args: argparse.Namespace, stop: threading.Event, log
 
 def handle(args: argparse.Namespace) -> int:
     configure_logging()
-    log = get_logger("inspector.plc.sim")
+    log = get_logger("inspector.plc.simulator")
     sim = _simulator(args)
     stop = threading.Event()
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from inspector.cli.config_file import load_given_config
+from inspector.cli.progress import startup_progress
 from inspector.config.checks import check_line
-from inspector.config.settings import load_config
-from inspector.logging import configure_logging
+from inspector.logging import configure_logging, native_output_logged
 
 
 def register(sub: Any, name: str) -> None:
@@ -21,10 +22,12 @@ def register(sub: Any, name: str) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     configure_logging()  # load-time warnings in the same JSON lines; reconfigured from the file below
-    config = load_config(args.config)
+    config = load_given_config(args.config)
     check_line(config)  # exactly what `inspector check` checks, before torch loads
     configure_logging(config.log)
-    from inspector.app.app import App  # torch and OpenCV: only for a config that passed
-    from inspector.app.signals import run_app
+    from inspector.app.signals import run_daemon  # torch and OpenCV: only for a config that passed
 
-    return run_app(App(config))
+    # OpenCV/FFmpeg/GStreamer write plain text to fd 2: as JSON events, a log stays one object a line.
+    # Progress (model load, warm-up) only on a terminal's stderr.
+    with native_output_logged(), startup_progress():
+        return run_daemon(config)

@@ -1,117 +1,186 @@
-"""``inspector segment``: run the model on image files, like ``yolo predict``.
+"""``inspector segment``: run the model on images, folders, quoted globs and videos, like ``yolo predict``.
 
-With ``--json`` each image gives one JSON line; ``--save DIR`` writes ``STEM_overlay.png`` per
-image and ``STEM_maskNNN_CLASS.png`` per instance (images sharing a stem get ``STEM_2`` …).
+Each image (each video frame) gives one result: a text line, or with ``--json`` one JSON object
+per line (a video frame's also has ``frame``, its 0-based index). ``--save DIR`` writes one
+annotated image per image and one annotated video per video (see ``segment_output``); an input
+that cannot be segmented is reported on stderr in one line naming it and the rest go on.
+Exit code: 0 all segmented, 1 some input failed, 2 bad options or nothing to segment.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import cv2
-import numpy as np
 
-from inspector.errors import ConfigError, SourceError
+from inspector.cli.progress import Counter, StatusLine, activity
+from inspector.cli.segment_inputs import BadInput, Input, Video, expand_inputs, load_image
+from inspector.cli.segment_output import Saver, VideoSaver, output_stems
+from inspector.errors import ConfigError, InspectorError
 from inspector.messages import Detections
+
+DESCRIPTION = """\
+Segment images, folders (their image and video files), quoted globs ('imgs/*.png', '**' for
+subfolders) and video files. Each image, and each video frame, gives one result line.
+
+--save DIR writes STEM_overlay.png per image (all instances: tinted masks, boxes, 'class score'
+labels) and STEM_overlay.mp4 per video (annotated frames, mp4v). --save-masks adds
+STEM_masks.png per image, or STEM_masks/FRAME.png per video frame: one label image where a
+pixel is 0 (background) or k, the k-th instance of that result (its 'id'); overlaps go to the
+higher score; 8-bit, 16-bit above 255 instances.
+
+Images are converted to 8-bit BGR where that is plain: grayscale, an alpha channel, 16-bit
+(scaled by the bits its data uses: 12-bit data in a 16-bit file stays bright). An input that
+cannot be segmented (empty, truncated, not an image, over --max-megapixels) is reported in one
+line on stderr naming it (with --json also as {"image": ..., "error": ...} on stdout) and the
+others go on. Exit code: 0 all segmented, 1 some input failed, 2 bad options or nothing to do.
+"""
+
+
+class NothingToSegment(InspectorError):
+    """No argument named a readable input; a usage error like argparse's (exit 2)."""
+
+    exit_code = 2
 
 
 def register(sub: Any, name: str) -> None:
-    parser = sub.add_parser(name, help="segment image files with a YOLOv8-seg model")
-    parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    parser = sub.add_parser(
+        name,
+        help="segment images, folders, globs or videos with a YOLOv8-seg model",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image, video, folder or quoted glob")
     parser.add_argument("--model", type=Path, help="model file (default: the shipped demo model)")
     parser.add_argument("--conf", type=float, default=0.25, help="minimum score (default 0.25)")
     parser.add_argument("--iou", type=float, default=0.7, help="NMS IoU threshold (default 0.7)")
     parser.add_argument("--imgsz", type=int, help="network input size (default: the model's training size)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    parser.add_argument("--json", action="store_true", help="one JSON object per image per line")
-    parser.add_argument("--save", type=Path, metavar="DIR", help="write overlay and mask PNGs here")
+    parser.add_argument("--json", action="store_true", help="one JSON object per image or frame per line")
+    parser.add_argument(
+        "--save", type=Path, metavar="DIR", help="write one annotated image (video) per input"
+    )
+    parser.add_argument(
+        "--save-masks", action="store_true", help="with --save: one instance label PNG per image or frame"
+    )
+    parser.add_argument(
+        "--max-megapixels",
+        type=float,
+        default=40.0,
+        help="refuse larger images: masks are kept at full size, H x W bytes each (default 40)",
+    )
     parser.set_defaults(handler=handle)
 
 
-def result_record(image: Path, det: Detections) -> dict[str, Any]:
+def result_record(
+    image: Path, det: Detections, frame: int | None = None, converted: list[str] | None = None
+) -> dict[str, Any]:
     height, width = det.image_shape
     boxes = det.boxes.cpu().tolist()
     areas = det.masks.flatten(1).sum(1).cpu().tolist() if len(det) else []
+    rows = zip(det.class_ids.tolist(), det.scores.tolist(), boxes, areas, strict=True)
     instances = [
         {
+            "id": k,  # the pixel value in the --save-masks label image
             "class_id": int(cls),
             "name": det.names[int(cls)],
             "score": round(float(score), 5),
             "box": [round(v, 2) for v in box],
             "mask_area": int(area),
         }
-        for cls, score, box, area in zip(
-            det.class_ids.tolist(), det.scores.tolist(), boxes, areas, strict=True
-        )
+        for k, (cls, score, box, area) in enumerate(rows, start=1)
     ]
-    timing = {stage: round(ms, 3) for stage, ms in det.timings_ms}
-    return {
-        "image": str(image),
-        "width": width,
-        "height": height,
-        "instances": instances,
-        "timing_ms": timing,
-    }
+    record: dict[str, Any] = {"image": str(image)}
+    if frame is not None:
+        record["frame"] = frame
+    record.update(width=width, height=height, instances=instances)
+    record["timing_ms"] = {stage: round(ms, 3) for stage, ms in det.timings_ms}
+    if converted:
+        record["converted"] = converted
+    return record
 
 
-def colour(class_id: int) -> tuple[int, int, int]:
-    hue = (class_id * 47) % 180
-    bgr = cv2.cvtColor(np.array([[[hue, 220, 255]]], dtype=np.uint8), cv2.COLOR_HSV2BGR)[0, 0]
-    return int(bgr[0]), int(bgr[1]), int(bgr[2])
+class Run:
+    """One ``segment`` invocation: prints results and errors, keeps the count of failed inputs."""
 
+    def __init__(self, args: argparse.Namespace, line: StatusLine, engine: Any) -> None:
+        self.args, self.line, self.engine = args, line, engine
+        self.saver = Saver(args.save, args.save_masks) if args.save else None
+        self.failed = 0
 
-def file_safe(text: str) -> str:
-    """A class name as a file name part: 'via/hole 2' becomes 'via_hole_2'."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "class"
+    def fail(self, name: str, reason: str) -> None:
+        self.failed += 1
+        self.line.clear()
+        print(f"inspector segment: error: {name}: {reason}", file=sys.stderr, flush=True)
+        if self.args.json:
+            print(json.dumps({"image": name, "error": reason}), flush=True)
 
+    def report(self, record: dict[str, Any]) -> None:
+        self.line.clear()
+        if self.args.json:
+            print(json.dumps(record), flush=True)
+            return
+        found = ", ".join(f"{i['name']} {i['score']:.2f}" for i in record["instances"]) or "nothing"
+        where = record["image"] + (f" frame {record['frame']}" if "frame" in record else "")
+        total = sum(record["timing_ms"].values())
+        note = f" (converted: {', '.join(record['converted'])})" if "converted" in record else ""
+        print(f"{where} ({record['width']}x{record['height']}){note}: {found} [{total:.1f} ms]", flush=True)
 
-def output_stems(paths: list[Path]) -> list[str]:
-    """One output name per image; images sharing a stem (a/board.png, b/board.png, board.jpg)
-    get _2, _3 … so no image's outputs overwrite another's."""
-    taken: set[str] = set()
-    stems = []
-    for path in paths:
-        stem, n = path.stem, 1
-        while stem in taken:
-            n += 1
-            stem = f"{path.stem}_{n}"
-        taken.add(stem)
-        stems.append(stem)
-    return stems
+    def image(self, item: Input, stem: str) -> None:
+        image, notes = load_image(item.path, self.args.max_megapixels)
+        (det,) = self.engine.infer([image])
+        self.report(result_record(item.path, det, converted=notes))
+        if self.saver is not None:
+            self.saver.image(stem, image, det)
 
+    def video(self, item: Input, stem: str, counter: Counter) -> None:
+        video = Video(item.path)
+        writer = VideoSaver(self.saver, stem, video.fps) if self.saver is not None else None
+        total = f"/{video.frame_count}" if video.frame_count else ""
+        index = -1
+        try:
+            for index, frame in enumerate(video.frames()):
+                (det,) = self.engine.infer([frame])
+                self.report(result_record(item.path, det, frame=index))
+                if writer is not None:
+                    writer.frame(index, frame, det)
+                counter.advance(0, f"{item.path.name} frame {index + 1}{total}")
+        finally:
+            if writer is not None:
+                writer.close()
+        if index < 0:
+            raise BadInput("no frame could be read from the video")
 
-def save_outputs(folder: Path, stem: str, image: np.ndarray, det: Detections) -> None:
-    """Overlay PNG (masks tinted, boxes, labels) and one 0/255 mask PNG per instance."""
-    folder.mkdir(parents=True, exist_ok=True)
-    overlay = image.copy()
-    masks = det.masks.cpu().numpy()
-    for i, (cls, score, box) in enumerate(
-        zip(det.class_ids.tolist(), det.scores.tolist(), det.boxes.cpu().tolist(), strict=True)
-    ):
-        tint = np.array(colour(cls), dtype=np.float32)
-        region = masks[i]
-        overlay[region] = (0.5 * overlay[region] + 0.5 * tint).astype(np.uint8)
-        x1, y1, x2, y2 = (round(v) for v in box)
-        cv2.rectangle(overlay, (x1, y1), (x2, y2), colour(cls), 1)
-        label = f"{det.names[cls]} {score:.2f}"
-        cv2.putText(overlay, label, (x1, max(y1 - 3, 10)), cv2.FONT_HERSHEY_SIMPLEX, 0.4, colour(cls), 1)
-        name = f"{stem}_mask{i:03d}_{file_safe(det.names[cls])}.png"
-        cv2.imwrite(str(folder / name), region.astype(np.uint8) * 255)
-    cv2.imwrite(str(folder / f"{stem}_overlay.png"), overlay)
+    def all(self, inputs: list[Input]) -> None:
+        counter = Counter(self.line, "segmenting: input", len(inputs))
+        for item, stem in zip(inputs, output_stems([i.path for i in inputs]), strict=True):
+            try:
+                if item.video:
+                    self.video(item, stem, counter)
+                else:
+                    self.image(item, stem)
+            except BadInput as exc:
+                self.fail(str(item.path), str(exc))
+            except OSError as exc:
+                self.fail(str(item.path), f"cannot read or write: {exc}")
+            except (InspectorError, RuntimeError, ValueError, MemoryError, cv2.error) as exc:
+                # what the engine refuses for this input fails this input, not the others
+                self.fail(str(item.path), f"{type(exc).__name__}: {exc}".splitlines()[0])
+            counter.advance()
 
-
-def read_image(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise SourceError(f"image {path} does not exist")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if image is None:
-        raise SourceError(f"image {path} cannot be decoded (expected PNG, JPEG, BMP or TIFF)")
-    return image
+    def saved(self) -> str | None:
+        if self.saver is None or not self.saver.written:
+            return None
+        masks = sum(
+            p.name.endswith("_masks.png") or p.parent.name.endswith("_masks") for p in self.saver.written
+        )
+        what = f"{len(self.saver.written) - masks} annotated file(s)"
+        what += f" and {masks} mask PNG(s)" if masks else ""
+        return f"saved {what} to {self.saver.folder}"
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -122,27 +191,27 @@ def handle(args: argparse.Namespace) -> int:
     from inspector.logging import LogConfig, configure_logging
 
     configure_logging(LogConfig(level="warning"), stream=sys.stderr)  # stdout carries the results only
-
     try:
         config = EngineConfig(
             model=args.model, conf=args.conf, iou=args.iou, imgsz=args.imgsz, device=args.device, warmup=0
         )
     except ValidationError as exc:
         raise ConfigError("invalid options:", problems_of(exc)) from None
-    for path in args.images:  # fail on a missing image before spending time on the model
-        if not path.is_file():
-            raise SourceError(f"image {path} does not exist")
-    engine = load_engine(config)
-    for path, stem in zip(args.images, output_stems(args.images), strict=True):
-        image = read_image(path)
-        (det,) = engine.infer([image])
-        record = result_record(path, det)
-        if args.json:
-            print(json.dumps(record), flush=True)
-        else:
-            found = ", ".join(f"{i['name']} {i['score']:.2f}" for i in record["instances"]) or "nothing"
-            total = sum(record["timing_ms"].values())
-            print(f"{path} ({record['width']}x{record['height']}): {found} [{total:.1f} ms]", flush=True)
-        if args.save:
-            save_outputs(args.save, stem, image, det)
-    return 0
+    if args.save_masks and args.save is None:
+        raise ConfigError("--save-masks needs --save DIR (the folder to write them to)")
+    if not args.max_megapixels > 0:
+        raise ConfigError("--max-megapixels must be more than 0")
+    inputs, problems = expand_inputs(args.inputs)  # before spending time on the model
+    with StatusLine() as line:
+        run = Run(args, line, None)
+        for name, problem in problems:
+            run.fail(name, problem)
+        if not inputs:
+            raise NothingToSegment("nothing to segment: no argument names an image or video file")
+        with activity(line, "loading the model"):
+            run.engine = load_engine(config)
+        run.all(inputs)
+    saved = run.saved()
+    if saved:
+        print(saved, file=sys.stderr if args.json else sys.stdout)
+    return 1 if run.failed else 0

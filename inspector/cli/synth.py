@@ -58,6 +58,7 @@ def register(sub: Any, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from inspector.cli.progress import Counter, StatusLine
     from inspector.synth import BoardGenerator
     from inspector.synth.export import write_dataset
 
@@ -78,7 +79,11 @@ def handle(args: argparse.Namespace) -> int:
             )
         clear_written(out)
     try:
-        written = write_dataset(BoardGenerator(size, args.seed), out, args.count)
+        with StatusLine() as line:  # boards counted on stderr when it is a terminal
+            counter = Counter(line, "writing boards", args.count)
+            written = write_dataset(
+                BoardGenerator(size, args.seed), out, args.count, lambda _: counter.advance()
+            )
     except OSError as exc:
         raise InspectorError(f"--out {out}: cannot write: {exc}") from exc
     print(f"wrote {written} boards ({size[0]}x{size[1]}, seed {args.seed}) to {out}")

@@ -7,12 +7,25 @@ Nothing here imports torch or OpenCV or opens a device: ``check`` stays fast on 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from inspector.config.settings import InspectorConfig
+from inspector.engine.metadata import DEMO_MODEL, model_names
 from inspector.errors import ConfigError
 from inspector.plc.config import PlcMode, PlcRole
+from inspector.rules.checks import name_problems
 from inspector.rules.checks import source_problems as rule_source_problems
 
 Problem = tuple[str, str]
+NAMES_AT_RUN = "class names: the model's could not be read here; they are checked when it loads"
+
+
+@dataclass(frozen=True, slots=True)
+class LineCheck:
+    """A config that passed ``check_line``, and what the checks could not cover without loading."""
+
+    model_names: tuple[str, ...] | None  # read from the model file (None: checked at load)
+    notes: tuple[str, ...] = ()
 
 
 def source_problems(config: InspectorConfig) -> list[Problem]:
@@ -39,6 +52,25 @@ def engine_problems(config: InspectorConfig) -> list[Problem]:
     return []
 
 
+def class_problems(config: InspectorConfig) -> tuple[list[Problem], tuple[str, ...] | None]:
+    """Rules against the model's class names, read from the file without torch: a rule that names
+    a class the model lacks, or one ``engine.classes`` filters out, can never see it; and the
+    model's names (None when the file cannot be read this way: the loader checks at run)."""
+    path = config.engine.model or DEMO_MODEL
+    names = model_names(path) if path.is_file() else None
+    if names is None:
+        return [], None
+    kept = config.engine.classes
+    problems: list[Problem] = []
+    unknown = [c for c in kept or () if c >= len(names)]
+    if unknown:
+        reason = (
+            f"{unknown} not in 0..{len(names) - 1}: {path.name} has {len(names)} classes ({', '.join(names)})"
+        )
+        problems.append(("engine.classes", reason))
+    return problems + name_problems(config.rules, names, kept), names
+
+
 def plc_problems(config: InspectorConfig) -> list[Problem]:
     """Triggered capture needs a PLC link: with role off no trigger ever comes and the line idles."""
     if config.plc.mode is PlcMode.TRIGGERED and config.plc.role is PlcRole.OFF:
@@ -49,21 +81,28 @@ def plc_problems(config: InspectorConfig) -> list[Problem]:
 
 def line_problems(
     config: InspectorConfig, *, engine_given: bool = False, output_given: bool = False
-) -> list[Problem]:
+) -> tuple[list[Problem], LineCheck]:
     """Every static problem of a config. ``engine_given``/``output_given``: the caller brings its
     own engine or output (tests, benchmarks), so the config's model or PLC role is not used."""
     problems = source_problems(config)
     # rules naming cameras name configured ones; mm rules have a scale (the rules' own check)
     problems += rule_source_problems(config.rules, [c.id for c in config.sources])
+    names: tuple[str, ...] | None = None
     if not engine_given:
         problems += engine_problems(config)
+        classes, names = class_problems(config)
+        problems += classes
     if not output_given:
         problems += plc_problems(config)
-    return problems
+    notes = (NAMES_AT_RUN,) if names is None and not engine_given else ()
+    return problems, LineCheck(names, notes)
 
 
-def check_line(config: InspectorConfig, *, engine_given: bool = False, output_given: bool = False) -> None:
-    """Raise one ConfigError listing every static problem by key path."""
-    problems = line_problems(config, engine_given=engine_given, output_given=output_given)
+def check_line(
+    config: InspectorConfig, *, engine_given: bool = False, output_given: bool = False
+) -> LineCheck:
+    """Raise one ConfigError listing every static problem by key path; else say what was covered."""
+    problems, covered = line_problems(config, engine_given=engine_given, output_given=output_given)
     if problems:
         raise ConfigError("configuration is invalid:", tuple(problems))
+    return covered

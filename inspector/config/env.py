@@ -3,8 +3,9 @@
 pydantic-settings reads the variables; this module adds what it lacks: list
 entries by index (``INSPECTOR_SOURCES__0__URI`` overrides the first source of
 the YAML file: a per-site camera URI), the variable named when its JSON value is
-malformed, and the names of variables that map to no key (a typo such as
-``INSPECTOR_PLC_HOST`` would otherwise be ignored silently).
+malformed or its value is invalid (the file has no such line to look for), and the
+names of variables that map to no key (a typo such as ``INSPECTOR_PLC_HOST`` would
+otherwise be ignored silently: the daemon would talk to the file's PLC address).
 """
 
 from __future__ import annotations
@@ -102,18 +103,58 @@ def unknown_vars(model: type[BaseModel], environ: Mapping[str, str] | None = Non
     return sorted(name for name in config_vars(environ) if _key_path(name)[0] not in model.model_fields)
 
 
+UNKNOWN_VAR = "maps to no config key (nested keys are joined by '__', e.g. INSPECTOR_PLC__HOST)"
+
+
+def unknown_var_problems(
+    model: type[BaseModel], environ: Mapping[str, str] | None = None
+) -> list[tuple[str, str]]:
+    return [(name, UNKNOWN_VAR) for name in unknown_vars(model, environ)]
+
+
 def bad_json_vars(model: type[BaseModel], environ: Mapping[str, str] | None = None) -> list[str]:
-    """Variables for a list or section key whose value is not valid JSON."""
+    """Variables for a list or section key whose value is not valid JSON (an empty one included:
+    pydantic-settings parses it as JSON too)."""
     out = []
     for name, value in config_vars(environ).items():
         annotation = annotation_at(model, _key_path(name))
-        if annotation is _MISSING or not _is_complex(annotation) or not value:
+        if annotation is _MISSING or not _is_complex(annotation):
             continue
         try:
             json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             out.append(name)
     return sorted(out)
+
+
+def _sets(keys: list[str], loc: list[str]) -> bool:
+    """Whether a variable for the key path ``keys`` set the value at the error location ``loc``,
+    or a key inside it. ``loc`` may hold parts no variable names (the kind of a list entry, as in
+    sources.0.camera.uri), which are skipped."""
+    if not loc or loc[0] != keys[0]:
+        return False
+    matched = 0
+    for part in loc:
+        if matched < len(keys) and part == keys[matched]:
+            matched += 1
+    return matched == len(keys) or keys[: len(loc)] == loc
+
+
+def variable_for(path: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The ``INSPECTOR_*`` variable that set the value at ``path`` (a problem's key path such
+    as 'plc.pulses.late_ms'), the most specific one when several do; None when none did."""
+    loc = path.lower().split(".")
+    names = [name for name in config_vars(environ) if _sets(_key_path(name), loc)]
+    return max(names, key=lambda name: len(_key_path(name)), default=None)
+
+
+def attributed(problems: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Problems whose value came from the environment, with the variable named."""
+    out = []
+    for path, reason in problems:
+        name = variable_for(path)
+        out.append((path, f"{reason} (from {name})" if name else reason))
+    return tuple(out)
 
 
 def merge(model: type[BaseModel], base: Any, over: Any, path: tuple[str, ...] = ()) -> Any:
@@ -138,9 +179,10 @@ def _merge_list(model: type[BaseModel], base: Any, over: dict[str, Any], path: t
     for index, value in sorted(((int(k), v) for k, v in over.items()), key=lambda kv: kv[0]):
         where = ".".join((*path, str(index)))
         if index > len(items):
+            reason = f"index {index} skips entries: the list has {len(items)} (entries count from 0)"
+            name = variable_for(where)
             raise ConfigError(
-                "environment override is invalid:",
-                ((where, f"index {index} skips entries: the list has {len(items)} (entries count from 0)"),),
+                "environment override is invalid:", ((where, f"{reason} (from {name})" if name else reason),)
             )
         old = items[index] if index < len(items) else _MISSING
         merged = merge(model, old, value, (*path, str(index)))

@@ -8,21 +8,20 @@ assembles them, reads the file, and turns every validation failure into a
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from inspector.app.config import RuntimeConfig
 from inspector.archive.config import ArchiveConfig
 from inspector.config import env as env_overrides
+from inspector.config.yaml_file import read_yaml
 from inspector.engine.config import EngineConfig
 from inspector.errors import ConfigError
 from inspector.health.config import HealthConfig
-from inspector.logging import LogConfig, get_logger
+from inspector.logging import LogConfig
 from inspector.plc.config import PlcConfig
 from inspector.preprocess.config import PreprocessStep
 from inspector.rules.config import RulesConfig
@@ -30,7 +29,6 @@ from inspector.sources.config import SourceConfig
 from inspector.watchdog.config import WatchdogConfig
 
 CONFIG_ENV = "INSPECTOR_CONFIG"
-log = get_logger("inspector.config")
 
 
 class InspectorConfig(BaseSettings):
@@ -81,70 +79,39 @@ class InspectorConfig(BaseSettings):
         return (env_overrides.EnvOverFile(settings_cls, env_settings, init_settings),)
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader that refuses a key given twice in one mapping (YAML would silently keep
-    the last one: a second rule of the same name would replace the first unseen).
-
-    Booleans are YAML 1.2's: only true/false. YAML 1.1 also reads on/off/yes/no as booleans,
-    so ``role: off`` became False and failed as "not a valid role"; as strings they still
-    validate where a bool is wanted (pydantic accepts 'off', 'yes', ...).
-    """
+# pydantic error types whose message names a Python class ("instance of PlcConfig"): said in
+# the file's terms instead.
+MAPPING_ERRORS = frozenset({"model_type", "model_attributes_type", "dict_type"})
+MAX_PROBLEMS = 50  # a list of 10 000 wrong entries is one mistake, not 10 000 lines to read
 
 
-_BOOL_TAG = "tag:yaml.org,2002:bool"
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL_TAG]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_UniqueKeyLoader.add_implicit_resolver(
-    _BOOL_TAG, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+def _yaml_type(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "a list"
+    return "a mapping" if isinstance(value, dict) else f"{type(value).__name__} {value!r:.40}"
 
 
-def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if isinstance(key, str | int | float | bool) and key in seen:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-def read_yaml(path: Path) -> dict[str, Any]:
-    """The mapping in a YAML file; a missing, unreadable or malformed file is a ConfigError."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except OSError as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader subclass: safe
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"config file {path} is not valid YAML{where}: {problem}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(data).__name__}")
-    return data
+def _reason(err: Any) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    if err["type"] in MAPPING_ERRORS:
+        return f"should be a section of keys (key: value), not {_yaml_type(err['input'])}"
+    if err["type"] == "path_type":
+        return f"should be a file path, not {_yaml_type(err['input'])}"
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def problems_of(exc: ValidationError) -> tuple[tuple[str, str], ...]:
     """(key path, reason) for each validation error, e.g. ('plc.port', 'Input should be ...')."""
     out = []
     for err in exc.errors():
-        path = ".".join(str(part) for part in err["loc"]) or "<root>"
-        reason = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            reason = "unknown key"
-        out.append((path, reason))
+        loc = [str(part) for part in err["loc"]]
+        reason = _reason(err)
+        if loc and loc[-1] == "[key]":  # a mapping key of the wrong type, e.g. a number as a zone name
+            loc, reason = loc[:-1], f"the key should be a name: {reason}"
+        out.append((".".join(loc) or "<root>", reason))
+    if len(out) > MAX_PROBLEMS:
+        out[MAX_PROBLEMS:] = [("...", f"{len(out) - MAX_PROBLEMS} more problems not shown")]
     return tuple(out)
 
 
@@ -156,36 +123,34 @@ def config_path_from_env(explicit: str | Path | None) -> Path | None:
     return Path(env) if env else None
 
 
-def _env_problems(exc: SettingsError) -> ConfigError:
+def _env_problems(exc: Exception, unknown: list[tuple[str, str]]) -> ConfigError:
     """A malformed JSON override as a ConfigError naming the variable."""
     names = env_overrides.bad_json_vars(InspectorConfig)
-    if not names:  # not one we can point at: still one message, no traceback
+    if not names and not unknown:  # not one we can point at: still one message, no traceback
         return ConfigError(f"environment override is invalid: {exc}")
     reason = f"not valid JSON: {env_overrides.JSON_HINT}"
-    return ConfigError("environment override is invalid:", tuple((name, reason) for name in names))
-
-
-def _warn_unknown_env() -> None:
-    for name in env_overrides.unknown_vars(InspectorConfig):
-        log.warning(
-            "unknown_env_var",
-            variable=name,
-            hint="maps to no config key and is ignored; nested keys are joined by '__' (INSPECTOR_PLC__HOST)",
-        )
+    return ConfigError("environment override is invalid:", (*unknown, *((name, reason) for name in names)))
 
 
 def load_config(path: str | Path | None = None) -> InspectorConfig:
     """Validate the YAML file (and environment overrides) into an ``InspectorConfig``.
 
-    ``INSPECTOR_*`` variables that map to no config key are logged as warnings.
+    An ``INSPECTOR_*`` variable that maps to no config key is an error like an unknown key in
+    the file; a problem with a value a variable set names that variable.
     """
     resolved = config_path_from_env(path)
     data = read_yaml(resolved) if resolved else {}
-    _warn_unknown_env()
+    unknown = env_overrides.unknown_var_problems(InspectorConfig)
     try:
-        return InspectorConfig(**data)
+        config = InspectorConfig(**data)
     except ValidationError as exc:
+        problems = env_overrides.attributed(problems_of(exc))
         where = f"config file {resolved}" if resolved else "configuration"
-        raise ConfigError(f"{where} is invalid:", problems_of(exc)) from None
-    except SettingsError as exc:
-        raise _env_problems(exc) from None
+        if unknown or problems != problems_of(exc):
+            where += " with its INSPECTOR_* environment overrides"
+        raise ConfigError(f"{where} is invalid:", (*unknown, *problems)) from None
+    except (SettingsError, RecursionError) as exc:  # RecursionError: JSON nested past the parser
+        raise _env_problems(exc, unknown) from None
+    if unknown:
+        raise ConfigError("environment override is invalid:", tuple(unknown))
+    return config

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,13 @@ YOLOV8_SEG_LAYERS = [
     *("Conv", "Concat", "C2f", "Conv", "Concat", "C2f", "Segment"),
 ]
 SCALE_BY_STEM_WIDTH = {16: "n", 32: "s", 48: "m", 64: "l", 80: "x"}
+# torch's reader appends advice to its own messages ("This is an internal miniz error. If you
+# are seeing this error, ..."): the operator's message says what is wrong with the file only.
+TORCH_ADVICE = re.compile(
+    r"\.?\s*\(?(This is an internal miniz error|If you are seeing this error|Could this error message be "
+    r"improved).*$"
+)
+MAX_REASON = 200
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,13 @@ class CheckpointContent:
     fused: bool
     extra: dict[str, str]
     bn_eps: dict[str, float]  # BatchNorm eps per module path (ultralytics uses 1e-3, torch's default is 1e-5)
+
+
+def reason_of(exc: BaseException) -> str:
+    """An exception's message as one short line for an error about a model file (torch's
+    messages span lines and end in advice meant for its own developers)."""
+    text = TORCH_ADVICE.sub("", " ".join(str(exc).split()))
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"
 
 
 def module_state(node: Placeholder, prefix: str = "") -> dict[str, torch.Tensor]:

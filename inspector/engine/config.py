@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -17,6 +17,10 @@ class EngineConfig(Section):
         None,
         description="Model file: ultralytics best.pt, inspector model, or TorchScript export. "
         "Empty = the shipped demo model (inspector/models/demo-pcb-seg.pt).",
+    )
+    runtime: Literal["torch"] = Field(
+        "torch",
+        description="What runs the network: torch (eager YOLOv8-seg, or a TorchScript export).",
     )
     device: str = Field(
         "auto",

@@ -10,17 +10,19 @@ import numpy as np
 import torch
 
 from inspector.engine.config import EngineConfig
-from inspector.engine.letterbox import Letterbox, apply_letterbox, check_imgsz, plan_letterbox
-from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
+from inspector.engine.letterbox import Letterbox, apply_letterbox, plan_letterbox
+from inspector.engine.loaders import ModelInfo
 from inspector.engine.masks import MaskBuilder
+from inspector.engine.metadata import DEMO_MODEL
+from inspector.engine.network import Network, RawHead, input_hw
 from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
-from inspector.engine.runner import make_forward, prepare_module, resolve_device
+from inspector.engine.runner import resolve_device
+from inspector.engine.runtimes import RUNTIMES
 from inspector.errors import ConfigError, ModelError
 from inspector.logging import get_logger
 from inspector.messages import Detections
 
 log = get_logger("inspector.engine")
-DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-pcb-seg.pt"
 
 
 def ms_since(t0: float) -> float:
@@ -30,26 +32,16 @@ def ms_since(t0: float) -> float:
 class Engine:
     """A loaded model on its device, ready for ``infer``. Not thread-safe: one caller at a time."""
 
-    def __init__(self, loaded: LoadedModel, config: EngineConfig, device: torch.device) -> None:
-        self.info: ModelInfo = loaded.info
+    def __init__(self, network: Network, config: EngineConfig) -> None:
+        self.network = network
+        self.info: ModelInfo = network.info
         self.config = config
-        self.device = device
-        self.names: tuple[str, ...] = loaded.info.names
+        self.device = network.device
+        self.dtype, self.layout = network.dtype, network.layout
+        self.names: tuple[str, ...] = network.info.names
         self.warmup_ms: float | None = None
-        self.fixed_batch = int(getattr(loaded.module, "batch", 0))
-        module, self.dtype, self.layout = prepare_module(
-            loaded.module, device, config.half, config.channels_last
-        )
-        self.module = module
-        stride = loaded.info.stride
-        if loaded.info.fixed_imgsz:
-            self.imgsz = loaded.info.imgsz
-        else:
-            side = check_imgsz(config.imgsz or max(loaded.info.imgsz), stride)
-            self.imgsz = (side, side)
-        self.stride = stride
-        example = torch.zeros((1, 3, *self.imgsz), dtype=self.dtype, device=device)
-        self._forward = make_forward(module, device, config, example.contiguous(memory_format=self.layout))
+        self.stride = network.info.stride
+        self.imgsz = input_hw(network.info, config)
         unknown = [c for c in config.classes or () if not 0 <= c < len(self.names)]
         if unknown:
             raise ConfigError(
@@ -57,7 +49,7 @@ class Engine:
                 (("engine.classes", f"{unknown} not in 0..{len(self.names) - 1} ({self.info.path})"),),
             )
         self.nms = NmsOptions(config.conf, config.iou, config.max_det, config.classes, config.agnostic_nms)
-        self.masks = MaskBuilder(device)
+        self.masks = MaskBuilder(self.device)
 
     @property
     def precision(self) -> str:
@@ -103,10 +95,11 @@ class Engine:
         x = x.to(self.dtype).div_(255.0)
         return x.contiguous(memory_format=self.layout)
 
-    def run_network(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if not self.fixed_batch or x.shape[0] <= self.fixed_batch:
-            return self._forward(x)
-        outs = [self._forward(chunk) for chunk in x.split(self.fixed_batch)]
+    def run_network(self, x: torch.Tensor) -> RawHead:
+        limit = self.network.max_batch
+        if not limit or x.shape[0] <= limit:
+            return self.network(x)
+        outs = [self.network(chunk) for chunk in x.split(limit)]
         return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
 
     def infer(self, frames: Sequence[np.ndarray]) -> list[Detections]:
@@ -163,7 +156,7 @@ def load_engine(config: EngineConfig) -> Engine:
         )
     device = resolve_device(config.device)
     t0 = time.perf_counter()
-    engine = Engine(load_model(path, device), config, device)
+    engine = Engine(RUNTIMES[config.runtime](Path(path), config, device), config)
     engine.warmup()
     info = engine.info
     log.info(

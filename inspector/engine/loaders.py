@@ -9,7 +9,6 @@ Every failure is a ``ModelError`` naming the file and what was expected.
 
 from __future__ import annotations
 
-import json
 import pickle
 import zipfile
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from inspector.engine.checkpoint import CheckpointContent, imgsz_of, names_of, read_ultralytics
+from inspector.engine.checkpoint import CheckpointContent, imgsz_of, names_of, read_ultralytics, reason_of
 from inspector.engine.model import SegmentationModel, parameter_count
 from inspector.engine.unpickle import archive_prefix, pickled_globals, restricted_load
 from inspector.errors import ModelError, UnsafeModelError
@@ -196,7 +195,7 @@ def read_pickled_content(path: Path, archive: zipfile.ZipFile) -> tuple[Checkpoi
         except UnsafeModelError as exc:
             raise UnsafeModelError(f"model file {path}: {exc}") from None
         except Exception as exc:  # untrusted bytes: whatever breaks, the user gets one clear line
-            raise fail(path, f"it is not a usable YOLOv8-seg checkpoint: {str(exc)[:200]}") from None
+            raise fail(path, f"it is not a usable YOLOv8-seg checkpoint: {reason_of(exc)}") from None
     return read_own(path), "inspector"
 
 
@@ -209,7 +208,7 @@ def read_own(path: Path) -> CheckpointContent:
             f"model file {path}: refused, it asks to run code while loading ({reason}); nothing was executed"
         ) from None
     except (RuntimeError, EOFError, ValueError) as exc:
-        raise fail(path, f"it cannot be read ({str(exc)[:200]})") from None
+        raise fail(path, f"it cannot be read ({reason_of(exc)})") from None
     if not isinstance(data, dict) or data.get("format") != OWN_FORMAT:
         raise fail(path, "it is a torch file but holds no YOLOv8-seg model")
     if data.get("format_version") != OWN_FORMAT_VERSION:
@@ -270,7 +269,3 @@ def save_own(content: CheckpointContent, path: str | Path, source: str) -> None:
         "state_dict": {k: v.detach().clone().contiguous() for k, v in content.state_dict.items()},
     }
     torch.save(data, Path(path))
-
-
-def info_json(info: ModelInfo) -> str:
-    return json.dumps(info.as_dict())

@@ -1,15 +1,21 @@
-"""How the network is executed on its device: precision, memory layout, compile, CUDA graphs."""
+"""The torch runtime: how a network runs on its device (precision, memory layout, freeze, compile,
+CUDA graphs). Eager YOLOv8-seg models and TorchScript exports are its two kinds of network."""
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from inspector.engine.config import EngineConfig
+from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
 from inspector.engine.model import RawNetwork, SegmentationModel
+from inspector.engine.network import RawHead, input_hw
+from inspector.engine.torchscript import ScriptedSegmenter
 from inspector.logging import get_logger
 
 log = get_logger("inspector.engine")
@@ -54,17 +60,60 @@ class CudaGraphRunner:
 
 
 def prepare_module(
-    module: nn.Module, device: torch.device, half: bool, channels_last: bool
-) -> tuple[nn.Module, torch.dtype, torch.memory_format]:
+    module: nn.Module, device: torch.device, dtype: torch.dtype, layout: torch.memory_format
+) -> nn.Module:
     """The module on its device in its inference dtype and layout (channels-last helps oneDNN on CPU too)."""
-    cuda = device.type == "cuda"
-    traced_dtype = getattr(module, "dtype", None)  # a TorchScript graph keeps its export precision
-    dtype = traced_dtype or (torch.float16 if cuda and half else torch.float32)
-    layout = torch.channels_last if channels_last else torch.contiguous_format
     module = module.to(device=device, dtype=dtype)
     if layout is torch.channels_last:
         module = module.to(memory_format=torch.channels_last)
-    return module.eval(), dtype, layout
+    return module.eval()
+
+
+@dataclass(frozen=True, eq=False)
+class TorchNetwork:
+    """A ``Network`` run by torch: ``forward`` is the module itself, or it frozen, compiled or
+    replayed from CUDA graphs."""
+
+    info: ModelInfo
+    device: torch.device
+    dtype: torch.dtype
+    layout: torch.memory_format
+    max_batch: int
+    module: nn.Module
+    forward: Forward
+
+    def __call__(self, x: torch.Tensor) -> RawHead:
+        return self.forward(x)
+
+
+def open_torch(path: Path, config: EngineConfig, device: torch.device) -> TorchNetwork:
+    """The torch runtime: any supported model file, ready on ``device``."""
+    loaded = load_model(path, device)
+    if isinstance(loaded.module, ScriptedSegmenter):
+        return scripted_network(loaded, loaded.module, config, device)
+    return eager_network(loaded, config, device)
+
+
+def eager_network(loaded: LoadedModel, config: EngineConfig, device: torch.device) -> TorchNetwork:
+    dtype = torch.float16 if device.type == "cuda" and config.half else torch.float32
+    return torch_network(loaded, config, device, dtype, max_batch=0)
+
+
+def scripted_network(
+    loaded: LoadedModel, script: ScriptedSegmenter, config: EngineConfig, device: torch.device
+) -> TorchNetwork:
+    """A TorchScript export keeps the precision and batch size it was traced with."""
+    return torch_network(loaded, config, device, script.dtype, max_batch=script.batch)
+
+
+def torch_network(
+    loaded: LoadedModel, config: EngineConfig, device: torch.device, dtype: torch.dtype, max_batch: int
+) -> TorchNetwork:
+    layout = torch.channels_last if config.channels_last else torch.contiguous_format
+    module = prepare_module(loaded.module, device, dtype, layout)
+    example = torch.zeros((1, 3, *input_hw(loaded.info, config)), dtype=dtype, device=device)
+    forward = make_forward(module, device, config, example.contiguous(memory_format=layout))
+    return TorchNetwork(loaded.info, device, dtype, layout, max_batch, module, forward)
 
 
 def frozen_cpu_forward(model: SegmentationModel, example: torch.Tensor) -> Forward | None:

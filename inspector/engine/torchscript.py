@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from inspector.engine.checkpoint import SCALE_BY_STEM_WIDTH, imgsz_of, names_of
+from inspector.engine.checkpoint import SCALE_BY_STEM_WIDTH, imgsz_of, names_of, reason_of
 from inspector.errors import ModelError
 
 JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is (deprecated|not supported)"
@@ -63,6 +64,42 @@ def scale_of(script: torch.jit.ScriptModule) -> str:
     return SCALE_BY_STEM_WIDTH.get(int(stem.shape[0]), "?") if stem is not None else "?"
 
 
+@dataclass(frozen=True)
+class ExportMetadata:
+    """What the exporter's config.txt says about the graph."""
+
+    names: tuple[str, ...]
+    imgsz: tuple[int, int]
+    stride: int
+    batch: int
+    version: str
+
+
+def export_metadata(path: Path, meta: dict[str, Any]) -> ExportMetadata:
+    """Typed fields of config.txt; a malformed value is a ModelError naming the file."""
+    try:
+        names_raw = meta.get("names", {})
+        if isinstance(names_raw, dict):
+            names_raw = {int(k): v for k, v in names_raw.items()}
+        imgsz = meta.get("imgsz", 640)
+        sides = imgsz if isinstance(imgsz, list) else [imgsz]
+        if len(sides) not in (1, 2) or not all(isinstance(side, int) and side > 0 for side in sides):
+            # the graph was traced at this size: a guessed one would fail at the first frame
+            raise ValueError(f"imgsz {imgsz!r:.40} is not an input size")
+        return ExportMetadata(
+            names=names_of(names_raw, len(names_raw)),
+            imgsz=imgsz_of(imgsz),
+            stride=int(meta.get("stride", 32)),
+            batch=int(meta.get("batch", 1) or 1),
+            version=str(meta.get("version", "")),
+        )
+    except (TypeError, ValueError) as exc:
+        raise ModelError(
+            f"model file {path}: its config.txt metadata is malformed ({reason_of(exc)}); "
+            "export it again with ultralytics (format=torchscript)"
+        ) from None
+
+
 def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
     """A ``LoadedModel`` for an ultralytics TorchScript export, loaded straight onto ``device``
     (constants traced into the graph, such as anchors, move with it)."""
@@ -75,15 +112,12 @@ def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
             # user's to act on (it would print on every daemon start). Other warnings still show.
             warnings.filterwarnings("ignore", JIT_LOAD_DEPRECATION, FutureWarning)
             script = torch.jit.load(str(path), map_location=device or "cpu", _extra_files=extra)
-    except (RuntimeError, ValueError) as exc:
+    except Exception as exc:  # untrusted bytes: whatever breaks, the user gets one clear line
         raise ModelError(
-            f"model file {path}: TorchScript archive cannot be loaded ({str(exc)[:200]})"
+            f"model file {path}: TorchScript archive cannot be loaded ({reason_of(exc)}); "
+            "expected an ultralytics TorchScript export (format=torchscript)"
         ) from None
-    meta = read_metadata(path, extra["config.txt"])
-    names_raw = meta.get("names", {})
-    if isinstance(names_raw, dict):
-        names_raw = {int(k): v for k, v in names_raw.items()}
-    nc = len(names_raw)
+    meta = export_metadata(path, read_metadata(path, extra["config.txt"]))
     params = sum(p.numel() for p in script.parameters())
     first = next(iter(script.parameters()), None)
     info = ModelInfo(
@@ -91,15 +125,15 @@ def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
         format="torchscript",
         arch="yolov8-seg",
         scale=scale_of(script),
-        nc=nc,
-        names=names_of(names_raw, nc),
+        nc=len(meta.names),
+        names=meta.names,
         params=int(params),
-        imgsz=imgsz_of(meta.get("imgsz", 640)),
-        stride=int(meta.get("stride", 32)),
+        imgsz=meta.imgsz,
+        stride=meta.stride,
         fixed_imgsz=True,
         weights_dtype=str(first.dtype).removeprefix("torch.") if first is not None else "unknown",
-        extra={"ultralytics_version": str(meta.get("version", ""))},
+        extra={"ultralytics_version": meta.version},
     )
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    module = ScriptedSegmenter(script.eval(), batch=int(meta.get("batch", 1) or 1), dtype=dtype)
+    module = ScriptedSegmenter(script.eval(), batch=meta.batch, dtype=dtype)
     return LoadedModel(module, info)

@@ -26,7 +26,11 @@ class HealthService:
     """Owns the notifier; ``tick()`` is the scheduled job."""
 
     def __init__(
-        self, config: HealthConfig, monitor: HealthMonitor, notifier: SdNotifier | None = None
+        self,
+        config: HealthConfig,
+        monitor: HealthMonitor,
+        notifier: SdNotifier | None = None,
+        status_prefix: Callable[[], str] | None = None,
     ) -> None:
         self.config = config
         self.monitor = monitor
@@ -36,8 +40,8 @@ class HealthService:
         self._last: HealthSnapshot | None = None
         self._last_pulse = 0.0
         self.is_ready = False
-        # Counts shown before the health summary in STATUS= (e.g. "1234 verdicts"); set by the App side.
-        self.status_prefix: Callable[[], str] | None = None
+        # Counts shown before the health summary in STATUS= (e.g. "1234 verdicts").
+        self.status_prefix = status_prefix
         self.pulses = 0
         self.transitions = 0
 

@@ -76,10 +76,6 @@ class HealthMonitor:
         with self._lock:
             self._probes[name] = probe
 
-    def remove_probe(self, name: str) -> None:
-        with self._lock:
-            self._probes.pop(name, None)
-
     def add_fixed(self, name: str) -> Callable[[HealthState, str], None]:
         """A component whose state is pushed by its owner; returns the setter."""
         current = [ComponentHealth(name, HealthState.OK)]

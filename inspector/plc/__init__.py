@@ -10,14 +10,15 @@ if TYPE_CHECKING:
     from inspector.plc.config import PlcConfig
     from inspector.plc.output import PlcOutput
     from inspector.plc.records import Trigger
-    from inspector.plc.state import PlcStats
+    from inspector.plc.stats import PlcCounters, PlcStats
 
 _EXPORTS = {
     "PlcConfig": "inspector.plc.config",
     "PlcOutput": "inspector.plc.output",
     "Trigger": "inspector.plc.records",
-    "PlcStats": "inspector.plc.state",
+    "PlcCounters": "inspector.plc.stats",
+    "PlcStats": "inspector.plc.stats",
 }
 
-__all__ = ["PlcConfig", "PlcOutput", "PlcStats", "Trigger"]
+__all__ = ["PlcConfig", "PlcCounters", "PlcOutput", "PlcStats", "Trigger"]
 __getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -13,12 +13,16 @@ from enum import Enum
 from pydantic import Field, model_validator
 
 from inspector.messages import VerdictCode
+from inspector.plc.registers import PLC_INPUTS, RESULT, STATUS
 from inspector.section import Section
 
-# Fixed parts of the register map (lengths in 16-bit registers).
-STATUS_LEN = 3  # status word, heartbeat counter, error code
-RESULT_FIXED_LEN = 18  # result block before the float32 measurements
-PLC_INPUTS_LEN = 5  # trigger, ack, part id (2), PLC heartbeat
+# Area lengths in 16-bit registers, from the one layout table (registers.py).
+STATUS_LEN = STATUS.length()  # status word, heartbeat counter, error code
+RESULT_FIXED_LEN = RESULT.fixed_length  # result block before the float32 measurements
+PLC_INPUTS_LEN = PLC_INPUTS.length()  # trigger, ack, part id (2), PLC heartbeat
+MAX_MEASUREMENTS = 32
+ADDRESS_SPACE = 0x10000  # Modbus addresses 0..65535
+FAILSAFE_GRACE_MAX_MS = 500
 
 
 class PlcRole(str, Enum):
@@ -74,33 +78,38 @@ class RegisterMap(Section):
     """Start addresses of each area; lengths are fixed (see deploy/plc-register-map.md)."""
 
     status: int = Field(
-        0, ge=0, le=65000, description="Status word, then heartbeat counter, then error code (3 registers)."
+        STATUS.default_start,
+        ge=0,
+        le=ADDRESS_SPACE - STATUS_LEN,
+        description=f"Status word, then heartbeat counter, then error code ({STATUS_LEN} registers).",
     )
     result: int = Field(
-        10,
+        RESULT.default_start,
         ge=0,
-        le=65000,
-        description="Result block with statistics and measurements (18 + 2 x measurements registers).",
+        le=ADDRESS_SPACE - RESULT_FIXED_LEN,
+        description="Result block with statistics and measurements "
+        f"({RESULT_FIXED_LEN} + 2 x measurements registers).",
     )
     measurements: int = Field(
-        4, ge=0, le=32, description="How many float32 measurements the result block carries."
+        4, ge=0, le=MAX_MEASUREMENTS, description="How many float32 measurements the result block carries."
     )
     plc_inputs: int = Field(
-        40,
+        PLC_INPUTS.default_start,
         ge=0,
-        le=65000,
-        description="Registers the PLC writes: trigger, ack, part id (2 words), PLC heartbeat.",
+        le=ADDRESS_SPACE - PLC_INPUTS_LEN,
+        description=f"Registers the PLC writes ({PLC_INPUTS_LEN}): trigger, ack, part id (2 words), "
+        "PLC heartbeat.",
     )
     reject_coil: int = Field(0, ge=0, le=65535, description="Coil pulsed for a rejected part.")
     alarm_coil: int = Field(1, ge=0, le=65535, description="Coil pulsed for an alarmed part.")
 
     @property
     def result_len(self) -> int:
-        return RESULT_FIXED_LEN + 2 * self.measurements
+        return RESULT.length(self.measurements)
 
-    @model_validator(mode="after")
-    def _areas_do_not_overlap(self) -> RegisterMap:
-        areas = sorted(
+    def areas(self) -> list[tuple[str, int, int]]:
+        """(config key, start, length) of each register area, in address order."""
+        return sorted(
             [
                 ("status", self.status, STATUS_LEN),
                 ("result", self.result, self.result_len),
@@ -108,9 +117,21 @@ class RegisterMap(Section):
             ],
             key=lambda a: a[1],
         )
+
+    @property
+    def end(self) -> int:
+        """One past the highest register of the map."""
+        return max(start + length for _, start, length in self.areas())
+
+    @model_validator(mode="after")
+    def _areas_fit_and_do_not_overlap(self) -> RegisterMap:
+        areas = self.areas()
         for (name_a, start_a, len_a), (name_b, start_b, _) in itertools.pairwise(areas):
             if start_a + len_a > start_b:
                 raise ValueError(f"register areas {name_a} and {name_b} overlap")
+        name, start, length = areas[-1]
+        if start + length > ADDRESS_SPACE:
+            raise ValueError(f"register area {name} ends past register {ADDRESS_SPACE - 1}")
         if self.reject_coil == self.alarm_coil:
             raise ValueError("reject_coil and alarm_coil must differ")
         return self
@@ -134,7 +155,10 @@ class PulseConfig(Section):
         le=600000,
         description="Window after a pulse's due time (capture + delay_ms) in which it may still start. "
         "A result written later is 'late': block only, flagged late, error 923, no pulse (on a "
-        "conveyor it would hit another part), counted in the late stats; a pulse that cannot be "
+        "conveyor it would hit another part), counted in the late stats. A fail-safe result (900+) "
+        "may still pulse up to min(late_ms, 500 ms) past the window (rejecting a neighbour is the "
+        "safe side of passing a part nobody inspected) and keeps its code in the error register; "
+        "a pulse that cannot be "
         "switched on within the window is not fired (error 924). In free run, capture + delay_ms + "
         "late_ms is also the verdict deadline: a part without a verdict then is failed safe (code "
         "900) and a later verdict dropped. Keep it below the time between parts at the gate. The "
@@ -148,6 +172,17 @@ class PulseConfig(Section):
         """A part's pulse window after its capture (delay_ms + late_ms): the latest a pulse may
         start, and in free run the verdict deadline."""
         return self.delay_ms + self.late_ms
+
+    @property
+    def failsafe_grace_ms(self) -> int:
+        """How long past the window a fail-safe result may still start its pulse: one more late_ms,
+        at most FAILSAFE_GRACE_MAX_MS. A fail-safe must never be weaker than a rule reject."""
+        return min(self.late_ms, FAILSAFE_GRACE_MAX_MS)
+
+    @property
+    def failsafe_window_ms(self) -> int:
+        """The latest a fail-safe result's pulse may start, after the part's capture."""
+        return self.window_ms + self.failsafe_grace_ms
 
 
 class HandshakeConfig(Section):
@@ -182,10 +217,12 @@ class HeartbeatConfig(Section):
         200, ge=10, le=10000, description="Heartbeat counter increment period (only while healthy)."
     )
     plc_timeout_ms: int = Field(
-        0,
+        1000,
         ge=0,
         le=600000,
-        description="Alarm when the PLC heartbeat register has not changed for this long; 0 = not watched.",
+        description="Alarm (status bit 8, error 922, health degraded) when the PLC heartbeat register "
+        "has not changed for this long; 0 = not watched. Watched by default: a PLC that stopped "
+        "scanning still holds its last trigger and ack, and only its heartbeat tells.",
     )
 
 
@@ -228,6 +265,23 @@ class PlcConfig(Section):
     )
     heartbeat: HeartbeatConfig = Field(default_factory=HeartbeatConfig, description="Heartbeats.")
     failsafe: FailSafeConfig = Field(default_factory=FailSafeConfig, description="Fail-safe policy.")
+
+    def grab_timeout_problem(self, grab_timeout_s: float) -> str | None:
+        """Why a triggered part whose camera gives no frame within ``grab_timeout_s`` (failed safe,
+        902) cannot get its reject pulse, or None. The PLC then has only the result block."""
+        pulses = self.pulses
+        if self.mode is not PlcMode.TRIGGERED or self.role is PlcRole.OFF or not pulses.enabled:
+            return None
+        grab_ms = grab_timeout_s * 1000.0
+        if grab_ms < pulses.failsafe_window_ms:
+            return None
+        return (
+            f"runtime.trigger_grab_timeout_s ({grab_ms:.0f} ms) is not shorter than a fail-safe's "
+            f"pulse window (plc.pulses: delay_ms + late_ms + min(late_ms, {FAILSAFE_GRACE_MAX_MS}) = "
+            f"{pulses.failsafe_window_ms} ms): a part whose camera gives no frame is failed safe (902) "
+            "too late for its reject pulse (block flagged fail-safe and late, no pulse); lower "
+            "trigger_grab_timeout_s, widen plc.pulses, or have the PLC reject from the result block"
+        )
 
     @model_validator(mode="after")
     def _reconnect_bounds(self) -> PlcConfig:

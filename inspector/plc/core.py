@@ -5,46 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Sequence
 from typing import Any
 
 from inspector.errors import PlcError
 from inspector.messages import FailSafeCause, Verdict
+from inspector.plc.client_link import ModbusClientLink
 from inspector.plc.config import PlcConfig, PlcMode, PlcRole
+from inspector.plc.connection import LinkConnection
 from inspector.plc.delivery import Delivery
 from inspector.plc.freerun import FreeRunTracker
 from inspector.plc.handshake import InputWatcher
-from inspector.plc.link import ModbusClientLink, PlcLink
+from inspector.plc.link import NullLink, PlcLink
 from inspector.plc.pulses import Pulser
 from inspector.plc.records import ResultRecord, StatusBit
 from inspector.plc.server_link import ModbusServerLink
 from inspector.plc.state import OutputState
 from inspector.plc.status import StatusWriter
-from inspector.plc.supervisor import LinkSupervisor
 
 SEQ_WRAP = 0xFFFF
-
-
-class NullLink:
-    """Role ``off``: nothing is written; results are still counted and logged."""
-
-    description = "off"
-    connected = True
-
-    async def connect(self) -> bool:
-        return True
-
-    async def close(self) -> None:
-        return None
-
-    async def write_block(self, address: int, values: Sequence[int]) -> None:
-        return None
-
-    async def write_coil(self, address: int, value: bool) -> None:
-        return None
-
-    async def read_registers(self, address: int, count: int) -> list[int]:
-        return [0] * count
 
 
 def make_link(config: PlcConfig) -> PlcLink:
@@ -63,7 +41,7 @@ class OutputCore:
         self.log = log
         self.state = OutputState(status=StatusBit.ONLINE)
         self.link = make_link(config)
-        self.supervisor = LinkSupervisor(
+        self.connection = LinkConnection(
             self.link,
             self.state,
             log,
@@ -72,19 +50,19 @@ class OutputCore:
             on_change=self._on_link_change,
         )
         self.status = StatusWriter(
-            self.supervisor,
+            self.connection,
             self.link,
             self.state,
             config.registers.status,
             config.heartbeat.period_ms / 1000.0,
             log,
         )
-        self.pulser = Pulser(self.supervisor, self.link, self.state, log)
+        self.pulser = Pulser(self.connection, self.link, self.state, log)
         self.watcher = InputWatcher(
-            config, self.supervisor, self.link, self.state, self.deliver, self.status.mark_dirty, log
+            config, self.connection, self.link, self.state, self.deliver, self.status.mark_dirty, log
         )
         self.delivery = Delivery(
-            config, self.supervisor, self.link, self.state, self.status, self.watcher, self.pulser, log
+            config, self.connection, self.link, self.state, self.status, self.watcher, self.pulser, log
         )
         self.tracker = FreeRunTracker(config, self.state, self.deliver, log)
         self.stop_event = asyncio.Event()
@@ -107,7 +85,7 @@ class OutputCore:
             await self.link.connect()  # bind errors are the user's to see at start
         stop = self.stop_event
         self._tasks = [
-            asyncio.ensure_future(self.supervisor.run(stop)),
+            asyncio.ensure_future(self.connection.run(stop)),
             asyncio.ensure_future(self.status.run(stop)),
             asyncio.ensure_future(self.delivery.run(stop)),
         ]
@@ -141,7 +119,7 @@ class OutputCore:
 
     def accept_verdict(self, part_id: int, verdict: Verdict, t_capture: float, t_verdict: float) -> None:
         """A verdict from the pipeline (called through call_soon_threadsafe)."""
-        self.state.submitted += 1
+        self.state.count(submitted=1)
         inspect_ms = max(0.0, (t_verdict - t_capture) * 1000.0)
         if self.config.mode is PlcMode.FREE_RUN:
             self.tracker.resolve(part_id, verdict, t_capture, inspect_ms)
@@ -158,12 +136,14 @@ class OutputCore:
     async def shutdown(self, deadline: float) -> None:
         """Fail safe open parts, flush results until the deadline, go offline, close the link."""
         self.watcher.accepting = False
-        self.watcher.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
-        open_parts = self.tracker.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
-        if open_parts:
-            self.log.error("plc.open_parts_failed_at_shutdown", count=open_parts, mode="free_run")
+        triggered = self.watcher.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
+        free_run = self.tracker.fail_all(FailSafeCause.SHUTDOWN, "daemon stopping")
+        for mode, open_parts in (("triggered", triggered), ("free_run", free_run)):
+            if open_parts:
+                self.state.count(failed_at_shutdown=open_parts)
+                self.log.error("plc.open_parts_failed_at_shutdown", count=open_parts, mode=mode)
         flush_until = deadline - 0.3
-        while self.delivery.pending and time.monotonic() < flush_until and self.supervisor.is_up:
+        while self.delivery.pending and time.monotonic() < flush_until and self.connection.is_up:
             await asyncio.sleep(0.005)
         await self.pulser.stop(max(0.05, min(1.0, deadline - time.monotonic() - 0.2)))
         self.stop_event.set()
@@ -178,8 +158,10 @@ class OutputCore:
                 "plc.undelivered_at_shutdown", count=len(left), part_ids=[r.part_id for r in left][:50]
             )
         self.state.status &= ~(StatusBit.ONLINE | StatusBit.BUSY | StatusBit.RESULT_VALID)
-        if self.supervisor.is_up:
+        if self.connection.is_up:
             with contextlib.suppress(PlcError, asyncio.TimeoutError):
                 await asyncio.wait_for(self.status.write(), timeout=0.5)
         await self.link.close()
-        self.log.info("plc.stopped", delivered=self.state.delivered, dropped=self.state.dropped)
+        self.log.info(
+            "plc.stopped", delivered=self.state.counters.delivered, dropped=self.state.counters.dropped
+        )

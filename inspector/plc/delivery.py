@@ -6,10 +6,10 @@ raise result-valid, wait for the ack, clear result-valid. A result leaves the
 buffer only once delivered; on a link failure it stays at the head and is
 written again after reconnecting (same sequence number, so the PLC can tell).
 
-A result's pulse is valid from capture + ``pulses.delay_ms`` for ``pulses.late_ms``;
-written later, its block is flagged late and no pulse fires. A free-run deadline
-fail-safe brings its own, later end (``accept(pulse_until=...)``): it is created as the
-window closes and must still pulse.
+A result's pulse window is ``pulses.pulse_window``'s; written later, its block is flagged
+late and no pulse fires (error 923, except that a fail-safe keeps its 9xx code: the PLC
+must learn that the part was not inspected). A free-run deadline fail-safe brings its own
+end (``accept(pulse_until=...)``): it is created as the window closes and must still pulse.
 """
 
 from __future__ import annotations
@@ -22,13 +22,21 @@ from typing import Any
 from inspector.errors import PlcError
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.plc.config import PlcConfig, PlcMode
+from inspector.plc.connection import LinkConnection
 from inspector.plc.handshake import InputWatcher
 from inspector.plc.link import PlcLink
-from inspector.plc.pulses import Pulser
-from inspector.plc.records import PlcErrorCode, ResultFlag, ResultRecord, StatusBit, encode_result
+from inspector.plc.pulses import Pulser, pulse_window
+from inspector.plc.records import (
+    PlcErrorCode,
+    ResultFlag,
+    ResultRecord,
+    StatusBit,
+    encode_result,
+    is_failsafe_cause,
+)
 from inspector.plc.state import OutputState
 from inspector.plc.status import StatusWriter
-from inspector.plc.supervisor import LinkSupervisor, wait_any, wait_event
+from inspector.plc.waits import wait_any, wait_event
 
 RETRY_S = 0.02
 
@@ -39,7 +47,7 @@ class Delivery:
     def __init__(
         self,
         config: PlcConfig,
-        supervisor: LinkSupervisor,
+        connection: LinkConnection,
         link: PlcLink,
         state: OutputState,
         status: StatusWriter,
@@ -48,7 +56,7 @@ class Delivery:
         log: Any,
     ) -> None:
         self._config = config
-        self._sup = supervisor
+        self._conn = connection
         self._link = link
         self._state = state
         self._status = status
@@ -69,9 +77,9 @@ class Delivery:
         ``pulse_until``: the monotonic time until which its pulse may still fire, when it is not
         the usual capture + delay + late window.
         """
-        self._state.count_verdict(record)
+        self._state.counters = self._state.counters.with_verdict(record.verdict, record.inspect_ms)
         if len(self.pending) >= self.capacity:
-            self._state.dropped += 1
+            self._state.count(dropped=1)
             self._state.dropped_since_last = True
             self._state.error_code = FailSafeCause.PLC_BUFFER_OVERRUN
             self._state.set_flag(StatusBit.OVERRUN, True)
@@ -94,8 +102,8 @@ class Delivery:
                 self._wake.clear()
                 await wait_any([self._wake, stop])
                 continue
-            if not self._sup.is_up:
-                await wait_any([self._sup.up, stop])
+            if not self._conn.is_up:
+                await wait_any([self._conn.up, stop])
                 continue
             record = self.pending[0]
             try:
@@ -111,13 +119,13 @@ class Delivery:
                 continue
             self.pending.popleft()
             self._pulse_until.pop(id(record), None)
-            self._state.delivered += 1
+            self._state.count(delivered=1)
 
     async def _write_result(self, record: ResultRecord) -> None:
         cfg = self._config
-        pulses = cfg.pulses
-        due = record.t_capture + pulses.delay_ms / 1000.0
-        until = self._pulse_until.get(id(record), due + pulses.late_ms / 1000.0)
+        window = pulse_window(cfg.pulses, record.t_capture, record.verdict.failsafe)
+        until = self._pulse_until.get(id(record), window.until)
+        due = window.due
         late = time.monotonic() > until
         flags = ResultFlag(0)
         if record.verdict.failsafe:
@@ -126,8 +134,8 @@ class Delivery:
             flags |= ResultFlag.LATE
         if self._state.dropped_since_last:
             flags |= ResultFlag.OVERRUN
-        block = encode_result(record, self._state.totals(), flags, cfg.registers.measurements)
-        await self._sup.call(lambda: self._link.write_block(cfg.registers.result, block))
+        block = encode_result(record, self._state.counters, flags, cfg.registers.measurements)
+        await self._conn.call(lambda: self._link.write_block(cfg.registers.result, block))
         await self._after_write(record, flags, late, due, until)
 
     async def _after_write(
@@ -140,14 +148,17 @@ class Delivery:
             state.set_flag(StatusBit.OVERRUN, False)
         code = record.verdict.code
         needs_pulse = self._config.pulses.enabled and code in (VerdictCode.REJECT, VerdictCode.ALARM)
+        failsafe = record.verdict.failsafe
         if late:
-            state.late += 1
-            state.error_code = PlcErrorCode.RESULT_LATE
+            state.count(late=1)
             self._log.error("plc.result_late", part_id=record.part_id, verdict=code.name, pulse=False)
-        elif record.verdict.failsafe:
-            state.error_code = record.verdict.first_code
+        if failsafe:
+            state.error_code = record.verdict.first_code  # late or not: the PLC learns why
+        elif late:
+            if not is_failsafe_cause(state.error_code):  # a part nobody inspected outranks lateness
+                state.error_code = PlcErrorCode.RESULT_LATE
         elif state.error_code and not state.dropped_since_last:
-            state.error_code = PlcErrorCode.NONE
+            state.clear_error()
         if (state.status, state.error_code) != before:
             self._status.mark_dirty()
         if needs_pulse and not late and self._pulsed_seq != record.seq:
@@ -167,7 +178,7 @@ class Delivery:
         deadline = time.monotonic() + timeout_ms / 1000.0
         reported = False
         while self._watcher.ack != wanted or not self._watcher.fresh:
-            if stop.is_set() or not self._sup.is_up or self._sup.epoch != epoch:
+            if stop.is_set() or not self._conn.is_up or self._conn.epoch != epoch:
                 raise PlcError("handshake interrupted")
             self._watcher.changed.clear()
             remaining = deadline - time.monotonic()
@@ -180,10 +191,10 @@ class Delivery:
 
     async def _post(self, record: ResultRecord, stop: asyncio.Event) -> None:
         hs = self._config.handshake
-        epoch = self._sup.epoch
+        epoch = self._conn.epoch
         await self._wait_ack(False, hs.ack_release_timeout_ms, PlcErrorCode.ACK_RELEASE_TIMEOUT, stop, epoch)
         await self._write_result(record)
-        if self._sup.epoch != epoch:
+        if self._conn.epoch != epoch:
             raise PlcError("link reconnected during the post")
         self._state.set_flag(StatusBit.RESULT_VALID, True)
         try:

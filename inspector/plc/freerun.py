@@ -26,10 +26,6 @@ from inspector.plc.config import PlcConfig
 from inspector.plc.state import OutputState
 
 ANSWERED_MEMORY = 4096  # seqs remembered after their outcome left, to recognise late verdicts
-# A deadline fail-safe is created as its pulse window closes; the blocks ahead of it and its own
-# block write still take a few ms. Its pulse may start up to one more window (at most this) past
-# it: rejecting a neighbour is the safe side of passing a part nobody inspected.
-FAILSAFE_PULSE_GRACE_MAX_S = 0.5
 
 # (part_id, verdict, t_capture, inspect_ms, pulse_until) -> queued for delivery
 Deliver = Callable[[int, Verdict, float, float, float | None], None]
@@ -51,7 +47,9 @@ class FreeRunTracker:
     def __init__(self, config: PlcConfig, state: OutputState, deliver: Deliver, log: Any) -> None:
         pulses = config.pulses
         self.window_s = pulses.window_ms / 1000.0
-        self._grace_s = min(pulses.late_ms / 1000.0, FAILSAFE_PULSE_GRACE_MAX_S)
+        # A deadline fail-safe is created as its window closes (its timer may fire a little late on a
+        # loaded loop): its pulse gets the fail-safe grace from that moment on.
+        self._grace_s = pulses.failsafe_grace_ms / 1000.0
         self._code = config.failsafe.verdict_code
         self._state = state
         self._deliver = deliver
@@ -61,10 +59,6 @@ class FreeRunTracker:
         self._answered: OrderedDict[int, bool] = OrderedDict()  # seq -> was failed safe
         self._released: int | None = None  # highest seq delivered in order (all below are answered)
         self.accepting = True
-
-    @property
-    def open(self) -> int:
-        return len(self._parts)
 
     def captured(self, seq: int, t_capture: float) -> None:
         """A frame got its seq at ``t_capture``: it is a part from now on, with a deadline."""
@@ -88,7 +82,7 @@ class FreeRunTracker:
             if failed is None:  # never announced (a caller without a capture side): deliver as is
                 self._deliver(seq, verdict, t_capture, inspect_ms, None)
             elif failed:
-                self._state.late_verdicts += 1
+                self._state.count(late_verdicts=1)
                 self._log.warning("plc.late_verdict_dropped", part_id=seq, verdict=verdict.code.name)
             else:
                 self._log.error("plc.second_verdict_dropped", part_id=seq, verdict=verdict.code.name)
@@ -105,7 +99,7 @@ class FreeRunTracker:
         part = self._parts.get(seq)
         if part is None or part.verdict is not None:
             return
-        self._state.deadline_failsafes += 1
+        self._state.count(deadline_failsafes=1)
         self._log.error("plc.inspect_deadline", part_id=seq, mode="free_run", window_ms=self.window_s * 1000)
         self._fail(part, FailSafeCause.DEADLINE, "no verdict before its pulse window closed")
         part.pulse_until = time.monotonic() + self._grace_s

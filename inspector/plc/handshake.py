@@ -21,11 +21,13 @@ from typing import Any
 
 from inspector.errors import PlcError
 from inspector.messages import FailSafeCause, Verdict, failsafe_verdict
-from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig, PlcMode
+from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig, PlcMode, PlcRole
+from inspector.plc.connection import LinkConnection
 from inspector.plc.link import PlcLink
-from inspector.plc.records import InputOffset, PlcErrorCode, StatusBit, Trigger, join_u32
+from inspector.plc.records import PlcErrorCode, StatusBit, Trigger
+from inspector.plc.registers import PLC_INPUTS, decode
 from inspector.plc.state import OutputState
-from inspector.plc.supervisor import LinkSupervisor, wait_event
+from inspector.plc.waits import wait_event
 
 FAILED_MEMORY = 256  # part ids remembered after failing safe, to recognise late verdicts
 
@@ -39,7 +41,7 @@ class InputWatcher:
     def __init__(
         self,
         config: PlcConfig,
-        supervisor: LinkSupervisor,
+        connection: LinkConnection,
         link: PlcLink,
         state: OutputState,
         deliver: Deliver,
@@ -47,7 +49,7 @@ class InputWatcher:
         log: Any,
     ) -> None:
         self._config = config
-        self._sup = supervisor
+        self._conn = connection
         self._link = link
         self._state = state
         self._deliver = deliver
@@ -68,22 +70,27 @@ class InputWatcher:
         self.accepting = True
 
     @property
+    def watches_heartbeat(self) -> bool:
+        """The PLC's heartbeat is watched: a timeout is set and there is a PLC (not role off)."""
+        return self._config.heartbeat.plc_timeout_ms > 0 and self._config.role is not PlcRole.OFF
+
+    @property
     def needed(self) -> bool:
-        return self._config.mode is PlcMode.TRIGGERED or self._config.heartbeat.plc_timeout_ms > 0
+        return self._config.mode is PlcMode.TRIGGERED or self.watches_heartbeat
 
     async def run(self, stop: asyncio.Event) -> None:
         poll_s = self._config.handshake.poll_ms / 1000.0
         address = self._config.registers.plc_inputs
         while not stop.is_set():
             started = time.monotonic()
-            if self._sup.is_up:
-                epoch = self._sup.epoch
+            if self._conn.is_up:
+                epoch = self._conn.epoch
                 try:
-                    words = await self._sup.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
+                    words = await self._conn.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
                 except PlcError:
                     self._lost_inputs()
                 else:
-                    if self._sup.epoch == epoch:
+                    if self._conn.epoch == epoch:
                         self._process(words)
                     else:  # read over a connection that is gone: the PLC's memory may be new
                         self._lost_inputs()
@@ -100,9 +107,10 @@ class InputWatcher:
         self._trigger_since, self._trigger_reported = None, False  # it could not see busy meanwhile
 
     def _process(self, words: list[int]) -> None:
-        trigger = words[InputOffset.TRIGGER] != 0
-        ack = words[InputOffset.ACK] != 0
-        part = join_u32(words[InputOffset.PART_ID], words[InputOffset.PART_ID + 1])
+        inputs = decode(PLC_INPUTS, words)
+        trigger = inputs["trigger"] != 0
+        ack = inputs["ack"] != 0
+        part = int(inputs["part_id"])
         if ack != self.ack or not self.fresh:
             self.ack = ack
             self.fresh = True
@@ -122,7 +130,7 @@ class InputWatcher:
             self._on_trigger(part)
         elif not trigger:
             self._set_idle_if_done()
-        beat = words[InputOffset.HEARTBEAT]
+        beat = inputs["heartbeat"]
         if beat != self._plc_beat:
             self._plc_beat = beat
             self._plc_beat_at = time.monotonic()
@@ -135,10 +143,10 @@ class InputWatcher:
 
     def _on_trigger(self, part: int) -> None:
         now = time.monotonic()
-        self._state.triggers += 1
+        self._state.count(triggers=1)
         self._last_part = part
         if self.inflight:
-            self._state.missed_triggers += 1
+            self._state.count(missed_triggers=1)
             self._log.warning("plc.trigger_while_busy", part_id=part, busy_with=list(self.inflight))
             self._failsafe(part, FailSafeCause.TRIGGER_OVERRUN, "trigger while busy", now)
             return
@@ -160,7 +168,7 @@ class InputWatcher:
         for part, deadline in list(self.inflight.items()):
             if now > deadline:
                 del self.inflight[part]
-                self._state.deadline_failsafes += 1
+                self._state.count(deadline_failsafes=1)
                 self._log.error("plc.inspect_deadline", part_id=part)
                 self._failsafe(part, FailSafeCause.DEADLINE, "no verdict by the deadline", now)
         self._set_idle_if_done()
@@ -172,19 +180,21 @@ class InputWatcher:
             self._set_idle_if_done()
             return True
         if part in self._failed:
-            self._state.late_verdicts += 1
+            self._state.count(late_verdicts=1)
             self._log.warning("plc.late_verdict_dropped", part_id=part)
             return False
         self._log.warning("plc.verdict_without_trigger", part_id=part)
         return True
 
-    def fail_all(self, cause: FailSafeCause, message: str) -> None:
-        """Fail safe every part still being inspected (shutdown)."""
+    def fail_all(self, cause: FailSafeCause, message: str) -> int:
+        """Fail safe every part still being inspected (shutdown). Returns the count."""
         now = time.monotonic()
-        for part in list(self.inflight):
+        parts = list(self.inflight)
+        for part in parts:
             del self.inflight[part]
             self._failsafe(part, cause, message, now)
         self._set_idle_if_done()
+        return len(parts)
 
     def _check_trigger_held(self) -> None:
         since = self._trigger_since
@@ -200,9 +210,9 @@ class InputWatcher:
 
     def _check_plc_heartbeat(self) -> None:
         timeout_ms = self._config.heartbeat.plc_timeout_ms
-        if timeout_ms <= 0:
+        if not self.watches_heartbeat:
             return
-        if not self._sup.is_up:
+        if not self._conn.is_up:
             return  # the link being down is its own alarm; judge the PLC's heartbeat over a live link
         alive = (time.monotonic() - self._plc_beat_at) * 1000.0 <= timeout_ms
         if alive == self._state.plc_alive:
@@ -210,8 +220,9 @@ class InputWatcher:
         self._state.plc_alive = alive
         if alive:
             self._log.info("plc.heartbeat_ok")
+            self._state.end_condition(PlcErrorCode.PLC_HEARTBEAT_LOST)
         else:
             self._log.error("plc.heartbeat_stalled", timeout_ms=timeout_ms)
-            self._state.error_code = PlcErrorCode.PLC_HEARTBEAT_LOST
+            self._state.raise_condition(PlcErrorCode.PLC_HEARTBEAT_LOST)  # no result clears it
         self._state.set_flag(StatusBit.PLC_HEARTBEAT_LOST, not alive)
         self._status_changed()

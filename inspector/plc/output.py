@@ -22,7 +22,8 @@ from inspector.messages import EndOfStream, FailSafeCause, FrameMsg, failsafe_ve
 from inspector.plc.config import PlcConfig, PlcMode, PlcRole
 from inspector.plc.core import OutputCore
 from inspector.plc.records import EXTERNAL_FLAGS, StatusBit, Trigger
-from inspector.plc.state import PlcStats
+from inspector.plc.state import OutputState
+from inspector.plc.stats import PlcStats
 
 START_TIMEOUT_S = 10.0
 
@@ -177,53 +178,21 @@ class PlcOutput:
             return False
         if self.config.role is PlcRole.OFF:
             return True
-        return core.supervisor.is_up
+        return core.connection.is_up
 
     def stats(self) -> PlcStats:
         core = self._core
-        cfg = self.config
-        if core is None:
-            from inspector.plc.state import OutputState
-
-            return _snapshot(cfg, OutputState(), "not started", False, 0, 0)
-        clients = int(getattr(core.link, "clients", 0))
-        return _snapshot(
-            cfg, core.state, core.link.description, self.link_up, len(core.delivery.pending), clients
+        state = core.state if core is not None else OutputState()
+        return PlcStats(
+            **state.counters.as_dict(),
+            role=self.config.role.value,
+            mode=self.config.mode.value,
+            link=core.link.description if core is not None else "not started",
+            link_up=self.link_up,
+            plc_alive=state.plc_alive,
+            plc_clients=core.link.clients if core is not None else 0,
+            pending=len(core.delivery.pending) if core is not None else 0,
+            last_error=state.last_error,
+            error_code=int(state.error_code),
+            status_word=int(state.status),
         )
-
-
-def _snapshot(cfg: PlcConfig, s: Any, link: str, up: bool, pending: int, clients: int) -> PlcStats:
-    avg = s.total_ms / s.timed if s.timed else 0.0
-    return PlcStats(
-        role=cfg.role.value,
-        mode=cfg.mode.value,
-        link=link,
-        link_up=up,
-        plc_alive=s.plc_alive,
-        plc_clients=clients,
-        submitted=s.submitted,
-        delivered=s.delivered,
-        ok=s.ok,
-        ng=s.ng,
-        errors=s.errors,
-        pending=pending,
-        dropped=s.dropped,
-        late=s.late,
-        late_verdicts=s.late_verdicts,
-        triggers=s.triggers,
-        missed_triggers=s.missed_triggers,
-        deadline_failsafes=s.deadline_failsafes,
-        reject_pulses=s.pulses["reject"],
-        alarm_pulses=s.pulses["alarm"],
-        pulse_failures=s.pulses["failed"],
-        merged_pulses=s.pulses["merged"],
-        reconnects=s.reconnects,
-        link_failures=s.link_failures,
-        exception_replies=s.exception_replies,
-        last_error=s.last_error,
-        error_code=int(s.error_code),
-        status_word=int(s.status),
-        last_ms=s.last_ms,
-        avg_ms=avg,
-        max_ms=s.max_ms,
-    )

@@ -1,4 +1,9 @@
-"""Reject / alarm coil pulses: start at a due time, hold for a width, always end.
+"""Reject / alarm coil pulses: when a part's pulse may start, and the pulses themselves.
+
+A part's pulse is due at capture + ``pulses.delay_ms`` and may start until capture +
+``pulses.window_ms``; a fail-safe result's pulse until ``pulses.failsafe_window_ms`` (one
+more ``late_ms``, capped): a part nobody inspected is never weaker than a rule reject.
+Every pulse starts at its due time, holds for its width, and always ends.
 
 A pulse that cannot start before its window closes is counted as failed (the
 part's block is already written, flagged, and the error register says why). A
@@ -11,22 +16,39 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from inspector.errors import PlcError
+from inspector.plc.config import PulseConfig
+from inspector.plc.connection import LinkConnection
 from inspector.plc.link import PlcLink
 from inspector.plc.records import PlcErrorCode
 from inspector.plc.state import OutputState
-from inspector.plc.supervisor import LinkSupervisor
 
 RETRY_S = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class PulseWindow:
+    """When one part's pulse may start (monotonic seconds)."""
+
+    due: float
+    until: float
+
+
+def pulse_window(pulses: PulseConfig, t_capture: float, failsafe: bool) -> PulseWindow:
+    """The part's pulse window: from capture + delay_ms to capture + window_ms (fail-safes: to
+    capture + failsafe_window_ms)."""
+    end_ms = pulses.failsafe_window_ms if failsafe else pulses.window_ms
+    return PulseWindow(t_capture + pulses.delay_ms / 1000.0, t_capture + end_ms / 1000.0)
 
 
 class Pulser:
     """Schedules coil pulses as tasks on the stage's loop; one lock per coil orders on/off writes."""
 
-    def __init__(self, supervisor: LinkSupervisor, link: PlcLink, state: OutputState, log: Any) -> None:
-        self._sup = supervisor
+    def __init__(self, connection: LinkConnection, link: PlcLink, state: OutputState, log: Any) -> None:
+        self._conn = connection
         self._link = link
         self._state = state
         self._log = log
@@ -53,7 +75,7 @@ class Pulser:
         return task
 
     async def _set(self, coil: int, value: bool) -> None:
-        await self._sup.call(lambda: self._link.write_coil(coil, value))
+        await self._conn.call(lambda: self._link.write_coil(coil, value))
         self._is_on[coil] = value
 
     async def _pulse(
@@ -71,16 +93,16 @@ class Pulser:
                     break
                 except PlcError as exc:
                     if self._stopping or time.monotonic() > due + window_s:
-                        self._state.pulses["failed"] += 1
+                        self._state.count(pulse_failures=1)
                         self._state.error_code = PlcErrorCode.PULSE_FAILED
                         self._log.error(
                             "plc.pulse_failed", coil=coil, kind=kind, part_id=part, error=str(exc)
                         )
                         return
                     await asyncio.sleep(RETRY_S)
-            self._state.pulses[kind] += 1
+            self._state.count(**{f"{kind}_pulses": 1})
             if was_on:
-                self._state.pulses["merged"] += 1  # still on for an earlier part: one longer pulse
+                self._state.count(merged_pulses=1)  # still on for an earlier part: one longer pulse
             self._off_at[coil] = max(self._off_at.get(coil, 0.0), time.monotonic() + width_s)
             off_task = self._off_tasks.get(coil)
             if off_task is None or off_task.done():

@@ -10,27 +10,45 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig
-from inspector.plc.served import ServedRegisters
+from inspector.plc.register_server import RegisterServer
 
 REGISTER_WRITES = {6, 16}
+# Function codes that read holding registers or coils (a write request reads its echo back).
+HOLDING_READS = {3, 6, 16, 22, 23}
+COIL_READS = {1, 5, 15}
 
 
 class ModbusServerLink:
-    """The daemon as Modbus TCP server bound to a configured interface."""
+    """The daemon as Modbus TCP server bound to a configured interface.
+
+    It serves holding registers 0 up to the end of the register map (gaps between the areas
+    read as 0) and coils 0 up to the higher of the two coils. Anything else (past the map,
+    discrete inputs, input registers) is refused with exception 2, and so is a write anywhere
+    but the PLC's own inputs.
+    """
 
     def __init__(self, config: PlcConfig) -> None:
-        inputs = config.registers.plc_inputs
+        registers = config.registers
+        inputs = registers.plc_inputs
+        coils = max(registers.reject_coil, registers.alarm_coil) + 1
 
-        def may_write(function_code: int, address: int, count: int) -> bool:
-            # The PLC writes its inputs only; status, results and coils are the daemon's.
-            return (
-                function_code in REGISTER_WRITES
-                and inputs <= address
-                and address + count <= inputs + PLC_INPUTS_LEN
-            )
+        def may_access(function_code: int, address: int, count: int, writing: bool) -> bool:
+            end = address + count
+            if writing:  # the PLC writes its inputs only; status, results and coils are the daemon's
+                return (
+                    function_code in REGISTER_WRITES and inputs <= address and end <= inputs + PLC_INPUTS_LEN
+                )
+            if function_code in HOLDING_READS:
+                return end <= registers.end
+            return function_code in COIL_READS and end <= coils
 
-        self.served = ServedRegisters(
-            config.server.host, config.server.port, device_id=config.device_id, may_write=may_write
+        self.served = RegisterServer(
+            config.server.host,
+            config.server.port,
+            device_id=config.device_id,
+            may_access=may_access,
+            register_count=registers.end,
+            coil_count=coils,
         )
         self.description = f"server://{config.server.host}:{config.server.port}"
 

@@ -13,10 +13,11 @@ import time
 from typing import Any
 
 from inspector.errors import PlcError
+from inspector.plc.connection import LinkConnection
 from inspector.plc.link import PlcLink
-from inspector.plc.records import U16_MAX
+from inspector.plc.registers import STATUS, U16_MAX, encode
 from inspector.plc.state import OutputState
-from inspector.plc.supervisor import LinkSupervisor, wait_event
+from inspector.plc.waits import wait_event
 
 
 class StatusWriter:
@@ -24,14 +25,14 @@ class StatusWriter:
 
     def __init__(
         self,
-        supervisor: LinkSupervisor,
+        connection: LinkConnection,
         link: PlcLink,
         state: OutputState,
         address: int,
         period_s: float,
         log: Any,
     ) -> None:
-        self._sup = supervisor
+        self._conn = connection
         self._link = link
         self._state = state
         self._address = address
@@ -45,13 +46,18 @@ class StatusWriter:
 
     def words(self) -> list[int]:
         state = self._state
-        return [int(state.status) & U16_MAX, state.heartbeat & U16_MAX, int(state.error_code) & U16_MAX]
+        values = {
+            "status_word": int(state.status),
+            "heartbeat": state.heartbeat,
+            "error_code": state.error_code,
+        }
+        return encode(STATUS, values)
 
     async def write(self) -> None:
         """Write the current words now; raises PlcError when the link refuses or is down."""
         async with self._lock:
             words = self.words()
-            await self._sup.call(lambda: self._link.write_block(self._address, words))
+            await self._conn.call(lambda: self._link.write_block(self._address, words))
 
     async def run(self, stop: asyncio.Event) -> None:
         next_beat = time.monotonic() + self._period
@@ -60,11 +66,11 @@ class StatusWriter:
             self._dirty.clear()
             now = time.monotonic()
             if now >= next_beat:
-                if self._state.healthy and self._sup.is_up:
+                if self._state.healthy and self._conn.is_up:
                     self._state.heartbeat = (self._state.heartbeat + 1) & U16_MAX
                 # Never catch up a backlog of beats: one step per period at most.
                 next_beat = max(next_beat + self._period, now + self._period / 2)
-            if not self._sup.is_up:
+            if not self._conn.is_up:
                 continue
             try:
                 await self.write()

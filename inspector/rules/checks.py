@@ -1,4 +1,5 @@
-"""Start-time checks of the rules against the rest of the line: model class names, source ids.
+"""Start-time checks of the rules against the rest of the line: model class names, the
+engine's class filter, source ids.
 
 Pure config: no torch, no OpenCV, no model, so ``inspector check`` can run the same
 checks as ``inspector run`` (``check_sources``; ``check_names`` once the model's names
@@ -7,17 +8,15 @@ are known). Each raises one ConfigError listing every problem by key path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from inspector.errors import ConfigError
 from inspector.rules.config import RulesConfig
 from inspector.rules.specs import DistanceSpec, SelectingSpec, uses_mm
 
 
-def name_problems(config: RulesConfig, names: Sequence[str]) -> list[tuple[str, str]]:
-    """(key path, reason) for each class a rule names that the model lacks."""
-    known = set(names)
-    problems = []
+def named_classes(config: RulesConfig) -> Iterator[tuple[str, str]]:
+    """(key path, class name) for every class a rule names."""
     for rule_name, spec in config.rules.items():
         if not isinstance(spec, SelectingSpec):
             continue
@@ -26,9 +25,26 @@ def name_problems(config: RulesConfig, names: Sequence[str]) -> list[tuple[str, 
             keys.append(("to_classes", spec.to_classes))
         for key, classes in keys:
             for cls in classes:
-                if cls not in known:
-                    path = f"rules.rules.{rule_name}.{spec.kind}.{key}"
-                    problems.append((path, f"unknown class {cls!r}; the model has: {', '.join(names)}"))
+                yield f"rules.rules.{rule_name}.{spec.kind}.{key}", cls
+
+
+def name_problems(
+    config: RulesConfig, names: Sequence[str], kept: Collection[int] | None = None
+) -> list[tuple[str, str]]:
+    """(key path, reason) for each class a rule names that the model lacks, or that the engine's
+    class filter (``engine.classes``, ids into ``names``) drops: such a rule can never see an
+    instance of it, so it never fires (or, counting absences, always does)."""
+    dropped = {n for i, n in enumerate(names) if kept is not None and i not in kept}
+    problems = []
+    for path, cls in named_classes(config):
+        if cls not in names:
+            problems.append((path, f"unknown class {cls!r}; the model has: {', '.join(names)}"))
+        elif cls in dropped:
+            filtered = ", ".join(f"{i} ({names[i]})" for i in sorted(kept or ()) if 0 <= i < len(names))
+            reason = (
+                f"class {cls!r} (id {names.index(cls)}) is dropped by engine.classes, which keeps {filtered}"
+            )
+            problems.append((path, reason))
     return problems
 
 
@@ -58,11 +74,12 @@ def source_problems(config: RulesConfig, source_ids: Iterable[str]) -> list[tupl
     return problems
 
 
-def check_names(config: RulesConfig, names: Sequence[str]) -> None:
-    """Raise ConfigError naming each rule and key that names a class the model lacks."""
-    problems = name_problems(config, names)
+def check_names(config: RulesConfig, names: Sequence[str], kept: Collection[int] | None = None) -> None:
+    """Raise ConfigError naming each rule and key that names a class the model lacks or the
+    engine's class filter ``kept`` (class ids; None = all) drops."""
+    problems = name_problems(config, names, kept)
     if problems:
-        raise ConfigError("rules name classes the model does not have:", tuple(problems))
+        raise ConfigError("rules name classes the engine never reports:", tuple(problems))
 
 
 def check_sources(config: RulesConfig, source_ids: Iterable[str]) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 
@@ -58,9 +58,10 @@ class VerdictMaker:
         self._lock = threading.Lock()  # history rules keep state; one part at a time
         self._counts: Counter[str] = Counter()
 
-    def check_names(self, names: Sequence[str]) -> None:
-        """Raise ConfigError naming each rule and key that names a class the model lacks."""
-        checks.check_names(self.config, names)
+    def check_names(self, names: Sequence[str], kept: Collection[int] | None = None) -> None:
+        """Raise ConfigError naming each rule and key that names a class the model lacks, or one
+        the engine's class filter ``kept`` (ids; None = all) drops."""
+        checks.check_names(self.config, names, kept)
 
     def check_sources(self, source_ids: Iterable[str]) -> None:
         """Raise ConfigError when a rule or calibration names an unknown source, or a mm rule

@@ -11,29 +11,33 @@ from typing import TYPE_CHECKING
 from inspector.lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from inspector.sources.base import FrameSource
-    from inspector.sources.camera import CameraSource
+    from inspector.sources.base import BadFrameError, FrameSource, SourceOptions
+    from inspector.sources.camera import CameraSource, grabs_latest
     from inspector.sources.config import (
         CameraSourceConfig,
         FolderSourceConfig,
         SourceConfig,
         SyntheticSourceConfig,
     )
-    from inspector.sources.factory import build_source, grabs_latest
     from inspector.sources.folder import FolderSource
     from inspector.sources.latest import LatestFrameSource
     from inspector.sources.reader import SourceReader, SourceState, SourceStats
+    from inspector.sources.registry import SOURCE_KINDS, SourceKind, build_source
     from inspector.sources.synthetic import SyntheticSource
 
 _EXPORTS = {
+    "BadFrameError": "inspector.sources.base",
     "FrameSource": "inspector.sources.base",
     "CameraSource": "inspector.sources.camera",
     "CameraSourceConfig": "inspector.sources.config",
     "FolderSourceConfig": "inspector.sources.config",
     "SourceConfig": "inspector.sources.config",
     "SyntheticSourceConfig": "inspector.sources.config",
-    "build_source": "inspector.sources.factory",
-    "grabs_latest": "inspector.sources.factory",
+    "SOURCE_KINDS": "inspector.sources.registry",
+    "SourceKind": "inspector.sources.registry",
+    "SourceOptions": "inspector.sources.base",
+    "build_source": "inspector.sources.registry",
+    "grabs_latest": "inspector.sources.camera",
     "FolderSource": "inspector.sources.folder",
     "LatestFrameSource": "inspector.sources.latest",
     "SourceReader": "inspector.sources.reader",
@@ -43,6 +47,8 @@ _EXPORTS = {
 }
 
 __all__ = [
+    "SOURCE_KINDS",
+    "BadFrameError",
     "CameraSource",
     "CameraSourceConfig",
     "FolderSource",
@@ -50,6 +56,8 @@ __all__ = [
     "FrameSource",
     "LatestFrameSource",
     "SourceConfig",
+    "SourceKind",
+    "SourceOptions",
     "SourceReader",
     "SourceState",
     "SourceStats",

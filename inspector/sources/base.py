@@ -7,9 +7,12 @@ finite source (``ended`` is then true) or a failure worth a reconnect.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+from inspector.errors import SourceError
 
 
 @runtime_checkable
@@ -28,6 +31,26 @@ class FrameSource(Protocol):
     @property
     def ended(self) -> bool:
         """True once a finite source has produced its last frame."""
+
+
+class BadFrameError(SourceError):
+    """The source read a frame that cannot be inspected (a corrupt, empty or unusable image file).
+
+    Not a lost source: it stays open, and the frame is a part, failed safe with this reason
+    (``FailSafeCause.BAD_IMAGE``), never skipped and never passed."""
+
+    def __init__(self, reason: str, origin: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.origin = origin  # where the frame came from (a file path)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceOptions:
+    """How the line uses a source, beyond its config entry."""
+
+    triggered: bool = False  # PLC-triggered capture: a frame must arrive after the trigger
+    device: FrameSource | None = None  # stands in for the hardware (tests, simulators)
 
 
 def as_bgr(frame: np.ndarray) -> np.ndarray:

@@ -73,6 +73,13 @@ class FolderSourceConfig(SourceCommon):
         description="File name endings taken as images (case-insensitive).",
     )
     loop: bool = Field(False, description="Start again from the first image after the last.")
+    max_pixels: int = Field(
+        50_000_000,
+        ge=1024,
+        le=2**30,
+        description="Largest image (width x height) inspected; a larger one is failed safe as a bad image "
+        "(909): masks are kept at full resolution and would not fit in memory.",
+    )
 
 
 class SyntheticSourceConfig(SourceCommon):

@@ -1,4 +1,9 @@
-"""Image files from a folder, in sorted name order, optionally looping."""
+"""Image files from a folder, in sorted name order, optionally looping.
+
+Every file is a part. One that cannot be inspected (empty, truncated, not an image, too small
+or too large) raises ``BadFrameError`` naming the file and why: the part is failed safe, the
+folder goes on. Grey, BGRA and 16-bit images are converted to 8-bit BGR and inspected.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +13,14 @@ import cv2
 import numpy as np
 
 from inspector.errors import SourceError
-from inspector.sources.base import as_bgr
+from inspector.sources.base import BadFrameError, FrameSource, SourceOptions, as_bgr
 from inspector.sources.config import FolderSourceConfig
+
+MIN_SIDE_PX = 32  # the smallest network input: a smaller image holds nothing the engine can find
 
 
 class FolderSource:
-    """Reads every image of a folder once (or forever with ``loop``).
-
-    An unreadable file is a failed read (counted by the reader), never a blank frame.
-    """
+    """Reads every image of a folder once (or forever with ``loop``)."""
 
     def __init__(self, config: FolderSourceConfig) -> None:
         self._config = config
@@ -46,10 +50,7 @@ class FolderSource:
             self._next = 0
         path = self._files[self._next]
         self._next += 1
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            return False, None
-        return True, as_bgr(image)
+        return True, load_image(path, self._config.max_pixels)
 
     def release(self) -> None:
         pass
@@ -62,3 +63,34 @@ class FolderSource:
     def current_file(self) -> Path | None:
         """The file the last read came from."""
         return self._files[self._next - 1] if self._next > 0 else None
+
+
+def load_image(path: Path, max_pixels: int) -> np.ndarray:
+    """The image as 8-bit BGR; ``BadFrameError`` saying why when it cannot be inspected."""
+
+    def bad(why: str) -> BadFrameError:
+        return BadFrameError(f"image {path.name}: {why}", str(path))
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise bad(f"cannot be read ({exc.strerror or exc})") from None
+    if not data:
+        raise bad("the file is empty (0 bytes)")
+    # IMREAD_COLOR converts grey, BGRA and 16-bit images to 8-bit BGR; a truncated or
+    # corrupt file does not decode at all.
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise bad(
+            f"not a complete image OpenCV can decode ({len(data)} bytes: truncated, corrupt or no image)"
+        )
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_SIDE_PX:
+        raise bad(f"{width}x{height} px is smaller than {MIN_SIDE_PX} px on a side")
+    if height * width > max_pixels:
+        raise bad(f"{width}x{height} px is more than max_pixels ({max_pixels})")
+    return as_bgr(image)
+
+
+def build(config: FolderSourceConfig, options: SourceOptions) -> FrameSource:
+    return options.device or FolderSource(config)

@@ -1,7 +1,9 @@
 """A source with the line's manners: fps limit, reconnect with exponential backoff, counters.
 
 Frames are never invented: while a source is lost the reader returns nothing
-and says so (state, log events, counters); it never fills the gap.
+and says so (state, log events, counters); it never fills the gap. A frame the source read
+but that cannot be inspected (``BadFrameError``) is raised to the caller, which fails that
+part safe; the source stays open.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 
 from inspector.errors import SourceError, SourceUnavailable
 from inspector.logging import get_logger
-from inspector.sources.base import FrameSource
+from inspector.sources.base import BadFrameError, FrameSource
 
 log = get_logger("inspector.sources")
 
@@ -41,6 +43,7 @@ class SourceStats:
     reconnect_attempts: int
     lost_since: float | None  # monotonic time the source was lost, None while connected
     last_frame_t: float | None
+    bad_frames: int = 0  # frames read but not inspectable (failed safe)
 
 
 class SourceReader:
@@ -67,6 +70,7 @@ class SourceReader:
         self._lock = threading.Lock()
         self.state = SourceState.CONNECTING
         self.frames = 0
+        self.bad_frames = 0
         self.read_failures = 0
         self.reconnects = 0  # successful reopenings after a loss
         self.reconnect_attempts = 0
@@ -89,6 +93,7 @@ class SourceReader:
                 self.reconnect_attempts,
                 self.lost_since,
                 self.last_frame_t,
+                self.bad_frames,
             )
 
     @property
@@ -107,7 +112,8 @@ class SourceReader:
         log.info("source_opened", source=self.source_id)
 
     def grab(self, timeout: float | None = None) -> np.ndarray | None:
-        """The next frame; None at the end, on stop, or when ``timeout`` passes while the source is lost."""
+        """The next frame; None at the end, on stop, or when ``timeout`` passes while the source is lost.
+        Raises ``BadFrameError`` for a frame that was read but cannot be inspected (a part all the same)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._stop.is_set() and self.state is not SourceState.ENDED:
             if not self._opened and not self._reconnect(deadline):
@@ -139,6 +145,11 @@ class SourceReader:
     def _read(self) -> tuple[bool, np.ndarray | None]:
         try:
             return self._source.read()
+        except BadFrameError as exc:
+            with self._lock:
+                self.bad_frames += 1
+            log.warning("source_bad_frame", source=self.source_id, error=exc.reason, origin=exc.origin)
+            raise
         except SourceError as exc:
             log.warning("source_read_error", source=self.source_id, error=str(exc))
             return False, None

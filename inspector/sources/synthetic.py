@@ -11,6 +11,7 @@ import cv2
 import numpy as np
 
 from inspector.errors import SourceError
+from inspector.sources.base import FrameSource, SourceOptions
 from inspector.sources.config import SyntheticSourceConfig
 
 
@@ -84,3 +85,7 @@ class SyntheticSource:
     @property
     def ended(self) -> bool:
         return self._ended
+
+
+def build(config: SyntheticSourceConfig, options: SourceOptions) -> FrameSource:
+    return options.device or SyntheticSource(config)

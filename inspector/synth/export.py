@@ -12,7 +12,7 @@ image) and ``reject`` (any defect present: the demo rule on ground truth).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import cv2
@@ -77,10 +77,15 @@ def image_record(
 
 
 def write_images(
-    gen: BoardGenerator, out: Path, indices: Iterable[int], store_width: int | None = None
+    gen: BoardGenerator,
+    out: Path,
+    indices: Iterable[int],
+    store_width: int | None = None,
+    on_written: Callable[[int], None] | None = None,
 ) -> int:
     """Render frames ``indices`` of ``gen`` into ``out``; optionally store them downscaled
-    to ``store_width`` (labels are normalised, so they stay exact). Returns the count."""
+    to ``store_width`` (labels are normalised, so they stay exact). Returns the count.
+    ``on_written(count)`` after each board (progress)."""
     for sub in ("images", "labels", "meta"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     scale = 1.0 if store_width is None else store_width / gen.size[0]
@@ -98,6 +103,8 @@ def write_images(
         record = image_record(f"{stem}.png", gen, index, instances, scale)
         (out / "meta" / f"{stem}.json").write_text(json.dumps(record, indent=1))
         count += 1
+        if on_written is not None:
+            on_written(count)
     return count
 
 
@@ -107,8 +114,10 @@ def write_data_yaml(path: Path, root: Path, train: str = "images", val: str = "i
     path.write_text(yaml.safe_dump(data, sort_keys=False))
 
 
-def write_dataset(gen: BoardGenerator, out: Path, count: int) -> int:
+def write_dataset(
+    gen: BoardGenerator, out: Path, count: int, on_written: Callable[[int], None] | None = None
+) -> int:
     """Frames 0..count-1 of ``gen`` plus ``data.yaml`` (train = val = these images)."""
-    written = write_images(gen, out, range(count))
+    written = write_images(gen, out, range(count), on_written=on_written)
     write_data_yaml(out / "data.yaml", out)
     return written

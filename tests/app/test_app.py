@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.sources.config import FolderSourceConfig
@@ -32,15 +32,15 @@ def make_config(folder: Path, **runtime: Any) -> InspectorConfig:
     return InspectorConfig(sources=[{"kind": "folder", "id": "cam0", "path": str(folder)}], runtime=rt)
 
 
-def parts(engine: BlobEngine | None = None) -> tuple[Components, RecordingOutput]:
+def parts(engine: BlobEngine | None = None) -> tuple[LineParts, RecordingOutput]:
     out = RecordingOutput()
-    return Components(engine or BlobEngine(), DefectRules(), out), out
+    return LineParts(engine or BlobEngine(), DefectRules(), [out]), out
 
 
 def test_every_frame_passes_every_stage_once(tmp_path: Path, logs: LogCapture) -> None:
     write_frames(tmp_path, 12)
     components, out = parts()
-    app = App(make_config(tmp_path), components)
+    app = App(build_line(make_config(tmp_path), components))
     assert run_line(app)
     assert [m.seq for m in out.messages] == list(range(1, 13))
     for msg in out.messages:
@@ -76,7 +76,7 @@ def test_every_frame_passes_every_stage_once(tmp_path: Path, logs: LogCapture) -
 def test_stats_event_has_percentiles_per_stage(tmp_path: Path, logs: LogCapture) -> None:
     write_frames(tmp_path, 4)
     components, _ = parts(BlobEngine(delay_s=0.1))
-    assert run_line(App(make_config(tmp_path, stats_interval_s=0.1), components))
+    assert run_line(App(build_line(make_config(tmp_path, stats_interval_s=0.1), components)))
     periodic = [e for e in logs.events("stats") if e["frames"] > 0]
     assert periodic
     lat = periodic[0]["latency_ms"]
@@ -90,10 +90,10 @@ def test_inference_batches_waiting_frames(tmp_path: Path) -> None:
     engine.release.clear()  # hold the engine so frames pile up in its queue
     components, out = parts(engine)
     cfg = make_config(tmp_path, batch_size=4, batch_max_wait_ms=50, preprocessed_queue={"size": 16})
-    app = App(cfg, components)
+    app = App(build_line(cfg, components))
     app.start()
     deadline = time.monotonic() + 10
-    while app.queue_depths()["preprocessed"] < 5 and time.monotonic() < deadline:
+    while app.line.queue_depths()["preprocessed"] < 5 and time.monotonic() < deadline:
         time.sleep(0.01)
     engine.release.set()
     assert app.run_until_stopped()
@@ -109,7 +109,7 @@ def test_engine_error_fails_safe_never_passes(tmp_path: Path) -> None:
 
     components, out = parts(BrokenEngine())
     components.engine.warmup = lambda: None  # type: ignore[method-assign]
-    assert run_line(App(make_config(tmp_path), components))
+    assert run_line(App(build_line(make_config(tmp_path), components)))
     assert len(out.messages) == 3
     for msg in out.messages:
         assert msg.verdict is not None and msg.verdict.failsafe and msg.verdict.code is VerdictCode.REJECT
@@ -133,12 +133,12 @@ def test_dropped_frame_of_a_triggered_part_reaches_the_output_failed_safe(tmp_pa
                  "preprocessed_queue": {"size": 1}, "detections_queue": {"size": 1}},
     )  # fmt: skip
     cfg = triggered(cfg)
-    app = App(cfg, Components(engine, DefectRules(), out))
+    app = App(build_line(cfg, LineParts(engine, DefectRules(), [out])))
     app.start()
     for part in range(100, 108):
         out.triggers.put(Trigger(part))
     deadline = time.monotonic() + 10
-    while app.queue_drops()["frames"] == 0 and time.monotonic() < deadline:
+    while app.line.queue_drops()["frames"] == 0 and time.monotonic() < deadline:
         time.sleep(0.01)
     engine.release.set()
     deadline = time.monotonic() + 10
@@ -148,7 +148,7 @@ def test_dropped_frame_of_a_triggered_part_reaches_the_output_failed_safe(tmp_pa
     parts_seen = sorted(m.part_id for m in out.messages)
     assert parts_seen == list(range(100, 108))  # every part answered exactly once
     dropped = [m for m in out.messages if m.verdict is not None and m.verdict.failsafe]
-    assert len(dropped) == app.queue_drops()["frames"] >= 1
+    assert len(dropped) == app.line.queue_drops()["frames"] >= 1
     assert all(m.verdict.first_code == FailSafeCause.FRAME_DROPPED for m in dropped)  # type: ignore[union-attr]
 
 
@@ -161,11 +161,11 @@ def test_camera_failing_mid_run_counts_reconnects_invents_nothing(tmp_path: Path
         runtime={"poll_timeout_s": 0.02, "stats_interval_s": 0.1, "frames_queue": {"overflow": "block"}},
     )  # fmt: skip
     components, out = parts()
-    app = App(cfg, components, sources={"cam0": camera})
+    app = App(build_line(cfg, components, sources={"cam0": camera}))
     assert run_line(app)
     assert len(out.messages) == len(paths)  # exactly the real frames: none invented while lost
     assert all(m.image.size > 0 and not m.verdict.failsafe for m in out.messages)  # type: ignore[union-attr]
-    assert app.source_stats()[0].reconnects == 1
+    assert app.line.source_stats()[0].reconnects == 1
     assert logs.events("source_lost") and logs.events("source_reconnected")
     assert {"camera_lost": True} in out.status_history, repr(out.status_history)
     lost_at = out.status_history.index({"camera_lost": True})  # pushed to the PLC status word
@@ -181,11 +181,11 @@ def test_stop_drains_within_the_deadline(tmp_path: Path) -> None:
         runtime={"poll_timeout_s": 0.02, "frames_queue": {"overflow": "block"}},
     )
     components, out = parts(BlobEngine(delay_s=0.01))
-    app = App(cfg, components)
+    app = App(build_line(cfg, components))
     app.start()
     time.sleep(0.3)
     assert app.stop(deadline_s=5.0)
-    assert not [s for s in app.stage_status() if s.alive]
+    assert not [s for s in app.line.stage_status() if s.alive]
     assert len(out.messages) == out.messages[-1].seq  # nothing lost between capture and output
 
 
@@ -194,7 +194,7 @@ def test_missed_deadline_is_unclean_and_still_stops(tmp_path: Path) -> None:
     engine = BlobEngine()
     engine.release.clear()  # the engine hangs
     components, _ = parts(engine)
-    app = App(make_config(tmp_path), components)
+    app = App(build_line(make_config(tmp_path), components))
     app.start()
     time.sleep(0.1)
     assert app.stop(deadline_s=0.3) is False
@@ -205,12 +205,12 @@ def test_missed_deadline_is_unclean_and_still_stops(tmp_path: Path) -> None:
 def test_introspection_for_health(tmp_path: Path) -> None:
     write_frames(tmp_path, 2)
     components, _ = parts()
-    app = App(make_config(tmp_path), components)
+    app = App(build_line(make_config(tmp_path), components))
     assert run_line(app)
-    names = [s.name for s in app.stage_status()]
+    names = [s.name for s in app.line.stage_status()]
     assert names == ["output", "rules", "infer", "preprocess", "capture.cam0"]
-    assert set(app.queue_depths()) == {"frames", "preprocessed", "detections", "verdicts"}
-    assert np.isfinite([s.last_progress for s in app.stage_status()]).all()
+    assert set(app.line.queue_depths()) == {"frames", "preprocessed", "detections", "verdicts"}
+    assert np.isfinite([s.last_progress for s in app.line.stage_status()]).all()
 
 
 def test_max_frames_takes_exactly_that_many_then_ends(tmp_path: Path) -> None:
@@ -220,12 +220,11 @@ def test_max_frames_takes_exactly_that_many_then_ends(tmp_path: Path) -> None:
         runtime={"poll_timeout_s": 0.02, "max_frames": 7, "frames_queue": {"overflow": "block"}},
     )
     components, out = parts()
-    assert run_line(App(cfg, components))
+    assert run_line(App(build_line(cfg, components)))
     assert [m.seq for m in out.messages] == list(range(1, 8))
 
 
 def test_rules_naming_an_unknown_camera_are_refused_at_build(tmp_path: Path) -> None:
-    from inspector.app import build_components
     from inspector.config.settings import InspectorConfig
     from inspector.errors import ConfigError
     from tests.support.parts import BlobEngine
@@ -235,4 +234,4 @@ def test_rules_naming_an_unknown_camera_are_refused_at_build(tmp_path: Path) -> 
         sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path)}], rules={"rules": {"bridge": rule}}
     )
     with pytest.raises(ConfigError, match=r"rules\.rules\.bridge\.presence\.sources"):
-        build_components(config, engine=BlobEngine())
+        build_line(config, LineParts(engine=BlobEngine()))

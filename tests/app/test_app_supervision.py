@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.app.signals import run_app
 from inspector.messages import FailSafeCause, VerdictCode
-from inspector.watchdog.oom import OomInjectingEngine
 from inspector.watchdog.restart import RestartExit
 from tests.support import wait_until
 from tests.support.notify import NotifyListener, notify_listener
+from tests.support.oom import OomInjectingEngine
 from tests.support.parts import BlobEngine, DefectRules, RecordingOutput, write_frames
 from tests.support.parts import supervised_config as make_config
 from tests.support.parts import supervised_line as line
@@ -77,7 +77,7 @@ def test_injected_oom_fails_parts_safe_then_recovers(tmp_path: Path) -> None:
     assert causes == [FailSafeCause.OUT_OF_MEMORY]
     after = out.messages[[m.verdict.failsafe for m in out.messages if m.verdict].index(True) + 1 :]
     assert after and all(m.verdict is not None and not m.verdict.failsafe for m in after)
-    assert app.supervisor is not None and app.supervisor.oom_guard.failsafe_frames == 1
+    assert app.line.watch.engine_calls.failsafe_frames == 1
     assert app.exit_code is None
 
 
@@ -137,8 +137,8 @@ def test_archive_and_http_endpoints_on_the_running_line(tmp_path: Path) -> None:
     )
     app.start()
     try:
-        assert app.supervisor is not None and app.supervisor.http is not None
-        url = app.supervisor.http.url
+        assert app.line.watch.http is not None
+        url = app.line.watch.http.url
         assert wait_until(lambda: len(list(archive_dir.rglob("*.json"))) >= 2, timeout=10)
         with urllib.request.urlopen(url + "/healthz", timeout=5) as reply:
             health = json.loads(reply.read())
@@ -157,13 +157,13 @@ def test_archive_and_http_endpoints_on_the_running_line(tmp_path: Path) -> None:
     record = json.loads(sorted(archive_dir.rglob("*.json"))[0].read_text())
     assert record["verdict"] == "REJECT" and record["instances"]
     rejects = sum(1 for m in out.messages if m.verdict and m.verdict.code is VerdictCode.REJECT)
-    archive = app.supervisor.archive
+    archive = app.line.archive
     assert archive is not None and archive.stats().written + archive.stats().dropped_queue_full == rejects
 
 
 def test_plc_link_down_degrades_health_and_recovers(tmp_path: Path) -> None:
     from inspector.plc import PlcOutput
-    from inspector.plc.sim import PlcSimulator
+    from inspector.plc.simulator import PlcSimulator
 
     with PlcSimulator() as sim:
         write_frames(tmp_path / "frames", 8)
@@ -180,11 +180,11 @@ def test_plc_link_down_degrades_health_and_recovers(tmp_path: Path) -> None:
             "pulses": {"late_ms": 10000},
         }
         config = make_config(tmp_path / "frames", plc=plc)
-        app = App(config, Components(BlobEngine(), DefectRules(), PlcOutput(config.plc)))
+        app = App(build_line(config, LineParts(BlobEngine(), DefectRules(), [PlcOutput(config.plc)])))
         app.start()
         try:
-            assert app.supervisor is not None
-            health = app.supervisor.health
+            assert app.line.watch is not None
+            health = app.line.watch.health
 
             def plc_state() -> str:
                 snap = health.last
@@ -202,21 +202,23 @@ def test_plc_link_down_degrades_health_and_recovers(tmp_path: Path) -> None:
 
 
 def test_stages_that_end_with_their_source_are_not_failing(tmp_path: Path) -> None:
-    from inspector.health.app_view import stage_views
+    from inspector.app.watch_probes import stage_views
 
     write_frames(tmp_path / "frames", 3)
     config = make_config(tmp_path / "frames")
     source = config.sources[0].model_copy(update={"loop": False})
     app = App(
-        config.model_copy(update={"sources": [source]}),
-        Components(BlobEngine(), DefectRules(), RecordingOutput()),
+        build_line(
+            config.model_copy(update={"sources": [source]}),
+            LineParts(BlobEngine(), DefectRules(), [RecordingOutput()]),
+        )
     )
     app.start()
     try:
         # the folder runs out: every stage ends at its end marker, before any stop is requested
         assert wait_until(lambda: not any(s.is_alive() for s in app.line.stages), timeout=20)
-        assert not app.intake_stop.is_set()
-        views = stage_views(app)
+        assert not app.control.intake_stop.is_set()
+        views = stage_views(app.line.stages, app.control.intake_stop)
         assert all(view.alive is not None and view.alive() for view in views)
         app.line.stages[-1].crashed = RuntimeError("bug")  # a stage that ended by crashing did die
         assert [view.alive() for view in views if view.alive is not None][-1] is False
@@ -226,17 +228,21 @@ def test_stages_that_end_with_their_source_are_not_failing(tmp_path: Path) -> No
 
 
 def test_only_dropping_queues_count_towards_the_high_water_mark(tmp_path: Path) -> None:
-    from inspector.health.app_view import stage_views
+    from inspector.app.watch_probes import stage_views
 
     write_frames(tmp_path / "frames", 2)
     runtime = {"preprocessed_queue": {"size": 6, "overflow": "drop_oldest"}}  # frames_queue: block, 4
     app = App(
-        make_config(tmp_path / "frames", runtime=runtime),
-        Components(BlobEngine(), DefectRules(), RecordingOutput()),
+        build_line(
+            make_config(tmp_path / "frames", runtime=runtime),
+            LineParts(BlobEngine(), DefectRules(), [RecordingOutput()]),
+        )
     )
     app.start()
     try:
-        capacities = {view.name: view.capacity for view in stage_views(app)}
+        capacities = {
+            view.name: view.capacity for view in stage_views(app.line.stages, app.control.intake_stop)
+        }
     finally:
         app.request_shutdown("test over")
         assert app.run_until_stopped()

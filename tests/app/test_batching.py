@@ -11,13 +11,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.app.config import OverflowPolicy
+from inspector.app.processing import InferenceStage
 from inspector.app.queues import StageQueue
-from inspector.app.stage import Item, StageContext
-from inspector.app.stages import InferenceStage
+from inspector.app.stage_thread import Item, StageContext
+from inspector.app.watch_probes import camera_probe
 from inspector.config.settings import InspectorConfig
-from inspector.health.app_view import camera_probe
 from inspector.health.state import HealthState
 from inspector.messages import Detections, EndOfStream, FrameMsg
 from inspector.sources.config import FolderSourceConfig
@@ -87,10 +87,10 @@ def test_two_cameras_feed_one_batch(tmp_path: Path) -> None:
             "preprocessed_queue": {"size": 16},
         },
     )
-    app = App(config, Components(engine, DefectRules(), out))
+    app = App(build_line(config, LineParts(engine, DefectRules(), [out])))
     app.start()
     deadline = time.monotonic() + 30
-    while app.queue_depths()["preprocessed"] < 8 and time.monotonic() < deadline:
+    while app.line.queue_depths()["preprocessed"] < 8 and time.monotonic() < deadline:
         time.sleep(0.01)
     engine.release.set()
     assert app.run_until_stopped()
@@ -104,8 +104,12 @@ def test_a_lost_camera_degrades_the_camera_component(tmp_path: Path) -> None:
     cfg = {"kind": "folder", "id": "cam0", "path": str(tmp_path), "reconnect_initial_s": 0.05}
     flaky = FlakyFolder(FolderSourceConfig(**cfg), fail_after=1, fail_reads=1, fail_opens=10_000)
     config = InspectorConfig(sources=[cfg], runtime={"poll_timeout_s": 0.02})
-    app = App(config, Components(BlobEngine(), DefectRules(), RecordingOutput()), sources={"cam0": flaky})
-    probe = camera_probe(app)
+    app = App(
+        build_line(
+            config, LineParts(BlobEngine(), DefectRules(), [RecordingOutput()]), sources={"cam0": flaky}
+        )
+    )
+    probe = camera_probe(app.line.readers)
     app.start()
     try:
         deadline = time.monotonic() + 30

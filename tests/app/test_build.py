@@ -1,11 +1,11 @@
-"""Building the line's components from config: the start-up warning for a pulse window shorter
+"""Building the line from config: the start-up warning for a pulse window shorter
 than one warm frame through the real engine."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from inspector.app.build import build_components
+from inspector.app import build_line
 from inspector.config.settings import InspectorConfig
 from tests.support.logs import LogCapture
 
@@ -25,8 +25,8 @@ def config(model: Path, late_ms: int, mode: str = "free_run") -> InspectorConfig
 def test_a_pulse_window_shorter_than_one_frame_is_warned_at_start(
     tiny_seg_checkpoint: Path, logs: LogCapture
 ) -> None:
-    parts = build_components(config(tiny_seg_checkpoint, late_ms=1))
-    frame_ms = parts.engine.warmup_ms  # type: ignore[attr-defined]
+    line = build_line(config(tiny_seg_checkpoint, late_ms=1))
+    frame_ms = line.engine.warmup_ms  # type: ignore[attr-defined]
     assert frame_ms is not None and frame_ms > 1.0  # a CPU forward pass takes more than 1 ms
     (event,) = logs.events("pulse_window_shorter_than_inference")
     assert event["window_ms"] == 1 and event["engine_ms"] > 1.0
@@ -36,6 +36,6 @@ def test_a_pulse_window_shorter_than_one_frame_is_warned_at_start(
 def test_a_window_that_covers_the_engine_or_triggered_mode_is_not_warned(
     tiny_seg_checkpoint: Path, logs: LogCapture
 ) -> None:
-    build_components(config(tiny_seg_checkpoint, late_ms=600_000))
-    build_components(config(tiny_seg_checkpoint, late_ms=1, mode="triggered"))
+    build_line(config(tiny_seg_checkpoint, late_ms=600_000))
+    build_line(config(tiny_seg_checkpoint, late_ms=1, mode="triggered"))
     assert logs.events("pulse_window_shorter_than_inference") == []

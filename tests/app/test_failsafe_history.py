@@ -8,7 +8,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, FrameMsg, VerdictCode
 from inspector.rules import build_verdicts
@@ -36,7 +36,7 @@ def line(folder: Path, engine: BlobEngine, out: RecordingOutput, **runtime: Any)
         runtime={"poll_timeout_s": 0.02, **runtime},
         rules={"rules": BURST},
     )
-    return App(cfg, Components(engine, build_verdicts(cfg.rules), out))
+    return App(build_line(cfg, LineParts(engine, build_verdicts(cfg.rules), [out])))
 
 
 def codes(messages: list[FrameMsg]) -> list[tuple[VerdictCode, list[int]]]:
@@ -76,7 +76,7 @@ def test_dropped_frames_push_the_history_window_to_alarm(tmp_path: Path) -> None
     try:
         capture = app.line.stages[-1]
         wait_until(lambda: not capture.is_alive())  # the folder ended: every drop has happened
-        drops = app.queue_drops()["frames"]
+        drops = app.line.queue_drops()["frames"]
         assert drops >= 2
         wait_until(lambda: len(out.messages) == drops)  # the rescue lane went first
     finally:
@@ -98,7 +98,11 @@ def test_lost_camera_parts_push_the_history_window_to_alarm(tmp_path: Path) -> N
         plc={"mode": "triggered"},
         rules={"rules": BURST},
     )
-    app = App(cfg, Components(BlobEngine(), build_verdicts(cfg.rules), out), sources={"cam0": unplugged})
+    app = App(
+        build_line(
+            cfg, LineParts(BlobEngine(), build_verdicts(cfg.rules), [out]), sources={"cam0": unplugged}
+        )
+    )
     app.start()
     try:
         for part in (500, 501, 502):
@@ -129,11 +133,11 @@ def test_a_part_dropped_after_the_rules_is_not_counted_twice(tmp_path: Path) -> 
     app.start()
     try:
         capture = app.line.stages[-1]
-        wait_until(lambda: not capture.is_alive() and app.queue_drops()["verdicts"] >= 2)
+        wait_until(lambda: not capture.is_alive() and app.line.queue_drops()["verdicts"] >= 2)
     finally:
         out.release.set()
     assert app.run_until_stopped()
-    drops = app.queue_drops()["verdicts"]
+    drops = app.line.queue_drops()["verdicts"]
     dropped = [m for m in out.messages if m.verdict is not None and m.verdict.failsafe]
     assert len(dropped) == drops and len(out.messages) == 8
     # the rules judged (and counted) each of them a PASS before the drop: no alarm from these drops

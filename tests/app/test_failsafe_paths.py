@@ -6,18 +6,15 @@ handshake allows, which the in-process ``TriggeringOutput`` stands in for."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, FrameMsg
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from inspector.sources.config import FolderSourceConfig
 from tests.support import wait_until
 from tests.support.parts import (
@@ -32,12 +29,6 @@ from tests.support.parts import (
 )
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
-
-
-@pytest.fixture
-def sim() -> Iterator[PlcSimulator]:
-    with PlcSimulator() as simulator:
-        yield simulator
 
 
 def config(folder: Path, plc: dict[str, Any], cameras: int = 1, **runtime: Any) -> InspectorConfig:
@@ -74,16 +65,16 @@ def test_free_run_without_a_plc_answers_every_dropped_frame_901(tmp_path: Path) 
         runtime={"poll_timeout_s": 0.02, "frames_queue": {"size": 1, "overflow": "drop_oldest"},
                  "preprocessed_queue": {"size": 1}},
     )  # fmt: skip
-    app = App(cfg, Components(engine, DefectRules(), out))
+    app = App(build_line(cfg, LineParts(engine, DefectRules(), [out])))
     app.start()
     try:
-        wait_until(lambda: app.source_stats()[0].frames == 10)
+        wait_until(lambda: app.line.source_stats()[0].frames == 10)
     finally:
         engine.release.set()
     assert app.run_until_stopped()
     assert sorted(m.seq for m in out.messages) == list(range(1, 11))  # every captured frame, once
     dropped = [m for m in out.messages if m.verdict is not None and m.verdict.failsafe]
-    assert len(dropped) == app.queue_drops()["frames"] >= 1
+    assert len(dropped) == app.line.queue_drops()["frames"] >= 1
     assert all(m.verdict.first_code == FailSafeCause.FRAME_DROPPED for m in dropped)  # type: ignore[union-attr]
 
 
@@ -91,14 +82,16 @@ def test_trigger_overrun_fails_the_part_safe_906(tmp_path: Path) -> None:
     write_frames(tmp_path, 2)
     engine, out = hung_engine(), TriggeringOutput()
     app = App(
-        config(tmp_path, {"mode": "triggered"}, **small_queues("drop_oldest")),
-        Components(engine, DefectRules(), out),
+        build_line(
+            config(tmp_path, {"mode": "triggered"}, **small_queues("drop_oldest")),
+            LineParts(engine, DefectRules(), [out]),
+        )
     )
     app.start()
     try:
         for part in range(200, 212):
             out.triggers.put(Trigger(part))
-        wait_until(lambda: out.triggers.empty() and app.queue_drops()["triggers.cam0"] >= 1)
+        wait_until(lambda: out.triggers.empty() and app.line.queue_drops()["triggers.cam0"] >= 1)
     finally:
         engine.release.set()
     wait_until(lambda: len(out.messages) == 12)
@@ -106,7 +99,7 @@ def test_trigger_overrun_fails_the_part_safe_906(tmp_path: Path) -> None:
     answered = causes(out.messages)
     assert sorted(m.part_id for m in out.messages) == list(range(200, 212))  # each part once
     overrun = [p for p, code in answered.items() if code == FailSafeCause.TRIGGER_OVERRUN]
-    assert len(overrun) == app.queue_drops()["triggers.cam0"]
+    assert len(overrun) == app.line.queue_drops()["triggers.cam0"]
     assert all(code in (0, 10, FailSafeCause.TRIGGER_OVERRUN) for code in answered.values())
 
 
@@ -114,8 +107,10 @@ def test_dispatcher_waiting_on_a_full_trigger_queue_stops_and_fails_safe_905(tmp
     write_frames(tmp_path, 2)
     engine, out = hung_engine(), TriggeringOutput()
     app = App(
-        config(tmp_path, {"mode": "triggered"}, **small_queues("block")),
-        Components(engine, DefectRules(), out),
+        build_line(
+            config(tmp_path, {"mode": "triggered"}, **small_queues("block")),
+            LineParts(engine, DefectRules(), [out]),
+        )
     )
     app.start()
     try:
@@ -123,9 +118,9 @@ def test_dispatcher_waiting_on_a_full_trigger_queue_stops_and_fails_safe_905(tmp
             out.triggers.put(Trigger(part))
         # 300 in inference, 301 queued for it, 302 in preprocessing, 303 queued for it, 304 in
         # capture, 305 in the trigger queue, 306 held by the dispatcher: three are left at the PLC
-        wait_until(lambda: out.triggers.qsize() == 3 and app.queue_depths()["triggers.cam0"] == 1)
+        wait_until(lambda: out.triggers.qsize() == 3 and app.line.queue_depths()["triggers.cam0"] == 1)
         assert app.stop(deadline_s=0.5) is False  # inference never returns
-        assert [s.name for s in app.stage_status() if s.alive] == ["infer"]  # the dispatcher ended
+        assert [s.name for s in app.line.stage_status() if s.alive] == ["infer"]  # the dispatcher ended
     finally:
         engine.release.set()
     answered = causes(out.messages)
@@ -141,7 +136,7 @@ def test_camera_lost_after_a_trigger_is_902_at_the_plc(tmp_path: Path, sim: PlcS
     )
     cfg = config(tmp_path, {**FAST_PLC, "port": sim.port, "mode": "triggered"}, trigger_grab_timeout_s=0.2)
     output = PlcOutput(cfg.plc)
-    app = App(cfg, Components(BlobEngine(), DefectRules(), output), sources={"cam0": unplugged})
+    app = App(build_line(cfg, LineParts(BlobEngine(), DefectRules(), [output]), sources={"cam0": unplugged}))
     app.start()
     try:
         sim.play_handshake(0.05, first_part=700, count=2)
@@ -163,19 +158,19 @@ def test_triggered_frame_still_queued_at_shutdown_is_905_at_the_plc(
     plc = {**FAST_PLC, "port": sim.port, "mode": "triggered", "handshake": {"inspect_timeout_ms": 30000}}
     cfg = config(tmp_path, plc, cameras=2)
     output = PlcOutput(cfg.plc)
-    app = App(cfg, Components(engine, DefectRules(), output))
+    app = App(build_line(cfg, LineParts(engine, DefectRules(), [output])))
     app.start()
     try:
         sim.play_handshake(0.05, first_part=40, count=1)
         # one camera's frame of part 40 hangs in inference, the other's waits in the queue
-        wait_until(lambda: engine.calls == [1] and app.queue_depths()["preprocessed"] == 1)
+        wait_until(lambda: engine.calls == [1] and app.line.queue_depths()["preprocessed"] == 1)
         assert app.stop(deadline_s=0.5) is False
     finally:
         engine.release.set()
     results = sim.results()
     assert [(r.part_id, r.first_code) for r in results] == [(40, FailSafeCause.SHUTDOWN)]
     assert ResultFlag.FAILSAFE in results[0].flags
-    assert app.stats.total()["failsafe"] == 1  # it went through the App's output stage, logged
+    assert app.line.stats.total()["failsafe"] == 1  # it went through the App's output stage, logged
 
 
 def test_normal_run_has_no_failsafe(tmp_path: Path) -> None:
@@ -186,6 +181,6 @@ def test_normal_run_has_no_failsafe(tmp_path: Path) -> None:
         plc={"role": "off", "pulses": {"late_ms": 10000}},
     )
     output = PlcOutput(cfg.plc)
-    assert run_line(App(cfg, Components(BlobEngine(), DefectRules(), output)))
+    assert run_line(App(build_line(cfg, LineParts(BlobEngine(), DefectRules(), [output]))))
     stats = output.stats()
     assert (stats.delivered, stats.errors, stats.deadline_failsafes, stats.late_verdicts) == (4, 0, 0, 0)

@@ -8,7 +8,7 @@ import statistics
 import threading
 from pathlib import Path
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.app.capture import CaptureStage, TriggerDispatcher
 from inspector.app.config import OverflowPolicy, RuntimeConfig
 from inspector.config.settings import InspectorConfig
@@ -30,7 +30,7 @@ def test_capture_time_excludes_the_fps_limit_wait() -> None:
         runtime={"poll_timeout_s": 0.02, "max_frames": 5},
     )  # fmt: skip
     out = RecordingOutput()
-    assert run_line(App(cfg, Components(BlobEngine(), DefectRules(), out)))
+    assert run_line(App(build_line(cfg, LineParts(BlobEngine(), DefectRules(), [out]))))
     capture_ms = [dict(m.timings_ms)["capture"] for m in out.messages]
     assert len(capture_ms) == 5
     # the read of a tiny synthetic frame takes a few ms; the limiter's ~200 ms wait is not in it
@@ -57,7 +57,7 @@ def test_every_captured_seq_is_announced_to_a_tracking_output(tmp_path: Path) ->
         runtime={"poll_timeout_s": 0.02, "frames_queue": {"overflow": "block"}},
     )
     out = TrackingOutput()
-    assert run_line(App(cfg, Components(BlobEngine(), DefectRules(), out)))
+    assert run_line(App(build_line(cfg, LineParts(BlobEngine(), DefectRules(), [out]))))
     assert out.announced == list(range(1, 7)) == [m.seq for m in out.messages]
 
 
@@ -68,9 +68,11 @@ def test_free_run_line_with_the_default_queues_drops_nothing(tmp_path: Path) -> 
         sources=[{"kind": "folder", "id": "cam0", "path": str(tmp_path)}], runtime={"poll_timeout_s": 0.02}
     )
     out = RecordingOutput()
-    app = App(cfg, Components(BlobEngine(delay_s=0.03), DefectRules(), out))  # slower than the folder
+    app = App(
+        build_line(cfg, LineParts(BlobEngine(delay_s=0.03), DefectRules(), [out]))
+    )  # slower than the folder
     assert run_line(app)
-    assert not any(app.queue_drops().values())
+    assert not any(app.line.queue_drops().values())
     assert [m.seq for m in out.messages] == list(range(1, 13))  # every frame a part, inspected
     assert not any(m.verdict is not None and m.verdict.failsafe for m in out.messages)
 
@@ -82,11 +84,11 @@ def test_triggered_intake_shares_the_line_counter(tmp_path: Path) -> None:
         runtime={"poll_timeout_s": 0.02},
         plc={"mode": "triggered"},
     )
-    app = App(cfg, Components(BlobEngine(), DefectRules(), TriggeringOutput()))
+    app = App(build_line(cfg, LineParts(BlobEngine(), DefectRules(), [TriggeringOutput()])))
     app.start()
     try:
         capture = next(s for s in app.line.stages if isinstance(s, CaptureStage))
         dispatcher = next(s for s in app.line.stages if isinstance(s, TriggerDispatcher))
-        assert app.seq is not None and capture.seq is app.seq and dispatcher.seq is app.seq
+        assert app.line.seq is not None and capture.seq is app.line.seq and dispatcher.seq is app.line.seq
     finally:
         assert app.stop(5.0)

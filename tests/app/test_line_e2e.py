@@ -16,7 +16,7 @@ import cv2
 import pytest
 import yaml
 
-from inspector.app import App
+from inspector.app import App, build_line
 from inspector.app.demo import DEMO_CONFIG
 from inspector.config.settings import InspectorConfig
 from inspector.messages import VerdictCode
@@ -55,24 +55,24 @@ def line_config(folder: Path, model: Path, **runtime: Any) -> dict[str, Any]:
 def test_folder_through_every_stage_with_a_real_checkpoint(
     board_folder: Path, tiny_seg_checkpoint: Path, logs: LogCapture
 ) -> None:
-    app = App(InspectorConfig(**line_config(board_folder, tiny_seg_checkpoint)))
+    app = App(build_line(InspectorConfig(**line_config(board_folder, tiny_seg_checkpoint))))
     app.start()
     assert app.run_until_stopped(deadline_s=60)
     inspections = logs.events("inspection")
     assert [e["seq"] for e in inspections] == list(range(1, FRAMES + 1))
     for event in inspections:
-        assert event["source"] == "line1" and event["part_id"] is None
+        assert event["source"] == "line1" and event["part_id"] == event["seq"]  # free run: the seq
         assert set(event["stage_ms"]) == {"capture", "preprocess", "infer", "rules", "output"}
         assert event["verdict"] in {"PASS", "REJECT"} and not event["failsafe"]
         assert event["e2e_ms"] >= event["stage_ms"]["infer"]
     # the same frames through the engine alone: same instances, and the demo rule's verdicts
-    engine = app.components.engine  # type: ignore[union-attr]
+    engine = app.line.engine  # type: ignore[union-attr]
     chain_images = [cv2.GaussianBlur(cv2.imread(str(p)), (3, 3), 0) for p in sorted(board_folder.iterdir())]
     alone = engine.infer(chain_images)
     assert [sum(e["instances"].values()) for e in inspections] == [len(d) for d in alone]
     expected = ["REJECT" if bool(((d.class_ids >= 1) & (d.scores >= 0.5)).any()) else "PASS" for d in alone]
     assert [e["verdict"] for e in inspections] == expected
-    total = app.stats.total()
+    total = app.line.stats.total()
     assert total["frames"] == FRAMES and sum(total["verdicts"].values()) == FRAMES
     assert set(total["verdicts"]) <= {VerdictCode.PASS.name, VerdictCode.REJECT.name}
     final = next(e for e in logs.events("stats") if e.get("final"))
@@ -159,12 +159,10 @@ def test_demo_runs_the_whole_line_and_prints_the_summary(tmp_path: Path) -> None
     assert "model demo-pcb-seg.pt" in out
     assert "STAND-IN" not in out and "STAND-IN" not in result.stderr
     assert "Traceback" not in result.stderr
-    # --verbose logs one inspection event per board; seq n is the generator's board n - 1
-    verdicts = {}
-    for line in result.stderr.splitlines():
-        seq, verdict = re.search(r"\bseq=(\d+)\b", line), re.search(r"\bverdict=(\w+)", line)
-        if " inspection " in line and seq and verdict:
-            verdicts[int(seq[1]) - 1] = verdict[1]
+    # --verbose logs one inspection event per board (JSON: stderr is no terminal here); seq n is
+    # the generator's board n - 1
+    events = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    verdicts = {e["seq"] - 1: e["verdict"] for e in events if e.get("event") == "inspection"}
     generator = BoardGenerator((640, 480), seed=0)
     truth = {i: "REJECT" if board_rejected(generator.render(i)[1]) else "PASS" for i in range(frames)}
     assert verdicts == truth

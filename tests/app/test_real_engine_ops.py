@@ -13,14 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.engine import load_engine
 from inspector.engine.config import EngineConfig
 from inspector.messages import FailSafeCause
-from inspector.watchdog.oom import OomInjectingEngine
 from tests.support import wait_until
 from tests.support.notify import notify_listener
+from tests.support.oom import OomInjectingEngine
 from tests.support.parts import DefectRules, RecordingOutput, write_frames
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_injected_oom_in_the_real_engine_fails_safe_then_recovers(
         watchdog={"oom": {"repeat_count": 100}},
     )
     out = RecordingOutput()
-    app = App(config, Components(engine, DefectRules(), out))
+    app = App(build_line(config, LineParts(engine, DefectRules(), [out])))
     app.start()
     try:
         assert wait_until(lambda: len(out.messages) >= 2, timeout=60)

@@ -8,7 +8,7 @@ import threading
 import time
 from pathlib import Path
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.app.signals import EXIT_CLEAN, EXIT_UNCLEAN, run_app
 from inspector.config.settings import InspectorConfig
 from tests.support.logs import LogCapture
@@ -43,12 +43,12 @@ def send_when(condition: object, signals: list[int], gap_s: float = 0.05) -> thr
 def test_sigterm_drains_in_flight_frames_and_exits_0(tmp_path: Path, logs: LogCapture) -> None:
     write_frames(tmp_path, 4)
     out = RecordingOutput()
-    app = App(looping_config(tmp_path), Components(BlobEngine(delay_s=0.02), DefectRules(), out))
+    app = App(build_line(looping_config(tmp_path), LineParts(BlobEngine(delay_s=0.02), DefectRules(), [out])))
     sender = send_when(lambda: len(out.messages) >= 5, [signal.SIGTERM])
     code = run_app(app)
     sender.join()
     assert code == EXIT_CLEAN
-    captured = app.source_stats()[0].frames
+    captured = app.line.source_stats()[0].frames
     assert len(out.messages) == captured  # every captured frame got its verdict out
     assert logs.events("line_stopping")[0]["reason"] == "SIGTERM"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL or callable(signal.getsignal(signal.SIGTERM))
@@ -58,12 +58,12 @@ def test_second_signal_cuts_the_drain_short_and_exits_non_zero(tmp_path: Path) -
     write_frames(tmp_path, 2)
     engine = BlobEngine()
     out = RecordingOutput()
-    app = App(looping_config(tmp_path, deadline_s=60.0), Components(engine, DefectRules(), out))
+    app = App(build_line(looping_config(tmp_path, deadline_s=60.0), LineParts(engine, DefectRules(), [out])))
 
     def engine_hangs() -> bool:
         if len(out.messages) >= 2:
             engine.release.clear()  # the next inference hangs: the drain cannot finish
-        infer = [s for s in app.stage_status() if s.name == "infer"]
+        infer = [s for s in app.line.stage_status() if s.name == "infer"]
         return not engine.release.is_set() and bool(infer) and infer[0].busy
 
     sender = send_when(engine_hangs, [signal.SIGINT, signal.SIGINT], gap_s=0.3)

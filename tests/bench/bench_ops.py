@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inspector.app.watch import LineView, LineWatch
 from inspector.archive.config import ArchiveConfig
 from inspector.archive.writer import ArchiveWriter
 from inspector.health.config import HealthConfig
-from inspector.health.supervisor import LineView, Supervisor
 from inspector.messages import Detections, FrameMsg, Reason, Verdict, VerdictCode
 from inspector.synth import BoardGenerator
 from inspector.watchdog.config import OomConfig, WatchdogConfig
@@ -88,7 +88,7 @@ def bench_archive(records: int) -> None:
 def bench_checks(ticks: int) -> None:
     counter = [0]
     stages = [StageView(f"s{i}", lambda: counter[0], lambda: 2, capacity=4) for i in range(5)]
-    sup = Supervisor(WatchdogConfig(), HealthConfig(), LineView(stages=stages))
+    sup = LineWatch(WatchdogConfig(), HealthConfig(), LineView(stages=stages))
     checks = {
         "health tick (all probes)": sup.health.tick,
         "rss watchdog check": sup.rss.check,

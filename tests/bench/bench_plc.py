@@ -32,9 +32,9 @@ from typing import Any
 import numpy as np
 
 from inspector.messages import FrameMsg, Reason, Verdict, VerdictCode
-from inspector.plc import PlcConfig, PlcOutput
-from inspector.plc.records import ResultFlag, ResultRecord, Totals, encode_result
-from inspector.plc.sim import PlcSimulator
+from inspector.plc import PlcConfig, PlcCounters, PlcOutput
+from inspector.plc.records import ResultFlag, ResultRecord, encode_result
+from inspector.plc.simulator import PlcSimulator
 
 IMAGE = np.zeros((4, 4, 3), np.uint8)
 RESULT, COIL = 10, 0
@@ -149,7 +149,7 @@ async def baseline_async(port: int, parts: int, spacing_s: float) -> dict[int, f
         for part in range(1, parts + 1):
             t0[part] = time.monotonic()
             block = encode_result(
-                ResultRecord(part, part, verdict, t0[part], 0.0), Totals(), ResultFlag(0), 4
+                ResultRecord(part, part, verdict, t0[part], 0.0), PlcCounters(), ResultFlag(0), 4
             )
             await client.write_registers(RESULT, block, device_id=1)
             await client.write_coil(COIL, True, device_id=1)

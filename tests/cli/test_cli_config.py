@@ -142,3 +142,34 @@ def test_environment_override_is_validated_too(tmp_path: Path) -> None:
     assert (
         result.returncode == 2 and "runtime.batch_size" in result.stderr and "Traceback" not in result.stderr
     )
+
+
+def _without_inspector_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("INSPECTOR_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_no_config_at_all_says_so(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _without_inspector_env(monkeypatch)
+    code = main([command])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "no config given: pass --config FILE" in err and "INSPECTOR_CONFIG=FILE" in err
+    assert "sources" not in err and "Traceback" not in err
+
+
+def test_the_environment_alone_is_a_config(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _without_inspector_env(monkeypatch)
+    monkeypatch.setenv("INSPECTOR_SOURCES", '[{"kind": "synthetic", "id": "cam0"}]')
+    assert main(["check"]) == 0
+    assert "config OK: 1 source(s)" in capsys.readouterr().out
+    monkeypatch.setenv("INSPECTOR_RUNTIME__BATCH_SIZE", "0")
+    assert main(["check"]) == 2
+    err = capsys.readouterr().err
+    assert "no config file given" in err and "environment alone is not a valid config" in err
+    assert "runtime.batch_size" in err and "Traceback" not in err

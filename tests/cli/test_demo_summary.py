@@ -7,7 +7,7 @@ import argparse
 import threading
 from pathlib import Path
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.cli.demo import demo_config, summary
 from inspector.config.settings import InspectorConfig
 from inspector.plc import PlcOutput
@@ -24,7 +24,7 @@ def test_summary_shows_deadline_failsafes_and_late_verdicts(tmp_path: Path) -> N
     )
     engine, output = BlobEngine(), PlcOutput(config.plc)
     engine.release.clear()  # inference stalls: all three parts pass their deadline
-    app = App(config, Components(engine, DefectRules(), output))
+    app = App(build_line(config, LineParts(engine, DefectRules(), [output])))
     app.start()
     timer = threading.Timer(30, app.request_shutdown, args=("test timeout",))
     timer.start()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,7 +48,7 @@ def test_convert_then_info_and_segment(
     assert torch.load(own, weights_only=True)["format"] == "inspector.yolov8-seg"
     assert json.loads(run_cli(capsys, "model", "info", str(own), "--json")[1])["format"] == "inspector"
     code, _, err = run_cli(capsys, "model", "convert", str(tiny_seg_checkpoint), str(own))
-    assert code == 1 and "--force" in err
+    assert code == 2 and "--force" in err
     code, text, _ = run_cli(capsys, "model", "info", str(own))
     assert code == 0 and "solder_bridge" in text
 
@@ -60,7 +59,16 @@ def test_convert_then_info_and_segment(
         images.append(path)
     out = tmp_path / "out"
     done = cli(
-        "segment", *map(str, images), "--model", str(own), "--json", "--save", str(out), "--conf", "0.5"
+        "segment",
+        *map(str, images),
+        "--model",
+        str(own),
+        "--json",
+        "--save",
+        str(out),
+        "--conf",
+        "0.5",
+        "--save-masks",
     )
     assert done.returncode == 0, done.stderr
     records = [json.loads(line) for line in done.stdout.splitlines()]
@@ -76,11 +84,16 @@ def test_convert_then_info_and_segment(
         assert isinstance(instance["score"], float) and 0.5 < instance["score"] <= 1.0
     scores = [i["score"] for i in records[0]["instances"]]
     assert scores == sorted(scores, reverse=True)
-    assert (out / "board0_overlay.png").exists()
-    masks = sorted(out.glob("board0_mask*.png"))
-    assert len(masks) == len(records[0]["instances"])
-    first = cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE)
-    assert int((first > 0).sum()) == records[0]["instances"][0]["mask_area"]
+    # one overlay and one instance-label PNG per image, not one file per instance
+    assert sorted(p.name for p in out.iterdir()) == [
+        "board0_masks.png",
+        "board0_overlay.png",
+        "board1_masks.png",
+        "board1_overlay.png",
+    ]
+    labels = cv2.imread(str(out / "board0_masks.png"), cv2.IMREAD_UNCHANGED)
+    assert int((labels == 1).sum()) == records[0]["instances"][0]["mask_area"]
+    assert f"saved 2 annotated file(s) and 2 mask PNG(s) to {out}" in done.stderr
 
 
 @pytest.mark.parametrize(
@@ -110,12 +123,12 @@ def test_bad_model_file_prints_no_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "best.pt"
     bad.write_bytes(b"PK\x03\x04 truncated zip")
     done = cli("model", "info", str(bad))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert str(bad) in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-def test_save_names_are_file_safe_and_shared_stems_do_not_overwrite(
+def test_odd_class_names_and_shared_stems_do_not_overwrite(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     names = ("via/hole", "solder bridge", "a:b*c", "ok", "..")
@@ -136,6 +149,7 @@ def test_save_names_are_file_safe_and_shared_stems_do_not_overwrite(
         "--json",
         "--save",
         str(out),
+        "--save-masks",
         "--conf",
         "0.3",
         "--device",
@@ -150,12 +164,11 @@ def test_save_names_are_file_safe_and_shared_stems_do_not_overwrite(
         "board_3_overlay.png",
         "board_overlay.png",
     ]
-    masks = [p for p in out.iterdir() if "_mask" in p.name]
-    assert len(masks) == sum(len(r["instances"]) for r in records)  # nothing overwritten
-    assert all(
-        p.parent == out and re.fullmatch(r"board(_\d)?_mask\d{3}_[A-Za-z0-9._-]+\.png", p.name) for p in masks
-    )
+    # class names never reach a file name: masks are one instance-label PNG per image
+    masks = sorted(p.name for p in out.glob("*_masks.png"))
+    assert masks == ["board_2_masks.png", "board_3_masks.png", "board_masks.png"]
     for stem, record in zip(("board", "board_2", "board_3"), records, strict=True):
-        for i, instance in enumerate(record["instances"]):
-            (mask,) = out.glob(f"{stem}_mask{i:03d}_*.png")
-            assert int((cv2.imread(str(mask), cv2.IMREAD_GRAYSCALE) > 0).sum()) == instance["mask_area"]
+        labels = cv2.imread(str(out / f"{stem}_masks.png"), cv2.IMREAD_UNCHANGED)
+        assert int(labels.max()) <= len(record["instances"])  # nothing overwritten by another image
+        if record["instances"]:
+            assert int((labels == 1).sum()) == record["instances"][0]["mask_area"]

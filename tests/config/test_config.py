@@ -144,17 +144,17 @@ def test_malformed_json_variable_in_a_real_process(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_unknown_variable_is_warned_about(tmp_path: Path) -> None:
+def test_unknown_variable_is_a_config_error(tmp_path: Path) -> None:
     import os
 
     env = {
         **os.environ,
-        "INSPECTOR_PLC_HOST": "10.0.0.5",
+        "INSPECTOR_PLC_HOST": "10.0.0.5",  # a typo of INSPECTOR_PLC__HOST: the file's PLC would be used
         "INSPECTOR_CONFIG": str(write(tmp_path, TWO_SOURCES)),
     }
     result = run_check(env=env)
-    assert result.returncode == 0, result.stderr
-    assert "unknown_env_var" in result.stderr and "INSPECTOR_PLC_HOST" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "INSPECTOR_PLC_HOST: maps to no config key" in result.stderr and "Traceback" not in result.stderr
     assert "INSPECTOR_CONFIG" not in result.stderr  # the file's own variable is no typo
 
 

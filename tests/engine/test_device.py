@@ -65,7 +65,7 @@ def test_cpu_fast_paths_give_the_same_detections(tiny_seg_checkpoint: Path) -> N
     plain = load_engine(
         EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.4, cpu_freeze=False, channels_last=False)
     )
-    assert fast._forward is not fast.module  # traced and frozen
+    assert fast.network.forward is not fast.network.module  # traced and frozen
     for a, b in zip(fast.infer(images), plain.infer(images), strict=True):
         assert len(a) == len(b) > 0
         assert (a.boxes - b.boxes).abs().max() < 0.05

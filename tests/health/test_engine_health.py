@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from inspector.health.engine_calls import ENGINE_FAILING_AFTER, EngineCallGuard
 from inspector.health.state import ComponentHealth, HealthSnapshot, HealthState
 from inspector.messages import Detections, FailSafeCause
 from inspector.watchdog.config import OomConfig
+from inspector.watchdog.engine_calls import ENGINE_FAILING_AFTER, EngineCallGuard
 from inspector.watchdog.restart import RestartRequest
 from tests.support import wait_until
 from tests.support.parts import BlobEngine, RecordingOutput
@@ -71,8 +71,8 @@ def running_line(
     snaps: list[HealthSnapshot] = []
     app.start()
     try:
-        assert app.supervisor is not None
-        app.supervisor.add_listener(snaps.append)
+        assert app.line.watch is not None
+        app.line.watch.add_listener(snaps.append)
         assert wait_until(lambda: len(out.messages) >= 3, timeout=20)
         yield out, snaps
     finally:

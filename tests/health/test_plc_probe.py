@@ -9,21 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from inspector.app import App, Components
-from inspector.health.app_view import plc_probe
+from inspector.app import App, LineParts, build_line
+from inspector.app.outputs import Outputs
+from inspector.app.watch_probes import plc_probe
 from inspector.health.state import ComponentHealth, HealthSnapshot, HealthState
 from inspector.plc import PlcConfig, PlcOutput
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.parts import BlobEngine, DefectRules, write_frames
 from tests.support.parts import supervised_config as make_config
 from tests.support.plc import QUICK, passed_part
-
-
-@pytest.fixture
-def sim() -> Iterator[PlcSimulator]:
-    with PlcSimulator() as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -38,7 +33,7 @@ def output(sim: PlcSimulator) -> Iterator[PlcOutput]:
 
 
 def test_deadline_failsafes_and_late_verdicts_degrade_then_recover(output: PlcOutput) -> None:
-    probe = plc_probe(output)
+    probe = plc_probe(Outputs([output]))
     assert wait_until(lambda: output.link_up, timeout=10)
     assert probe().state is HealthState.OK
     t0 = time.monotonic()
@@ -62,7 +57,7 @@ def test_deadline_failsafes_and_late_verdicts_degrade_then_recover(output: PlcOu
 
 
 def test_link_down_and_results_too_late_to_pulse(sim: PlcSimulator, output: PlcOutput) -> None:
-    probe = plc_probe(output)
+    probe = plc_probe(Outputs([output]))
     assert wait_until(lambda: output.link_up, timeout=10)
     sim.stop_answering(True)
     assert wait_until(lambda: probe().detail == "link down", timeout=10)
@@ -90,12 +85,12 @@ def test_stalled_line_in_free_run_degrades_the_plc_component_then_recovers(
     plc = {**QUICK, "mode": "free_run", "port": sim.port, "pulses": {"late_ms": 2000}}
     config = make_config(tmp_path / "frames", plc=plc, watchdog={"stall_after_s": 30})
     engine, output = BlobEngine(), PlcOutput(config.plc)
-    app = App(config, Components(engine, DefectRules(), output))
+    app = App(build_line(config, LineParts(engine, DefectRules(), [output])))
     snaps: list[HealthSnapshot] = []
     app.start()
     try:
-        assert app.supervisor is not None
-        app.supervisor.add_listener(snaps.append)  # every evaluation: a degraded look is not missed
+        assert app.line.watch is not None
+        app.line.watch.add_listener(snaps.append)  # every evaluation: a degraded look is not missed
         assert wait_until(lambda: output.stats().delivered >= 3, timeout=20)
         engine.release.clear()  # inference hangs: the parts queued behind it pass their deadline
         assert wait_until(lambda: output.stats().deadline_failsafes >= 1, timeout=20)
@@ -104,7 +99,7 @@ def test_stalled_line_in_free_run_degrades_the_plc_component_then_recovers(
         assert degraded.state is HealthState.DEGRADED
         engine.release.set()  # the held verdicts come late (dropped), then parts are answered in time
         assert wait_until(lambda: output.stats().late_verdicts >= 1, timeout=20)
-        metrics = app.supervisor.metrics.render()
+        metrics = app.line.watch.metrics.render()
         assert "inspector_plc_deadline_failsafes_total" in metrics
         assert "inspector_plc_late_verdicts_total" in metrics
         n = len(snaps)

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from inspector.app.watch import LineView, LineWatch
 from inspector.health.config import HealthConfig
 from inspector.health.sdnotify import (
     STATUS_MAX_CHARS,
@@ -18,7 +19,6 @@ from inspector.health.sdnotify import (
 )
 from inspector.health.service import HealthService
 from inspector.health.state import HealthMonitor, HealthState
-from inspector.health.supervisor import LineView, Supervisor
 from inspector.watchdog.config import WatchdogConfig
 from inspector.watchdog.liveness import StageView
 from tests.support import wait_until
@@ -68,7 +68,7 @@ def test_ready_then_pulses_that_stop_when_a_stage_stalls(monkeypatch: pytest.Mon
     health = HealthConfig(interval_s=0.05, watchdog_pulse_s=0.1)
     with notify_listener() as listener:
         monkeypatch.setenv("NOTIFY_SOCKET", str(listener.path))
-        sup = Supervisor(watchdog, health, LineView(stages=[stage]))
+        sup = LineWatch(watchdog, health, LineView(stages=[stage]))
         sup.start()
         try:
             queued.value = 2

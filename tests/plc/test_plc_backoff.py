@@ -15,11 +15,11 @@ import time
 from inspector.logging import get_logger
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
-from inspector.plc.link import ModbusClientLink
+from inspector.plc.client_link import ModbusClientLink
+from inspector.plc.connection import LinkConnection
 from inspector.plc.records import PlcErrorCode
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from inspector.plc.state import OutputState
-from inspector.plc.supervisor import LinkSupervisor
 from tests.support import wait_until
 from tests.support.plc import frame, verdict
 
@@ -36,7 +36,7 @@ def test_reconnect_delay_doubles_and_is_capped() -> None:
     config = PlcConfig(role="client", port=closed_port(), reconnect_min_ms=20, reconnect_max_ms=200)
 
     async def attempts_for(seconds: float) -> list[float]:
-        sup = LinkSupervisor(ModbusClientLink(config), OutputState(), get_logger("test.plc"), min_s, max_s)
+        sup = LinkConnection(ModbusClientLink(config), OutputState(), get_logger("test.plc"), min_s, max_s)
         stop = asyncio.Event()
         task = asyncio.ensure_future(sup.run(stop))
         await asyncio.sleep(seconds)

@@ -12,7 +12,7 @@ import time
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
 from inspector.plc.records import DecodedResult, ResultFlag
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 
@@ -195,3 +195,37 @@ def test_stalled_plc_heartbeat_raises_an_alarm(sim: PlcSimulator, make_output) -
     sim.play_heartbeat(0.02)
     wait_until(lambda: out.stats().plc_alive is True)
     wait_until(lambda: not sim.read_registers(0, 1)[0] & StatusBit.PLC_HEARTBEAT_LOST)
+
+
+def test_heartbeat_lost_error_stays_while_the_heartbeat_is_lost(sim: PlcSimulator, make_output) -> None:
+    from inspector.plc.records import PlcErrorCode, StatusBit
+
+    out = make_output(quick_config(sim.port, heartbeat={"plc_timeout_ms": 100}))
+    wait_until(lambda: out.stats().plc_alive is True)  # the simulator beats from start
+    sim.stop_program()
+    wait_until(lambda: sim.read_registers(2, 1)[0] == PlcErrorCode.PLC_HEARTBEAT_LOST)
+    out.submit(frame(1, verdict(VerdictCode.PASS)))  # an on-time result does not end the cause
+    wait_until(lambda: out.stats().delivered == 1)
+    out.submit(frame(2, verdict(VerdictCode.REJECT, 3)))
+    wait_until(lambda: out.stats().delivered == 2)
+    status, _, error = sim.read_registers(0, 3)
+    assert error == PlcErrorCode.PLC_HEARTBEAT_LOST and status & StatusBit.PLC_HEARTBEAT_LOST  # before: 0
+    sim.play_heartbeat(0.02)  # the PLC is back: the error goes with its cause
+    wait_until(lambda: sim.read_registers(2, 1)[0] == PlcErrorCode.NONE)
+    assert not sim.read_registers(0, 1)[0] & StatusBit.PLC_HEARTBEAT_LOST
+
+
+def test_heartbeat_is_watched_by_default_as_the_example_config_says() -> None:
+    from pathlib import Path
+
+    from inspector.config.settings import load_config
+
+    example = Path(__file__).resolve().parents[2] / "config" / "line-example.yaml"
+    assert PlcConfig().heartbeat.plc_timeout_ms == load_config(example).plc.heartbeat.plc_timeout_ms == 1000
+
+
+def test_role_off_watches_no_plc_heartbeat(make_output) -> None:
+    out = make_output(PlcConfig())  # role off: no PLC, so no heartbeat to miss
+    time.sleep(PlcConfig().heartbeat.plc_timeout_ms / 1000.0 + 0.3)
+    stats = out.stats()
+    assert stats.plc_alive is None and stats.error_code == 0

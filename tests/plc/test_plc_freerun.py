@@ -6,7 +6,7 @@ import time
 
 from inspector.messages import FailSafeCause, VerdictCode, failsafe_verdict
 from inspector.plc.records import ResultFlag, StatusBit
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 
@@ -118,3 +118,15 @@ def test_role_off_counts_without_io(make_output) -> None:
     out.submit(frame(2, verdict(VerdictCode.REJECT, 4)))
     wait_until(lambda: out.stats().delivered == 2)
     assert (out.stats().ok, out.stats().ng) == (1, 1)
+
+
+def test_parts_open_at_shutdown_are_counted_as_failed_at_shutdown(sim: PlcSimulator, make_output) -> None:
+    out = make_output(quick_config(sim.port))
+    wait_until(lambda: out.link_up)
+    now = time.monotonic()
+    for seq in (1, 2):
+        out.captured(seq, now)  # announced, never answered
+    out.stop(timeout=2.0)
+    stats = out.stats()
+    assert (stats.failed_at_shutdown, stats.errors) == (2, 2)
+    assert [(r.part_id, r.first_code) for r in sim.results()] == [(1, FailSafeCause.SHUTDOWN), (2, 905)]

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.messages import FailSafeCause, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import DecodedResult, ResultFlag
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.parts import BlobEngine, DefectRules, run_line, write_frames
 from tests.support.plc import frame, quick_config, verdict
@@ -36,7 +36,7 @@ def hung_line(config: InspectorConfig) -> tuple[App, PlcOutput, BlobEngine]:
     engine = BlobEngine()
     engine.release.clear()  # the inference stage stalls on the first frame
     output = PlcOutput(config.plc)
-    return App(config, Components(engine, DefectRules(), output)), output, engine
+    return App(build_line(config, LineParts(engine, DefectRules(), [output]))), output, engine
 
 
 def assert_each_part_once_in_order(results: list[DecodedResult], parts: int) -> None:
@@ -75,7 +75,7 @@ def test_verdicts_in_time_are_not_failed_safe(tmp_path: Path, sim: PlcSimulator)
     plc = {**FAST_PLC, "port": sim.port, "pulses": {"reject_ms": 1, "late_ms": 10000}}
     config = line_config(tmp_path, plc)
     output = PlcOutput(config.plc)
-    app = App(config, Components(BlobEngine(), DefectRules(), output))
+    app = App(build_line(config, LineParts(BlobEngine(), DefectRules(), [output])))
     app.start()
     assert run_line(app, start=False)
     results = sim.results()
@@ -97,11 +97,11 @@ def test_dropped_frames_reach_the_plc_as_901_in_seq_order(tmp_path: Path, sim: P
     app, output, engine = hung_line(config)
     app.start()
     try:
-        wait_until(lambda: app.source_stats()[0].frames == 12, timeout=20)  # the camera never waits
+        wait_until(lambda: app.line.source_stats()[0].frames == 12, timeout=20)  # the camera never waits
     finally:
         engine.release.set()
     assert run_line(app, start=False)
-    drops = app.queue_drops()["frames"]
+    drops = app.line.queue_drops()["frames"]
     assert drops >= 1
     results = sim.results()
     assert_each_part_once_in_order(results, 12)  # dropped frames overtook nothing
@@ -121,7 +121,9 @@ def test_frames_still_in_the_line_at_shutdown_are_905(tmp_path: Path, sim: PlcSi
     app.start()
     try:
         # one frame in inference, 4 queued for it, 1 in preprocessing, 2 queued for it, 1 in capture
-        wait_until(lambda: app.source_stats()[0].frames == 9 and app.queue_depths()["frames"] == 2, 20)
+        wait_until(
+            lambda: app.line.source_stats()[0].frames == 9 and app.line.queue_depths()["frames"] == 2, 20
+        )
         assert app.stop(deadline_s=2.0) is False  # inference never finishes: the drain deadline passes
     finally:
         engine.release.set()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 from inspector.messages import FailSafeCause, VerdictCode
-from inspector.plc.records import PlcErrorCode, ResultFlag, StatusBit, decode_result, split_u32
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.records import PlcErrorCode, ResultFlag, StatusBit, decode_result
+from inspector.plc.registers import split_u32
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 

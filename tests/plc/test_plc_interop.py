@@ -3,14 +3,16 @@ and RTU framing over TCP."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig
-from inspector.plc.records import StatusBit, decode_result, split_u32
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.records import StatusBit, decode_result
+from inspector.plc.registers import split_u32
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 
@@ -99,3 +101,18 @@ def test_rtu_framing_over_tcp(make_output) -> None:
         wait_until(lambda: sim.results())
         assert sim.results()[0].part_id == 5
         out.stop(timeout=3.0)
+
+
+def test_failsafe_pulse_and_error_code_reach_a_pymodbustcp_server(foreign_plc, make_output) -> None:
+    from inspector.messages import FailSafeCause, failsafe_verdict
+
+    bank = foreign_plc.data_bank
+    out = make_output(quick_config(foreign_port(foreign_plc), pulses={"late_ms": 1000, "reject_ms": 300}))
+    wait_until(lambda: out.link_up)
+    lost = failsafe_verdict(FailSafeCause.CAMERA_LOST, "no frame from cam0")
+    out.submit(frame(12, lost, t_capture=time.monotonic() - 1.1))  # past a rule reject's window
+    wait_until(lambda: bank.get_coils(0, 1)[0])  # the reject coil is switched on ...
+    wait_until(lambda: not bank.get_coils(0, 1)[0])  # ... and off again
+    block = decode_result(bank.get_holding_registers(10, 26), 4)
+    assert (block.part_id, block.first_code) == (12, FailSafeCause.CAMERA_LOST)
+    assert bank.get_holding_registers(2, 1)[0] == FailSafeCause.CAMERA_LOST

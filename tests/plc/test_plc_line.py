@@ -8,16 +8,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.engine.config import EngineConfig
 from inspector.health.state import HealthState
-from inspector.messages import Detections, VerdictCode
+from inspector.messages import Detections, FailSafeCause, VerdictCode
 from inspector.plc import PlcOutput
 from inspector.plc.records import ResultFlag, StatusBit
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
+from inspector.sources.config import FolderSourceConfig
 from tests.support import wait_until
-from tests.support.parts import BlobEngine, DefectRules, run_line, write_frames
+from tests.support.parts import BlobEngine, DefectRules, FlakyFolder, run_line, write_frames
 
 FAST_PLC = {"role": "client", "timeout_ms": 100, "reconnect_min_ms": 20, "reconnect_max_ms": 200}
 
@@ -36,7 +37,7 @@ def test_free_run_line_reaches_the_plc(tmp_path: Path, sim: PlcSimulator) -> Non
     pulses = {"reject_ms": 1, "late_ms": 10000}
     config = line_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": pulses})
     output = PlcOutput(config.plc)
-    app = App(config, Components(BlobEngine(), DefectRules(), output))
+    app = App(build_line(config, LineParts(BlobEngine(), DefectRules(), [output])))
     assert run_line(app)
     results = sim.results()
     assert [r.part_id for r in results] == list(range(1, 11))  # free-run part id = frame seq
@@ -49,7 +50,7 @@ def test_free_run_line_reaches_the_plc(tmp_path: Path, sim: PlcSimulator) -> Non
 def test_triggered_line_answers_every_trigger(tmp_path: Path, sim: PlcSimulator) -> None:
     write_frames(tmp_path, 6)
     config = line_config(tmp_path, {**FAST_PLC, "port": sim.port, "mode": "triggered"})
-    app = App(config, Components(BlobEngine(), DefectRules(), PlcOutput(config.plc)))
+    app = App(build_line(config, LineParts(BlobEngine(), DefectRules(), [PlcOutput(config.plc)])))
     app.start()
     try:
         sim.play_handshake(0.05, first_part=3000, count=5)
@@ -62,6 +63,32 @@ def test_triggered_line_answers_every_trigger(tmp_path: Path, sim: PlcSimulator)
     assert all(c.triggered_part == c.result.part_id for c in cycles)
     assert all(c.result.verdict in (VerdictCode.PASS, VerdictCode.REJECT) for c in cycles)
     assert all(ResultFlag.FAILSAFE not in c.result.flags for c in cycles)  # each part was inspected
+
+
+def test_camera_lost_part_pulses_the_reject_on_default_timing(tmp_path: Path, sim: PlcSimulator) -> None:
+    """Default grab timeout and pulse window: a triggered part whose camera gives no frame is
+    failed safe (902) in time for its reject pulse; a PLC wired to the coil alone rejects it."""
+    write_frames(tmp_path, 2)
+    unplugged = FlakyFolder(
+        FolderSourceConfig(kind="folder", path=tmp_path), fail_after=0, fail_reads=10**6, fail_opens=10**6
+    )
+    config = line_config(tmp_path, {**FAST_PLC, "port": sim.port, "mode": "triggered"})
+    output = PlcOutput(config.plc)
+    parts = LineParts(BlobEngine(), DefectRules(), [output])
+    app = App(build_line(config, parts, sources={"cam0": unplugged}))
+    app.start()
+    try:
+        sim.play_handshake(0.3, first_part=800, count=2)  # parts further apart than a reject pulse
+        wait_until(lambda: len(sim.cycles()) == 2, timeout=20)
+        wait_until(lambda: output.stats().reject_pulses == 2 and not sim.coil_state(0))
+    finally:
+        app.request_shutdown("test done")
+        app.run_until_stopped()
+    results = [c.result for c in sim.cycles()]
+    assert [r.part_id for r in results] == [800, 801]
+    assert all(r.first_code == FailSafeCause.CAMERA_LOST for r in results)
+    assert all(r.flags == ResultFlag.FAILSAFE for r in results)  # not late: the pulse fired
+    assert sim.coil_rises(0) == 2 and output.stats().late == 0
 
 
 def test_triggered_line_with_a_live_camera_inspects_the_scene_after_each_trigger(sim: PlcSimulator) -> None:
@@ -79,7 +106,11 @@ def test_triggered_line_with_a_live_camera_inspects_the_scene_after_each_trigger
         runtime={"stats_interval_s": 0.5, "poll_timeout_s": 0.02, "frames_queue": {"overflow": "block"}},
         plc={**FAST_PLC, "port": sim.port, "mode": "triggered"},
     )
-    app = App(config, Components(engine, DefectRules(), PlcOutput(config.plc)), sources={"cam0": camera})
+    app = App(
+        build_line(
+            config, LineParts(engine, DefectRules(), [PlcOutput(config.plc)]), sources={"cam0": camera}
+        )
+    )
     app.start()
     try:
         sim.play_handshake(0.2, first_part=500, count=4)  # the camera buffer fills between triggers
@@ -90,7 +121,7 @@ def test_triggered_line_with_a_live_camera_inspects_the_scene_after_each_trigger
     cycles = sim.cycles()
     assert [c.result.part_id for c in cycles] == [500, 501, 502, 503]
     assert all(ResultFlag.FAILSAFE not in c.result.flags for c in cycles)
-    assert len(engine.seen) == 4 and app.source_stats()[0].frames == 4  # one frame per trigger
+    assert len(engine.seen) == 4 and app.line.source_stats()[0].frames == 4  # one frame per trigger
     for cycle, frame_number in zip(cycles, engine.seen, strict=True):
         assert cycle.t_trigger is not None
         # exposed after the PLC's trigger: a plain reader would have taken the oldest buffered frame
@@ -120,15 +151,15 @@ def test_health_drives_the_fault_bit(tmp_path: Path, sim: PlcSimulator) -> None:
     write_frames(tmp_path, 4)
     engine = BlobEngine()
     config = supervised_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": {"late_ms": 10000}})
-    app = App(config, Components(engine, DefectRules(), PlcOutput(config.plc)))
+    app = App(build_line(config, LineParts(engine, DefectRules(), [PlcOutput(config.plc)])))
     app.start()
     try:
         wait_until(lambda: len(sim.results()) >= 3, timeout=20)
         assert StatusBit.FAULT not in status_word(sim) and StatusBit.ONLINE in status_word(sim)
         engine.release.clear()  # inference hangs: the liveness watchdog finds the stage stalled
         wait_until(lambda: StatusBit.FAULT in status_word(sim), timeout=20)
-        assert app.supervisor is not None and app.supervisor.health.last is not None
-        assert app.supervisor.health.last.state is HealthState.FAILING
+        assert app.line.watch.health.last is not None
+        assert app.line.watch.health.last.state is HealthState.FAILING
         engine.release.set()  # recovered: progress again, health back, the bit is cleared
         wait_until(lambda: StatusBit.FAULT not in status_word(sim), timeout=20)
     finally:
@@ -148,7 +179,7 @@ class AutoDeviceBlobEngine(BlobEngine):
 def test_cpu_fallback_sets_the_degraded_bit(tmp_path: Path, sim: PlcSimulator) -> None:
     write_frames(tmp_path, 4)
     config = supervised_config(tmp_path, {**FAST_PLC, "port": sim.port, "pulses": {"late_ms": 10000}})
-    app = App(config, Components(AutoDeviceBlobEngine(), DefectRules(), PlcOutput(config.plc)))
+    app = App(build_line(config, LineParts(AutoDeviceBlobEngine(), DefectRules(), [PlcOutput(config.plc)])))
     app.start()
     try:
         wait_until(lambda: StatusBit.DEGRADED in status_word(sim), timeout=20)
@@ -159,7 +190,7 @@ def test_cpu_fallback_sets_the_degraded_bit(tmp_path: Path, sim: PlcSimulator) -
 
 
 def test_status_flags_from_health() -> None:
-    from inspector.health.app_view import plc_status_flags
+    from inspector.app.watch_probes import plc_status_flags
     from inspector.health.state import ComponentHealth, HealthSnapshot
 
     def snap(state: HealthState) -> HealthSnapshot:

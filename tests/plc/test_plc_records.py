@@ -12,19 +12,9 @@ from pydantic import ValidationError
 
 from inspector.messages import FailSafeCause, Reason, Verdict, VerdictCode, failsafe_verdict
 from inspector.plc.config import PlcConfig, RegisterMap
-from inspector.plc.records import (
-    ResultFlag,
-    ResultRecord,
-    Totals,
-    decode_result,
-    encode_result,
-    float_words,
-    join_u32,
-    split_u32,
-    tenths_ms,
-    words_float,
-)
-from inspector.plc.state import OutputState
+from inspector.plc.records import ResultFlag, ResultRecord, decode_result, encode_result
+from inspector.plc.registers import float_words, join_u32, split_u32, tenths_ms, words_float
+from inspector.plc.stats import PlcCounters
 
 
 @given(st.integers(min_value=0, max_value=0xFFFFFFFF))
@@ -52,7 +42,7 @@ def test_result_block_layout() -> None:
         measurements=(1.5, float("nan"), 3.0, 4.0, 5.0),
     )
     record = ResultRecord(seq=7, part_id=0x0102_0304, verdict=verdict, t_capture=0.0, inspect_ms=42.17)
-    totals = Totals(ok=70000, ng=3, errors=1, last_ms=42.17, avg_ms=40.0, max_ms=90.0, dropped=2)
+    totals = PlcCounters(ok=70000, ng=3, errors=1, last_ms=42.17, avg_ms=40.0, max_ms=90.0, dropped=2)
     block = encode_result(record, totals, ResultFlag.LATE, measurements=4)
     assert len(block) == RegisterMap().result_len == 26
     assert block[:8] == [7, 0x0102, 0x0304, 2, 12, 2, 422, int(ResultFlag.LATE)]
@@ -67,35 +57,31 @@ def test_result_block_layout() -> None:
 
 def test_statistics_saturate_in_their_registers() -> None:
     record = ResultRecord(1, 1, Verdict(VerdictCode.PASS), 0.0, 0.0)
-    totals = Totals(ok=1, last_ms=1e6, avg_ms=7000.0, max_ms=1e9, dropped=70000)
+    totals = PlcCounters(ok=1, last_ms=1e6, avg_ms=7000.0, max_ms=1e9, dropped=70000)
     decoded = decode_result(encode_result(record, totals, ResultFlag(0), 0), 0)
     assert (decoded.last_ms, decoded.avg_ms, decoded.max_ms) == (6553.5, 6553.5, 6553.5)
     assert decoded.dropped == 0xFFFF
 
 
-def test_output_state_averages_inspected_parts_only() -> None:
-    state = OutputState()
-    for seq, (verdict, ms) in enumerate(
-        [
-            (Verdict(VerdictCode.PASS), 10.0),
-            (Verdict(VerdictCode.REJECT, reasons=(Reason("area", 3),)), 30.0),
-            (failsafe_verdict(FailSafeCause.DEADLINE, "late"), 2000.0),  # no real inspection time
-            (Verdict(VerdictCode.PASS), 20.0),
-            (Verdict(VerdictCode.PASS), 0.0),  # no time measured: not averaged
-        ],
-        start=1,
-    ):
-        state.count_verdict(ResultRecord(seq, seq, verdict, 0.0, ms))
-    state.dropped = 4
-    totals = state.totals()
-    assert (totals.ok, totals.ng, totals.errors, totals.dropped) == (3, 1, 1, 4)
-    assert (totals.last_ms, totals.avg_ms, totals.max_ms) == (20.0, 20.0, 30.0)
-    assert OutputState().totals().avg_ms == 0.0
+def test_counters_average_inspected_parts_only() -> None:
+    counters = PlcCounters()
+    for verdict, ms in [
+        (Verdict(VerdictCode.PASS), 10.0),
+        (Verdict(VerdictCode.REJECT, reasons=(Reason("area", 3),)), 30.0),
+        (failsafe_verdict(FailSafeCause.DEADLINE, "late"), 2000.0),  # no real inspection time
+        (Verdict(VerdictCode.PASS), 20.0),
+        (Verdict(VerdictCode.PASS), 0.0),  # no time measured: not averaged
+    ]:
+        counters = counters.with_verdict(verdict, ms)
+    counters = counters.add(dropped=4)
+    assert (counters.ok, counters.ng, counters.errors, counters.dropped) == (3, 1, 1, 4)
+    assert (counters.last_ms, counters.avg_ms, counters.max_ms) == (20.0, 20.0, 30.0)
+    assert PlcCounters().avg_ms == 0.0
 
 
 def test_failsafe_codes_reach_the_first_code_register() -> None:
     record = ResultRecord(1, 1, failsafe_verdict(FailSafeCause.CAMERA_LOST, "x"), 0.0, 0.0)
-    decoded = decode_result(encode_result(record, Totals(), ResultFlag.FAILSAFE, 0), 0)
+    decoded = decode_result(encode_result(record, PlcCounters(), ResultFlag.FAILSAFE, 0), 0)
     assert decoded.first_code == 902 and decoded.verdict is VerdictCode.REJECT
 
 

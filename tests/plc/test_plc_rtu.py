@@ -23,7 +23,7 @@ from inspector.errors import PlcError
 from inspector.messages import VerdictCode
 from inspector.plc import PlcConfig, PlcOutput
 from inspector.plc.config import SerialConfig
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 from tests.support import wait_until
 from tests.support.plc import frame, quick_config, verdict
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pymodbus.client import ModbusTcpClient
 
-from inspector.plc.sim import PlcSimulator
+from inspector.plc.simulator import PlcSimulator
 
 
 def test_write_log_keeps_the_newest_writes_only() -> None:

@@ -300,5 +300,5 @@ def test_rule_named_twice_is_refused(tmp_path: Path) -> None:
         "    bridge: {kind: presence, code: 1, classes: [a]}\n"
         "    bridge: {kind: presence, code: 2, classes: [b]}\n"
     )
-    with pytest.raises(ConfigError, match="line 4, column 5: duplicate key 'bridge'"):
+    with pytest.raises(ConfigError, match=r"rules\.rules\.bridge: key given twice \(lines 3 and 4\)"):
         load_config(path)

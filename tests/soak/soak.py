@@ -74,19 +74,19 @@ def accounting(app: Any, log: Path) -> dict[str, Any]:
     """Every captured frame is answered at the output (a dropped one as fail-safe 901), and every
     part the PLC output took on got exactly one result; the rest is lost (tests/soak/judge.py)."""
     frames = captured(app)
-    total = app.stats.total()
+    total = app.line.stats.total()
     answered = int(total["frames"])
     out: dict[str, Any] = {
         "captured": frames,
         "answered": answered,
-        "dropped_counted": sum(app.queue_drops().values()),
+        "dropped_counted": sum(app.line.queue_drops().values()),
         "verdicts_lost": line_verdicts_lost(frames, answered),
         "failsafe": int(total["failsafe"]),
         "verdicts": total["verdicts"],
         "fps": total["fps"],
         "e2e_ms": total["latency_ms"].get("e2e", {}),
     }
-    plc_stats = getattr(app.components.output, "stats", None)
+    plc_stats = getattr(app.line.outputs.verdicts[0], "stats", None)
     if plc_stats is not None:
         s = plc_stats()
         plc = {k: getattr(s, k) for k in (*PLC_FIGURES, "errors", "reconnects", "late") if hasattr(s, k)}
@@ -115,7 +115,7 @@ def logged_count(log: Path, event: str) -> int:
 
 
 def captured(app: Any) -> int:
-    return sum(s.frames for s in app.source_stats())
+    return sum(s.frames for s in app.line.source_stats())
 
 
 def fault_plans(args: argparse.Namespace, sim: Any, camera: FaultyCamera, app: Any) -> list[FaultPlan]:
@@ -136,10 +136,10 @@ def wait_for_line(app: Any, args: argparse.Namespace) -> str:
     deadline = None if args.duration is None else time.monotonic() + args.duration + 60
     last, last_change = -1, time.monotonic()
     while deadline is None or time.monotonic() < deadline:
-        if app.shutdown_requested.wait(1.0):
+        if app.control.shutdown_requested.wait(1.0):
             reason = app.shutdown_reason
             return "duration" if reason == "soak duration" else f"shutdown requested: {reason}"
-        output = app.output_stage
+        output = app.line.delivery
         if app.finished.is_set() or (output is not None and not output.is_alive()):
             return "frames done" if args.frames is not None and captured(app) >= args.frames else "line ended"
         now, frames = time.monotonic(), captured(app)
@@ -152,7 +152,7 @@ def wait_for_line(app: Any, args: argparse.Namespace) -> str:
 
 def link_up_at_end(app: Any) -> bool:
     """The PLC link is up, or comes back within LINK_BACK_S (a recovery still in progress)."""
-    output = app.components.output
+    output = app.line.outputs.verdicts[0]
     end = time.monotonic() + LINK_BACK_S
     while not getattr(output, "link_up", False):
         if time.monotonic() > end:
@@ -163,13 +163,12 @@ def link_up_at_end(app: Any) -> bool:
 
 def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
     """Start the line, inject the faults over the run, stop it; the raw figures."""
-    from inspector.app import App
-    from inspector.app.build import build_components
+    from inspector.app import App, build_line
     from inspector.sources import build_source
 
     config = build_config(args, sim.port)
     camera = FaultyCamera(build_source(config.sources[0]))
-    app = App(config, build_components(config), sources={"cam0": camera})
+    app = App(build_line(config, sources={"cam0": camera}))
     app.start()
     t0 = time.monotonic()
     start = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib()}
@@ -186,9 +185,9 @@ def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
         for plan in plans:  # no fault during the final checks and the drain
             plan.stop()
         link_up = link_up_at_end(app)
-        gpu_watchdog = getattr(app.supervisor, "gpu", None)
+        gpu_watchdog = app.line.watch.gpu
         end = {"rss_mib": rss_mib(), "gpu_mib": gpu_mib(gpu_watchdog), **trend.stop()}
-        snap = app.supervisor.health.last if app.supervisor is not None else None
+        snap = app.line.watch.health.last
     finally:
         if stopper is not None:
             stopper.cancel()
@@ -208,7 +207,7 @@ def run_line(args: argparse.Namespace, sim: Any) -> dict[str, Any]:
         "faults": {
             "plc_outages": plans[0].fired,
             "camera_faults": plans[1].fired,
-            "camera_reconnects": sum(s.reconnects for s in app.source_stats()),
+            "camera_reconnects": sum(s.reconnects for s in app.line.source_stats()),
             "frames_after_last_camera_fault": camera.frames_since_fault,
             "injection_errors": plans[0].errors + plans[1].errors,
         },
@@ -231,13 +230,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     app = raw.pop("app")
     report = {
         "model": str(args.model_path or "demo model"),
-        "device": str(getattr(app.components.engine, "device", "?")),
+        "device": str(getattr(app.line.engine, "device", "?")),
         **{k: raw[k] for k in ("seconds", "ended", "start", "end")},
         **accounting(app, args.log),
         "faults": raw["faults"],
-        "archive": dataclasses.asdict(app.supervisor.archive.stats())
-        if app.supervisor and app.supervisor.archive
-        else None,
+        "archive": dataclasses.asdict(app.line.archive.stats()) if app.line.archive is not None else None,
         **{k: raw[k] for k in ("health_at_end", "health_state_at_end", "plc_link_up_at_end")},
         "clean_stop": raw["clean"],
         "exit_code": app.exit_code,

@@ -93,7 +93,7 @@ def plc_simulator() -> Any:
 
     It runs in the soak's own process, so its write log is kept short: the default (200 000
     writes, ~60 MiB after an hour's ~100 000) showed up as a ~55 MiB/h RSS slope of the daemon."""
-    from inspector.plc.sim import PlcSimulator
+    from inspector.plc.simulator import PlcSimulator
 
     return PlcSimulator(write_log_limit=1000)
 

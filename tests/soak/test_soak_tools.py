@@ -136,7 +136,7 @@ def test_plc_accounting_is_exact() -> None:
 
 def test_plc_accounting_on_a_real_output_against_the_simulator() -> None:
     from inspector.plc import PlcConfig, PlcOutput
-    from inspector.plc.sim import PlcSimulator
+    from inspector.plc.simulator import PlcSimulator
     from tests.support.plc import QUICK, passed_part
 
     with PlcSimulator() as sim:

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 import torch
 
-from inspector.app import App, Components
+from inspector.app import App, LineParts, build_line
 from inspector.config.settings import InspectorConfig
 from inspector.messages import Detections, FrameMsg, Reason, Verdict, VerdictCode
 from inspector.sources.folder import FolderSource
@@ -218,7 +218,9 @@ def supervised_line(tmp_path: Path, engine: Any = None, **sections: Any) -> tupl
     write_frames(tmp_path / "frames", 8)
     out = RecordingOutput()
     app = App(
-        supervised_config(tmp_path / "frames", **sections),
-        Components(engine or BlobEngine(), DefectRules(), out),
+        build_line(
+            supervised_config(tmp_path / "frames", **sections),
+            LineParts(engine or BlobEngine(), DefectRules(), [out]),
+        )
     )
     return app, out

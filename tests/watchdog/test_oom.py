@@ -10,8 +10,9 @@ import torch
 
 from inspector.health.state import HealthState
 from inspector.watchdog.config import OomAction, OomConfig
-from inspector.watchdog.oom import OomGuard, OomInjectingEngine, is_cuda_oom
+from inspector.watchdog.oom import OomGuard, is_cuda_oom
 from inspector.watchdog.restart import RestartExit, RestartRequest
+from tests.support.oom import OomInjectingEngine
 
 
 class TinyEngine:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from inspector.app.watch import LineView, LineWatch
 from inspector.health.config import HealthConfig
 from inspector.health.state import HealthState
-from inspector.health.supervisor import LineView, Supervisor
 from inspector.watchdog.config import WatchdogConfig
 from inspector.watchdog.disk import DiskWatchdog
 from inspector.watchdog.gpu import GpuMemoryWatchdog, cuda_memory_for
@@ -212,7 +212,7 @@ def test_gpu_watchdog_skips_cleanly_without_cuda() -> None:
     wd = GpuMemoryWatchdog(WatchdogConfig(), None)
     assert wd.check() is None and not wd.active
     assert wd.health().detail == "no CUDA device" and wd.metrics() == []
-    sup = Supervisor(WatchdogConfig(), HealthConfig(), LineView(engine_device="cpu"))
+    sup = LineWatch(WatchdogConfig(), HealthConfig(), LineView(engine_device="cpu"))
     assert "watchdog.gpu" not in sup.scheduler.job_names()
     assert {"watchdog.memory.host", "watchdog.stages", "health"} <= set(sup.scheduler.job_names())
 

@@ -2,7 +2,7 @@
 
 Usable as a library (tests, demo, benchmark start it in-process on a free port and
 stop it with no thread left) and as ``inspector plc-sim``. It can play the PLC side
-of the handshake (see ``sim_plc``) and inject faults: drop connections, stop
+of the handshake (see ``program``) and inject faults: drop connections, stop
 answering, answer with Modbus exceptions, or be killed and restarted on its port.
 """
 
@@ -24,12 +24,13 @@ from inspector.errors import PlcError
 from inspector.logging import get_logger
 from inspector.plc.config import RegisterMap, SerialConfig
 from inspector.plc.records import DecodedResult, decode_result
-from inspector.plc.served import ServedRegisters
-from inspector.plc.sim_plc import PlcProgram, SimCycle
+from inspector.plc.register_server import COIL_SPACE, REGISTER_SPACE, RegisterServer
+from inspector.plc.simulator.program import PlcProgram, SimCycle
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 5.0
 WRITE_LOG_LIMIT = 200_000
+HEARTBEAT_S = 0.1  # well inside the daemon's default plc.heartbeat.plc_timeout_ms (1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,7 @@ class PlcSimulator:
         rtu_framing: bool = False,
         serial: SerialConfig | None = None,
         write_log_limit: int = WRITE_LOG_LIMIT,
+        heartbeat_s: float | None = HEARTBEAT_S,
     ) -> None:
         self.host = host
         self.port = port
@@ -64,7 +66,10 @@ class PlcSimulator:
         self._log_writes = log_writes
         self._framer = FramerType.RTU if rtu_framing else FramerType.SOCKET
         self.serial = serial  # set: serve RTU on this serial line instead of TCP
-        self._log = get_logger("inspector.plc.sim")
+        # Like the PLC the register map describes, it writes its heartbeat from start (and after a
+        # restart); None: it never does (``play_heartbeat`` starts one later).
+        self.heartbeat_s = heartbeat_s
+        self._log = get_logger("inspector.plc.simulator")
         self._lock = threading.Lock()
         # the newest writes only: a long run in-process (the soak) must not grow with its log
         self._writes: deque[WriteEvent] = deque(maxlen=write_log_limit)
@@ -72,7 +77,7 @@ class PlcSimulator:
         self._rises: dict[int, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._served: ServedRegisters | None = None
+        self._served: RegisterServer | None = None
         self._stop: asyncio.Event | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
@@ -110,13 +115,16 @@ class PlcSimulator:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        served = ServedRegisters(
+        served = RegisterServer(
             self.host,
             self.port,
             self.device_id,
             on_write=self._record,
             framer=self._framer,
             serial=self.serial,
+            # a PLC's memory: more than the map, and at least all of it
+            register_count=max(REGISTER_SPACE, self.registers.end),
+            coil_count=max(COIL_SPACE, self.registers.reject_coil + 1, self.registers.alarm_coil + 1),
         )
         try:
             self.port = await served.start()
@@ -126,6 +134,8 @@ class PlcSimulator:
         self.listening_since = time.monotonic()
         self._served = served
         self.program = PlcProgram(served, self.registers, self._cycles, self._lock)
+        if self.heartbeat_s:
+            self.program.start_heartbeat(self.heartbeat_s)
         self._log.info(
             "plc_sim.listening", at=served.where, host=self.host, port=self.port, device_id=self.device_id
         )
@@ -160,7 +170,7 @@ class PlcSimulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def call(self, make: Callable[[ServedRegisters], Coroutine[Any, Any, T]]) -> T:
+    def call(self, make: Callable[[RegisterServer], Coroutine[Any, Any, T]]) -> T:
         """Run ``make(served)`` on the simulator's loop and wait for it (bounded)."""
         loop, served = self._loop, self._served
         if loop is None or served is None:
@@ -228,13 +238,13 @@ class PlcSimulator:
         self.call(lambda s: s.write_registers(address, values))
 
     def drop_connections(self) -> int:
-        async def drop(s: ServedRegisters) -> int:
+        async def drop(s: RegisterServer) -> int:
             return s.drop_connections()
 
         return self.call(drop)
 
     def stop_answering(self, stalled: bool = True) -> None:
-        async def stall(s: ServedRegisters) -> None:
+        async def stall(s: RegisterServer) -> None:
             s.stop_answering(stalled)
 
         self.call(stall)
@@ -242,7 +252,7 @@ class PlcSimulator:
     def exception_replies(self, code: int | None) -> None:
         """Answer every request with Modbus exception ``code`` (None: answer normally)."""
 
-        async def set_code(s: ServedRegisters) -> None:
+        async def set_code(s: RegisterServer) -> None:
             s.exception_code = code
 
         self.call(set_code)
@@ -263,7 +273,7 @@ class PlcSimulator:
         """Play the PLC side of the triggered handshake: one trigger every ``period_s``."""
         program = self._program()
 
-        async def begin(_: ServedRegisters) -> None:
+        async def begin(_: RegisterServer) -> None:
             program.start_handshake(period_s, first_part, count)
 
         self.call(begin)
@@ -272,7 +282,7 @@ class PlcSimulator:
         """Increment the PLC heartbeat register every ``period_s``."""
         program = self._program()
 
-        async def begin(_: ServedRegisters) -> None:
+        async def begin(_: RegisterServer) -> None:
             program.start_heartbeat(period_s)
 
         self.call(begin)
@@ -280,7 +290,7 @@ class PlcSimulator:
     def stop_program(self) -> None:
         program = self._program()
 
-        async def end(_: ServedRegisters) -> None:
+        async def end(_: RegisterServer) -> None:
             await program.stop()
 
         self.call(end)

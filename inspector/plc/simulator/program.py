@@ -15,8 +15,9 @@ import time
 from dataclasses import dataclass
 
 from inspector.plc.config import RegisterMap
-from inspector.plc.records import DecodedResult, InputOffset, StatusBit, decode_result, split_u32
-from inspector.plc.served import ServedRegisters
+from inspector.plc.records import DecodedResult, StatusBit, decode_result
+from inspector.plc.register_server import RegisterServer
+from inspector.plc.registers import PLC_INPUTS, U16_MAX, split_u32
 
 STEP_S = 0.001
 
@@ -35,11 +36,12 @@ class PlcProgram:
     """Handshake and heartbeat tasks running on the simulator's loop."""
 
     def __init__(
-        self, served: ServedRegisters, registers: RegisterMap, cycles: list[SimCycle], lock: threading.Lock
+        self, served: RegisterServer, registers: RegisterMap, cycles: list[SimCycle], lock: threading.Lock
     ) -> None:
         self._served = served
         self._regs = registers
         self._tasks: list[asyncio.Task[None]] = []
+        self._heartbeat_task: asyncio.Task[None] | None = None
         self._lock = lock
         self._cycles = cycles  # owned by the simulator: survives a kill and restart
         self.ack_enabled = True
@@ -49,13 +51,18 @@ class PlcProgram:
         self._tasks.append(asyncio.ensure_future(self._handshake(period_s, first_part, count)))
 
     def start_heartbeat(self, period_s: float) -> None:
-        self._tasks.append(asyncio.ensure_future(self._heartbeat(period_s)))
+        """Increment the PLC heartbeat register every ``period_s`` (replaces a running heartbeat)."""
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+        self._heartbeat_task = asyncio.ensure_future(self._heartbeat(period_s))
+        self._tasks.append(self._heartbeat_task)
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        self._heartbeat_task = None
 
     async def _status(self) -> StatusBit:
         return StatusBit((await self._served.read_registers(self._regs.status, 1))[0])
@@ -80,9 +87,9 @@ class PlcProgram:
             self._cycles.append(SimCycle(matched, result, t_trigger, time.monotonic()))
         while not self.ack_enabled:
             await asyncio.sleep(STEP_S * 5)
-        await self._set_inputs(InputOffset.ACK, [1])
+        await self._set_inputs(PLC_INPUTS.offset("ack"), [1])
         await self._wait_status(StatusBit.RESULT_VALID, False, 2.0)
-        await self._set_inputs(InputOffset.ACK, [0])
+        await self._set_inputs(PLC_INPUTS.offset("ack"), [0])
         return result
 
     async def _cycle(self, part: int) -> bool:
@@ -90,13 +97,13 @@ class PlcProgram:
         started = time.monotonic()
         if not await self._wait_status(StatusBit.BUSY, False, 2.0):
             self.timeouts += 1  # busy never dropped: trigger anyway, the daemon reports the overrun
-        await self._set_inputs(InputOffset.TRIGGER, [1, 0, *split_u32(part)])
+        await self._set_inputs(PLC_INPUTS.offset("trigger"), [1, 0, *split_u32(part)])
         trigger_high = True
         deadline = started + 5.0
         while time.monotonic() < deadline:
             status = await self._status()
             if trigger_high and StatusBit.BUSY in status:
-                await self._set_inputs(InputOffset.TRIGGER, [0])
+                await self._set_inputs(PLC_INPUTS.offset("trigger"), [0])
                 trigger_high = False
             if StatusBit.RESULT_VALID in status:
                 result = await self._take_result(part, started)
@@ -106,7 +113,7 @@ class PlcProgram:
         else:
             self.timeouts += 1
         if trigger_high:
-            await self._set_inputs(InputOffset.TRIGGER, [0])
+            await self._set_inputs(PLC_INPUTS.offset("trigger"), [0])
         return True
 
     async def _handshake(self, period_s: float, first_part: int, count: int | None) -> None:
@@ -124,6 +131,6 @@ class PlcProgram:
     async def _heartbeat(self, period_s: float) -> None:
         beat = 0
         while True:
-            beat = (beat + 1) & 0xFFFF
-            await self._set_inputs(InputOffset.HEARTBEAT, [beat])
+            beat = (beat + 1) & U16_MAX
+            await self._set_inputs(PLC_INPUTS.offset("heartbeat"), [beat])
             await asyncio.sleep(period_s)

@@ -1,7 +1,7 @@
 """Keeps the PLC link connected: capped exponential backoff, state changes logged.
 
 ``call`` runs one request through the adapter; a ``PlcUnavailable`` marks the link
-down (the supervisor closes and reconnects it), an exception reply is counted and
+down (the connection closes and reconnects it), an exception reply is counted and
 leaves the link up. The link counts as up only after a connect, and stays up
 while requests succeed.
 
@@ -24,36 +24,14 @@ from inspector.errors import PlcError, PlcUnavailable
 from inspector.plc.link import PlcExceptionReply, PlcLink
 from inspector.plc.records import PlcErrorCode
 from inspector.plc.state import OutputState
+from inspector.plc.waits import wait_any, wait_event
 
 T = TypeVar("T")
 CONNECT_BOUND_S = 5.0  # a connect attempt never takes longer than this, whatever the transport does
 ATTEMPTS_KEPT = 32
 
 
-async def wait_event(event: asyncio.Event, timeout: float) -> bool:
-    """Wait for ``event`` at most ``timeout`` seconds; True when it is set."""
-    if event.is_set():
-        return True
-    try:
-        await asyncio.wait_for(event.wait(), timeout=max(0.0, timeout))
-    except asyncio.TimeoutError:
-        return False
-    return True
-
-
-async def wait_any(events: list[asyncio.Event], timeout: float | None = None) -> None:
-    """Return when one of ``events`` is set (or after ``timeout``); leaves no task behind."""
-    if any(e.is_set() for e in events):
-        return
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-
-
-class LinkSupervisor:
+class LinkConnection:
     """Connection state machine of one PLC link."""
 
     def __init__(
@@ -120,7 +98,7 @@ class LinkSupervisor:
             return
         down_s = time.monotonic() - self._down_since
         if self._ever_up:
-            self._state.reconnects += 1
+            self._state.count(reconnects=1)
             if not self._state.error_code:
                 # Tell the PLC its link to us was interrupted (results held meanwhile follow).
                 self._state.error_code = PlcErrorCode.LINK_DOWN
@@ -134,7 +112,7 @@ class LinkSupervisor:
             self._on_change(True)
 
     def mark_down(self, reason: str) -> None:
-        self._state.link_failures += 1
+        self._state.count(link_failures=1)
         self._state.last_error = reason
         if not self.up.is_set():
             return
@@ -160,7 +138,7 @@ class LinkSupervisor:
         except PlcExceptionReply as exc:
             # The PLC answered, so the link is up; the caller retries or gives up.
             self._proven = True
-            self._state.exception_replies += 1
+            self._state.count(exception_replies=1)
             self._state.last_error = str(exc)
             raise
         except PlcUnavailable as exc:

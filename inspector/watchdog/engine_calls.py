@@ -53,24 +53,24 @@ class EngineCallGuard(OomGuard):
         self.failed_calls += 1
 
 
-def engine_probe(app: Any, stage: Any | None, calls: EngineCallGuard | None) -> Callable[[], ComponentHealth]:
+def engine_probe(
+    errors: Callable[[], int], device: object, calls: EngineCallGuard | None
+) -> Callable[[], ComponentHealth]:
     """Failing after ENGINE_FAILING_AFTER engine calls failed in a row (until one gives results);
-    degraded when the inference stage counted new errors since the last look; else ok."""
+    degraded when the inference stage counted new ``errors`` since the last look; else ok.
+    ``device``: where the engine runs, for the detail text."""
     seen = [0]
 
     def probe() -> ComponentHealth:
-        if stage is None:
-            return ComponentHealth("engine", HealthState.OK, "")
-        errors = int(stage.errors)
-        fresh, seen[0] = errors > seen[0], errors
-        device = getattr(app.components.engine, "device", "?")
+        count = int(errors())
+        fresh, seen[0] = count > seen[0], count
         in_a_row = calls.failed_in_a_row if calls is not None else 0
         if in_a_row >= ENGINE_FAILING_AFTER:
-            why = f"the last {in_a_row} inference calls failed ({errors} errors total) on {device}"
+            why = f"the last {in_a_row} inference calls failed ({count} errors total) on {device}"
             return ComponentHealth("engine", HealthState.FAILING, why)
         if fresh:
             return ComponentHealth(
-                "engine", HealthState.DEGRADED, f"inference errors ({errors} total) on {device}"
+                "engine", HealthState.DEGRADED, f"inference errors ({count} total) on {device}"
             )
         return ComponentHealth("engine", HealthState.OK, f"{device}")
 

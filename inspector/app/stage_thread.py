@@ -1,5 +1,5 @@
-"""The stage thread: loop on the input queue with a timeout, stop on a shared Event,
-push an end marker downstream in ``finally``."""
+"""The stage thread every pipeline stage is: loop on the input queue with a timeout, stop on a
+shared Event, push an end marker downstream in ``finally``; and the fail-safe helpers they share."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 from inspector.app.queues import Empty, Full, StageQueue
 from inspector.logging import get_logger
-from inspector.messages import EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
+from inspector.messages import EndOfStream, FailSafeCause, FrameMsg, Verdict, failsafe_verdict
 
 log = get_logger("inspector.app")
 
@@ -21,11 +21,11 @@ Item = Any  # FrameMsg | EndOfStream on frame queues, triggers on trigger queues
 
 @dataclass(frozen=True)
 class StageContext:
-    """What every stage shares: the hard stop, the poll timeout, and the rescue lane to the output."""
+    """What every stage shares: the hard stop, the poll timeout, and the rescue lane to delivery."""
 
     stop: threading.Event  # set when the drain deadline passed (or on abort): leave now
     poll_s: float
-    rescue: Callable[[FrameMsg], None]  # a fail-safe message straight to the output stage
+    rescue: Callable[[FrameMsg], None]  # a fail-safe message straight to the delivery stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +44,24 @@ class StageStatus:
 def failsafe_copy(msg: FrameMsg, cause: FailSafeCause, message: str) -> FrameMsg:
     """``msg`` with a fail-safe verdict (rejected, never passed) and no detections."""
     return dataclasses.replace(msg, detections=None, verdict=failsafe_verdict(cause, message))
+
+
+def judged(msg: FrameMsg, judge: Callable[[Verdict, str], Verdict] | None) -> FrameMsg:
+    """``msg`` (failed safe) after the history rules counted it; they may raise it to ALARM.
+    A judge that fails leaves the fail-safe verdict as it is: still rejected, never passed."""
+    if judge is None or msg.verdict is None:
+        return msg
+    try:
+        verdict = judge(msg.verdict, msg.source_id)
+    except Exception as exc:
+        log.error("failsafe_history_failed", seq=msg.seq, source=msg.source_id, error=str(exc))
+        return msg
+    return msg if verdict is msg.verdict else dataclasses.replace(msg, verdict=verdict)
+
+
+def ms_since(t0: float) -> float:
+    """Milliseconds since ``t0`` (a ``time.perf_counter()`` reading)."""
+    return (time.perf_counter() - t0) * 1000.0
 
 
 class Stage(threading.Thread):

@@ -4,6 +4,13 @@ Used twice: by the daemon in server role (the PLC polls the daemon) and by the P
 simulator. Serves TCP, or RTU on a serial line when given a ``SerialConfig``. Runs
 inside the caller's asyncio loop. Register and coil spaces are separate (coil N and
 register N are different things), as on most PLCs.
+
+It answers as a device does: an address it does not serve is refused with exception 2
+(illegal data address), and a request for another unit id is not this device's. Over TCP
+that is exception 0x0B (gateway target device failed to respond, what a Modbus TCP gateway
+answers for a unit id with no device behind it: fast and plain in the PLC's diagnostics,
+where silence would look like a network fault); on a serial line, where other devices share
+the bus, it stays silent.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from typing import Any
 
 from pymodbus import FramerType
 from pymodbus.constants import ExcCodes
+from pymodbus.exceptions import NoSuchIdException
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
@@ -24,15 +32,27 @@ from inspector.plc.serial_line import serial_line_problem
 
 # (function code, address, values) for every write a client makes.
 WriteHook = Callable[[int, int, list[int] | list[bool]], None]
-# (function code, address, count) -> may a client write there?
-WriteGuard = Callable[[int, int, int], bool]
+# (function code, address, count, writing) -> may a client read (writing False) or write there?
+AccessGuard = Callable[[int, int, int, bool], bool]
 ConnectHook = Callable[[bool], None]
 
 REGISTER_SPACE = 1024
 COIL_SPACE = 64
+ADDRESS_SPACE = 0x10000
 
 
-class ServedRegisters:
+async def _no_such_device(
+    function_code: int,
+    start_address: int,
+    address: int,
+    count: int,
+    registers: list[int],
+    values: list[int] | list[bool] | None,
+) -> ExcCodes | None:
+    raise NoSuchIdException("unit id not served")  # pymodbus answers 0x0B, or nothing on serial
+
+
+class RegisterServer:
     """One device's holding registers and coils served over Modbus TCP or RTU serial."""
 
     def __init__(
@@ -43,12 +63,16 @@ class ServedRegisters:
         on_write: WriteHook | None = None,
         on_connect: ConnectHook | None = None,
         framer: FramerType = FramerType.SOCKET,
-        may_write: WriteGuard | None = None,
+        may_access: AccessGuard | None = None,
         serial: SerialConfig | None = None,
+        register_count: int = REGISTER_SPACE,
+        coil_count: int = COIL_SPACE,
     ) -> None:
         self.host = host
         self.serial = serial
-        self._may_write = may_write
+        self._may_access = may_access
+        self.register_count = register_count
+        self.coil_count = coil_count
         self.requested_port = port
         self.port = 0
         self.device_id = device_id
@@ -62,18 +86,24 @@ class ServedRegisters:
         self._answering.set()
         self._server: ModbusTcpServer | ModbusSerialServer | None = None
 
-    def _device(self) -> SimDevice:
-        coils = [SimData(0, values=[False] * COIL_SPACE, datatype=DataType.BITS)]
+    def _devices(self) -> list[SimDevice]:
+        coils = [SimData(0, values=[False] * self.coil_count, datatype=DataType.BITS)]
         unused = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
-        registers = [SimData(0, count=REGISTER_SPACE, values=0, datatype=DataType.REGISTERS)]
+        registers = [SimData(0, count=self.register_count, values=0, datatype=DataType.REGISTERS)]
         inputs = [SimData(0, count=1, values=0, datatype=DataType.REGISTERS)]
-        return SimDevice(id=self.device_id, simdata=(coils, unused, registers, inputs), action=self._action)
+        device = SimDevice(id=self.device_id, simdata=(coils, unused, registers, inputs), action=self._action)
+        if self.device_id == 0:
+            return [device]  # device id 0 answers every unit id
+        # Every other unit id reaches this catch-all (id 0), whose every address is valid so that
+        # pymodbus asks its action, which tells pymodbus there is no such device.
+        everything = [SimData(0, count=ADDRESS_SPACE, values=0, datatype=DataType.REGISTERS)]
+        return [device, SimDevice(id=0, simdata=everything, action=_no_such_device)]
 
     def _make_server(self) -> ModbusTcpServer | ModbusSerialServer:
         if self.serial is not None:
             line = self.serial
             return ModbusSerialServer(
-                self._device(),
+                self._devices(),
                 framer=FramerType.RTU,
                 port=line.port,
                 baudrate=line.baudrate,
@@ -81,9 +111,10 @@ class ServedRegisters:
                 stopbits=line.stopbits,
                 bytesize=line.bytesize,
                 trace_connect=self._trace_connect,
+                ignore_missing_devices=True,  # a shared bus: another unit id is another device's
             )
         return ModbusTcpServer(
-            self._device(),
+            self._devices(),
             address=(self.host, self.requested_port),
             framer=self._framer,
             trace_connect=self._trace_connect,
@@ -142,11 +173,8 @@ class ServedRegisters:
             return None
         if self.exception_code is not None:
             return ExcCodes(self.exception_code)
-        if (
-            values is not None
-            and self._may_write is not None
-            and not self._may_write(function_code, address, count)
-        ):
+        guard = self._may_access
+        if guard is not None and not guard(function_code, address, count, values is not None):
             return ExcCodes.ILLEGAL_ADDRESS
         await self._answering.wait()
         if values is not None and self._on_write is not None:

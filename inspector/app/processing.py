@@ -1,45 +1,18 @@
-"""The processing stages: preprocessing, inference (batched), rules, output."""
+"""The processing stages between capture and delivery: preprocessing, inference (batched), rules."""
 
 from __future__ import annotations
 
-import collections
-import dataclasses
-import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import numpy as np
 
-from inspector.app.components import InferenceEngine, Output, VerdictMaker, failsafe_judge
+from inspector.app.interfaces import InferenceEngine, VerdictMaker, failsafe_judge
 from inspector.app.queues import StageQueue
-from inspector.app.stage import Item, Stage, StageContext, failsafe_copy, log
-from inspector.app.stats import StatsCollector, inspection_fields
-from inspector.messages import Detections, EndOfStream, FailSafeCause, FrameMsg, Verdict, failsafe_verdict
+from inspector.app.stage_thread import Item, Stage, StageContext, failsafe_copy, judged, log, ms_since
+from inspector.messages import Detections, EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
 from inspector.preprocess import Chain
-
-if TYPE_CHECKING:
-    from inspector.watchdog.oom import OomGuard
-
-
-FailSafeJudgeFn = Callable[[Verdict, str], Verdict]
-
-
-def _ms_since(t0: float) -> float:
-    return (time.perf_counter() - t0) * 1000.0
-
-
-def judged(msg: FrameMsg, judge: FailSafeJudgeFn | None) -> FrameMsg:
-    """``msg`` (failed safe) after the history rules counted it; they may raise it to ALARM.
-    A judge that fails leaves the fail-safe verdict as it is: still rejected, never passed."""
-    if judge is None or msg.verdict is None:
-        return msg
-    try:
-        verdict = judge(msg.verdict, msg.source_id)
-    except Exception as exc:
-        log.error("failsafe_history_failed", seq=msg.seq, source=msg.source_id, error=str(exc))
-        return msg
-    return msg if verdict is msg.verdict else dataclasses.replace(msg, verdict=verdict)
+from inspector.watchdog.engine_calls import EngineCallGuard
 
 
 class PreprocessStage(Stage):
@@ -66,7 +39,7 @@ class PreprocessStage(Stage):
             log.error("preprocess_failed", seq=msg.seq, source=msg.source_id, error=str(exc))
             self.emit(failsafe_copy(msg, FailSafeCause.ENGINE_ERROR, f"preprocessing failed: {exc}"))
             return
-        self.emit(msg.with_timing("preprocess", _ms_since(t0), image=image))
+        self.emit(msg.with_timing("preprocess", ms_since(t0), image=image))
 
 
 class InferenceStage(Stage):
@@ -80,14 +53,15 @@ class InferenceStage(Stage):
         engine: InferenceEngine,
         batch_size: int,
         max_wait_s: float,
+        guard: EngineCallGuard | None = None,
     ) -> None:
         super().__init__("infer", ctx, inbox, outbox)
         self.engine = engine
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self.batches = 0
-        # Set by the supervisor (inspector.health.app_view): CUDA OOM policy and current batch cap.
-        self.oom_guard: OomGuard | None = None
+        # The CUDA OOM policy and current batch cap, which also counts failed engine calls (health).
+        self.guard = guard
 
     def work(self, item: Item) -> bool:
         batch, ended = self._fill([item])
@@ -101,7 +75,7 @@ class InferenceStage(Stage):
     def _fill(self, batch: list[FrameMsg]) -> tuple[list[FrameMsg], bool]:
         """Add queued frames until the batch is full or the max wait passed; True if all upstreams ended."""
         deadline = time.monotonic() + self.max_wait_s
-        limit = min(self.batch_size, self.oom_guard.max_batch) if self.oom_guard else self.batch_size
+        limit = min(self.batch_size, self.guard.max_batch) if self.guard else self.batch_size
         while len(batch) < limit:
             left = deadline - time.monotonic()
             item = self.next_item(max(left, 0.0)) if left > 0 or self._queued() else None
@@ -137,7 +111,7 @@ class InferenceStage(Stage):
                 for m in todo:
                     done[id(m)] = failsafe_copy(m, cause, f"inference failed: {exc}")
             else:
-                ms = _ms_since(t0)
+                ms = ms_since(t0)
                 for m, det in zip(todo, results, strict=True):
                     done[id(m)] = (
                         m.with_timing("infer", ms, detections=det)
@@ -150,9 +124,9 @@ class InferenceStage(Stage):
 
     def _infer(self, images: list[np.ndarray]) -> Sequence[Detections | None]:
         """The engine call, through the OOM guard when one is set (None: that frame fails safe)."""
-        if self.oom_guard is None:
+        if self.guard is None:
             return self.engine.infer(images)
-        return self.oom_guard.infer(self.engine.infer, images)
+        return self.guard.infer(self.engine.infer, images)
 
 
 class RulesStage(Stage):
@@ -179,80 +153,4 @@ class RulesStage(Stage):
             self.errors += 1
             log.error("rules_failed", seq=msg.seq, source=msg.source_id, error=str(exc))
             verdict = failsafe_verdict(FailSafeCause.RULES_ERROR, f"rules failed: {exc}")
-        self.emit(msg.with_timing("rules", _ms_since(t0), verdict=verdict))
-
-
-class OutputStage(Stage):
-    """Hands verdicts to the output (PLC), logs one 'inspection' event per frame, feeds the stats.
-
-    Fail-safe messages from anywhere in the line arrive on the rescue lane and go first; those
-    the rules stage has not seen are counted in the history rules first (``judge_failsafe``).
-    """
-
-    def __init__(
-        self,
-        ctx: StageContext,
-        inbox: StageQueue[Item],
-        output: Output,
-        stats: StatsCollector,
-        log_inspections: bool,
-        on_frame: Callable[[int], None],
-        judge_failsafe: FailSafeJudgeFn | None = None,
-    ) -> None:
-        super().__init__("output", ctx, inbox, None)
-        self.output = output
-        self.stats = stats
-        self.log_inspections = log_inspections
-        self._on_frame = on_frame
-        self.judge_failsafe = judge_failsafe
-        self._rescued: collections.deque[tuple[FrameMsg, bool]] = collections.deque()
-        self._rescue_lock = threading.Lock()
-        self.rescued = 0
-        self.delivered = 0
-        # Extra non-blocking consumers of delivered messages (the reject archive).
-        self.sinks: list[Callable[[FrameMsg], object]] = []
-
-    def rescue(self, msg: FrameMsg, counted: bool = False) -> None:
-        """Queue a fail-safe message; thread-safe, never blocks, never drops. ``counted``: the
-        history rules have already counted this part (it passed the rules stage)."""
-        with self._rescue_lock:
-            self._rescued.append((msg, counted))
-            self.rescued += 1
-
-    def next_item(self, timeout: float) -> Item | None:
-        self.deliver_rescued()
-        return super().next_item(timeout)
-
-    def finish(self) -> None:
-        self.deliver_rescued()
-
-    def deliver_rescued(self) -> None:
-        while True:
-            with self._rescue_lock:
-                if not self._rescued:
-                    return
-                msg, counted = self._rescued.popleft()
-            self.process(msg if counted else judged(msg, self.judge_failsafe))
-
-    def process(self, msg: FrameMsg) -> None:
-        if msg.verdict is None:  # never silence: a frame without verdict is failed safe here
-            failed = failsafe_copy(msg, FailSafeCause.RULES_ERROR, "reached output without verdict")
-            msg = judged(failed, self.judge_failsafe)
-        t0 = time.perf_counter()
-        try:
-            self.output.submit(msg)
-        except Exception as exc:
-            self.errors += 1
-            log.error("output_submit_failed", seq=msg.seq, part_id=msg.part_id, error=str(exc))
-        msg = msg.with_timing("output", _ms_since(t0))
-        for sink in self.sinks:
-            try:
-                sink(msg)
-            except Exception as exc:  # a sink (archive) must never cost a verdict
-                log.error("output_sink_failed", seq=msg.seq, error=str(exc))
-        e2e_ms = (time.monotonic() - msg.t_capture) * 1000.0
-        self.stats.record(msg, e2e_ms)
-        if self.log_inspections:
-            log.info("inspection", **inspection_fields(msg, e2e_ms))
-        self.delivered += 1
-        self._on_frame(self.delivered)
+        self.emit(msg.with_timing("rules", ms_since(t0), verdict=verdict))

@@ -1,9 +1,9 @@
-"""Everything that watches the line, built in one place for the App.
+"""The line's watch: health (aggregate state, sd_notify, HTTP) and the watchdogs, one lifecycle.
 
-The App hands over what it exposes (stage views, the engine's device, an
-inference counter, component probes for camera/engine/PLC) and gets back one
-object to ``start()``, mark ``ready()`` after warm-up, and ``stop()``. A
-watchdog's restart request reaches the App through ``restart.on_request``.
+The composition root hands over what the line exposes (stage views, the engine's device, an
+inference counter, component probes for camera/engine/PLC) and gets back one object the App
+``start()``s, marks ``ready()`` after warm-up, and ``stop()``s. A watchdog's restart request
+reaches the line's stop switches through ``restart.on_request``.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ from typing import Protocol
 
 import torch
 
-from inspector.archive.writer import ArchiveWriter
 from inspector.health.config import HealthConfig
-from inspector.health.engine_calls import EngineCallGuard
 from inspector.health.http import HealthHttpServer
 from inspector.health.metrics import Collector, Metric, MetricsRegistry
 from inspector.health.sdnotify import SdNotifier
@@ -26,13 +24,14 @@ from inspector.health.state import ComponentHealth, HealthMonitor, Probe
 from inspector.logging import get_logger
 from inspector.watchdog.config import WatchdogConfig
 from inspector.watchdog.disk import DiskWatchdog
+from inspector.watchdog.engine_calls import EngineCallGuard
 from inspector.watchdog.gpu import GpuMemoryWatchdog, cuda_memory_for
 from inspector.watchdog.liveness import LivenessWatchdog, StageView
 from inspector.watchdog.restart import RestartRequest
 from inspector.watchdog.rss import RssWatchdog
 from inspector.watchdog.scheduler import JobScheduler
 
-log = get_logger("health.supervisor")
+log = get_logger("health.watch")
 
 
 class Watchdog(Protocol):
@@ -47,7 +46,7 @@ class Watchdog(Protocol):
 
 @dataclass
 class LineView:
-    """What the App exposes to the watchdogs."""
+    """What the line exposes to the watchdogs."""
 
     stages: Sequence[StageView] = ()
     engine_device: torch.device | str | None = None
@@ -58,8 +57,12 @@ class LineView:
     components: dict[str, Probe] = field(default_factory=dict)
 
 
-class Supervisor:
-    """Scheduler + watchdogs + health + sd_notify + optional HTTP, with one lifecycle."""
+class LineWatch:
+    """Scheduler + watchdogs + health + sd_notify + optional HTTP, with one lifecycle.
+
+    ``restart`` and ``engine_calls`` come from the composition root when the line's inference
+    stage already goes through that guard; without them the watch makes its own.
+    """
 
     def __init__(
         self,
@@ -67,15 +70,20 @@ class Supervisor:
         health: HealthConfig,
         line: LineView,
         notifier: SdNotifier | None = None,
+        restart: RestartRequest | None = None,
+        engine_calls: EngineCallGuard | None = None,
+        status_prefix: Callable[[], str] | None = None,
     ) -> None:
         self.config = watchdog
-        self.restart = RestartRequest()
+        self.restart = restart or RestartRequest()
         self.monitor = HealthMonitor()
         self.metrics = MetricsRegistry()
         self.scheduler = JobScheduler()
-        self.health = HealthService(health, self.monitor, notifier)
+        self.health = HealthService(health, self.monitor, notifier, status_prefix)
         # the OOM guard also counts engine calls failing in a row, for the engine component
-        self.oom_guard = EngineCallGuard(watchdog.oom, self.restart, line.max_batch, line.reduce_imgsz)
+        self.engine_calls = engine_calls or EngineCallGuard(
+            watchdog.oom, self.restart, line.max_batch, line.reduce_imgsz
+        )
         self.rss = RssWatchdog(watchdog, self.restart)
         self.gpu = GpuMemoryWatchdog(watchdog, cuda_memory_for(line.engine_device), line.inferences)
         self.liveness = LivenessWatchdog(watchdog, line.stages)
@@ -91,7 +99,6 @@ class Supervisor:
             if health.http
             else None
         )
-        self.archive: ArchiveWriter | None = None  # stopped with the supervisor when set
         for name, probe in line.components.items():
             self.monitor.add_probe(name, probe)
         self._register()
@@ -113,7 +120,7 @@ class Supervisor:
                 # first check after one interval: at start there is no trend and no progress to judge
                 self.scheduler.add(f"watchdog.{watchdog.name}", watchdog.check, interval, run_now=False)
             self.add_component(watchdog.name, watchdog.health, watchdog.metrics)
-        self.add_component(self.oom_guard.name, self.oom_guard.health, self.oom_guard.metrics)
+        self.add_component(self.engine_calls.name, self.engine_calls.health, self.engine_calls.metrics)
         self.metrics.add("health", self.health.metrics)
         self.scheduler.add("health", self.health.tick, self.health.tick_interval_s())
 
@@ -139,10 +146,8 @@ class Supervisor:
         """STOPPING=1 to systemd: the drain begins."""
         self.health.stopping(reason)
 
-    def stop(self, reason: str = "shutdown", timeout: float = 5.0) -> None:
+    def stop(self, reason: str = "shutdown") -> None:
         self.health.stopping(reason)
         self.scheduler.stop()
         if self.http is not None:
             self.http.stop()
-        if self.archive is not None:
-            self.archive.stop(timeout)
