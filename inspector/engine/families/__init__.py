@@ -39,11 +39,15 @@ What the integration into loaders/checkpoint/Engine needs
   ``identify``; ``CheckpointContent`` gains ``arch`` and ``end2end``; import the v8 tables
   from ``registry`` (they are duplicated there, pinned equal by a test, to avoid a cycle).
 * ``loaders.build_module``: ``family.build(nc, scale, end2end)`` instead of
-  ``SegmentationModel``; ``ModelInfo.arch = family.arch``; the error text names the arch.
+  ``SegmentationModel``; ``ModelInfo.arch = family.arch`` and a new ``ModelInfo.end2end``;
+  the error text names the arch.
 * own format (``model convert``): store ``arch`` and ``end2end`` and rebuild from them.
-* ``Engine.detections``: ``select_end_to_end`` when ``getattr(module, "end2end", False)``.
-* ``runner``: the frozen CPU forward is gated on ``isinstance(module, SegmentationModel)``;
-  accept ``network.LayerGraphNetwork`` too (traced ``raw`` is size-independent, tested).
+* ``Engine.detections``: ``topk.select_end_to_end`` instead of ``postprocess.select`` when
+  ``self.info.end2end`` (the ``Network`` seam hands Engine only the info and the outputs;
+  ``network.py``'s docstring should then say boxes are xyxy for such networks).
+* ``runner.make_forward``: the frozen CPU forward is gated on ``isinstance(module,
+  SegmentationModel)``; accept ``network.LayerGraphNetwork`` too (its traced ``raw`` serves
+  other input sizes, tested) and widen ``RawNetwork``/``frozen_cpu_forward``'s type hints.
 * TorchScript exports: YOLO26 exported with ``nms=False`` returns (B, 300, 6+32) rows
   (xyxy, score, class, coefficients) that need only the conf/class filter.
 """
