@@ -120,20 +120,23 @@ def calibrate_batchnorm(net: Any, generator: Any, imgsz: int) -> None:
     net.eval()
 
 
-def spread_class_scores(net: Any, generator: Any, imgsz: int, mean: float = -4.0, std: float = 1.5) -> None:
+def spread_class_scores(
+    net: Any, generator: Any, imgsz: int, mean: float = -4.0, std: float = 1.5, branches: str = "cv3"
+) -> None:
     """Rescale each class branch's last conv so logits on smooth images are about N(mean, std²),
-    plus a random per-class offset: scores spread over (0, 1), few anchors pass conf=0.25."""
+    plus a random per-class offset: scores spread over (0, 1), few anchors pass conf=0.25.
+    ``branches`` names the head's class-branch list (YOLO26 also has ``one2one_cv3``)."""
     import torch
 
     head = net.model[-1]
     outputs: list[torch.Tensor] = []
-    hooks = [b[-1].register_forward_hook(lambda m, i, o: outputs.append(o)) for b in head.cv3]
+    hooks = [b[-1].register_forward_hook(lambda m, i, o: outputs.append(o)) for b in getattr(head, branches)]
     images = calibration_batch(generator, imgsz)
     with torch.no_grad():
         net(images)
         for hook in hooks:
             hook.remove()
-        for branch, out in zip(head.cv3, outputs, strict=False):
+        for branch, out in zip(getattr(head, branches), outputs, strict=False):
             conv = branch[-1]
             gain = std / float(out.std().clamp(min=1e-6))
             conv.weight.mul_(gain)
