@@ -13,6 +13,7 @@ import torch
 
 from inspector.engine import EngineConfig, load_engine
 from inspector.engine.loaders import load_model, read_content, save_own
+from inspector.engine.runner import TorchNetwork
 from inspector.errors import ConfigError, ModelError, UnsafeModelError
 from inspector.messages import Detections
 from tests.engine.test_loading import PAYLOAD_GLOBALS, payloads
@@ -82,6 +83,8 @@ def test_detections_match_ultralytics_predict(
     engine = load_engine(EngineConfig(model=path, device="cpu", conf=conf, iou=0.7, end2end=end2end))
     assert (engine.info.arch, engine.info.scale, engine.info.nc) == (f"{family}-seg", "n", 5)
     assert engine.info.end2end is runs_one_to_one
+    network = engine.network
+    assert isinstance(network, TorchNetwork) and network.forward is not network.module  # frozen on CPU
     reference = yolo(path)
     total = 0
     for h, w in IMAGE_SIZES:
