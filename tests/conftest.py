@@ -92,6 +92,39 @@ def small_seg_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
 
 
+TRAINED_SIZE = {"yolo11": 256, "yolo26": 320}
+
+
+@pytest.fixture(scope="session")
+def family_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, bool], Path]:
+    """``family_checkpoint("yolo11" | "yolo26", one_to_one)``: a best.pt of that family at scale n
+    (5 classes) saved by ultralytics ``model.save()``, built once per session. ``one_to_one``:
+    YOLO26 fused by ultralytics in end-to-end mode, which keeps only the one-to-one branches
+    (a trained best.pt holds both sets, unfused).
+
+    Trained size (predict's default input) per family, measured on the parity test's images: at
+    these, no score saturates to a tie of many instances at 1.0 and no kept box edge lies within
+    float noise of a pixel row (a mask crop that flips one row of a small mask moves its IoU
+    below 0.98 without any real difference). yolo11 at 320 and yolo26 at 256 have such cases."""
+    from tests.support.families import reference_net, save_checkpoint
+
+    folder = tmp_path_factory.mktemp("family-models")
+    made: dict[tuple[str, bool], Path] = {}
+
+    def checkpoint(family: str, one_to_one: bool = False) -> Path:
+        if (family, one_to_one) not in made:
+            net = reference_net(family, "n", 5, imgsz=256)
+            if one_to_one:
+                net.end2end = True
+                net.fuse(verbose=False)
+            name = f"{family}n-seg{'-fused-one2one' if one_to_one else ''}"
+            imgsz = TRAINED_SIZE[family]
+            made[family, one_to_one] = save_checkpoint(net, folder / name / "best.pt", family, "n", imgsz)
+        return made[family, one_to_one]
+
+    return checkpoint
+
+
 @pytest.fixture
 def logs() -> Iterator[LogCapture]:
     """Every log event of the test as parsed JSON (debug level)."""

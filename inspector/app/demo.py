@@ -75,6 +75,8 @@ def stand_in_model(folder: Path | None = None) -> Path:
             branch[-1].bias.uniform_(-6.0, -3.0)  # type: ignore[index]
     content = CheckpointContent(
         state_dict=model.state_dict(),
+        arch="yolov8-seg",
+        end2end=False,
         scale="n",
         nc=len(DEMO_CLASSES),
         names=DEMO_CLASSES,

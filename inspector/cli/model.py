@@ -11,9 +11,9 @@ from inspector.errors import ModelError
 
 
 def register(sub: Any, name: str) -> None:
-    parser = sub.add_parser(name, help="inspect or convert a YOLOv8-seg model file")
+    parser = sub.add_parser(name, help="inspect or convert a segmentation model file (YOLOv8/11/26-seg)")
     actions = parser.add_subparsers(dest="model_action", required=True, metavar="ACTION")
-    info = actions.add_parser("info", help="what a model file is: format, scale, classes, input size")
+    info = actions.add_parser("info", help="what a model file is: format, arch, scale, classes, input size")
     info.add_argument("file", type=Path, help="model file (best.pt, inspector model, TorchScript)")
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(handler=handle_info)
@@ -62,5 +62,6 @@ def handle_convert(args: argparse.Namespace) -> int:
         raise ModelError(f"cannot write {args.dst}: {reason_of(exc)}") from None
     finally:
         tmp.unlink(missing_ok=True)
-    print(f"wrote {args.dst} (yolov8{content.scale}-seg, {content.nc} classes, from {fmt} file {args.src})")
+    what = f"{content.arch} {content.scale}, {content.nc} classes"
+    print(f"wrote {args.dst} ({what}, from {fmt} file {args.src})")
     return 0

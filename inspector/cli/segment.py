@@ -50,7 +50,7 @@ class NothingToSegment(InspectorError):
 def register(sub: Any, name: str) -> None:
     parser = sub.add_parser(
         name,
-        help="segment images, folders, globs or videos with a YOLOv8-seg model",
+        help="segment images, folders, globs or videos with a segmentation model (YOLOv8/11/26-seg)",
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

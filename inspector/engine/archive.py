@@ -14,8 +14,8 @@ from pathlib import Path
 from inspector.errors import ModelError
 
 EXPECTED = (
-    "expected a YOLOv8-seg checkpoint saved by ultralytics (best.pt), an inspector model "
-    "(written by 'inspector model convert') or an ultralytics TorchScript export"
+    "expected a YOLOv8/YOLO11/YOLO26 segmentation checkpoint saved by ultralytics (best.pt), an "
+    "inspector model (written by 'inspector model convert') or an ultralytics TorchScript export"
 )
 LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
 # yolov8x-seg last.pt with optimizer state is ~0.9 GB; a file declaring far more is not a model

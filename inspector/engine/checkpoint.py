@@ -1,4 +1,7 @@
-"""Reading YOLOv8-seg weights and metadata out of an ultralytics checkpoint tree of placeholders."""
+"""Reading segmentation weights and metadata out of an ultralytics checkpoint tree of placeholders.
+
+The checkpoint's own layer list names its family (``families.registry``); any other task or
+architecture is refused by name."""
 
 from __future__ import annotations
 
@@ -8,15 +11,9 @@ from typing import Any
 
 import torch
 
+from inspector.engine.families.registry import Family, identify
 from inspector.engine.unpickle import Placeholder
 
-# Layer classes of yolov8-seg.yaml, in order; anything else is another architecture.
-YOLOV8_SEG_LAYERS = [
-    *("Conv", "Conv", "C2f", "Conv", "C2f", "Conv", "C2f", "Conv", "C2f", "SPPF"),
-    *("Upsample", "Concat", "C2f", "Upsample", "Concat", "C2f"),
-    *("Conv", "Concat", "C2f", "Conv", "Concat", "C2f", "Segment"),
-]
-SCALE_BY_STEM_WIDTH = {16: "n", 32: "s", 48: "m", 64: "l", 80: "x"}
 # torch's reader appends advice to its own messages ("This is an internal miniz error. If you
 # are seeing this error, ..."): the operator's message says what is wrong with the file only.
 TORCH_ADVICE = re.compile(
@@ -29,9 +26,11 @@ MAX_REASON = 200
 
 @dataclass(frozen=True)
 class CheckpointContent:
-    """What a YOLOv8-seg checkpoint holds, independent of its file format."""
+    """What a segmentation checkpoint holds, independent of its file format."""
 
     state_dict: dict[str, torch.Tensor]
+    arch: str  # a registry family: yolov8-seg, yolo11-seg, yolo26-seg
+    end2end: bool  # the head runs its one-to-one branches (top-k selection, no NMS)
     scale: str
     nc: int
     names: tuple[str, ...]
@@ -115,27 +114,99 @@ def pick_model(ckpt: Any) -> Placeholder:
     return model
 
 
-def read_ultralytics(ckpt: Any) -> CheckpointContent:
-    """Weights and metadata of a YOLOv8-seg model; ValueError says why anything else is not one."""
-    model = pick_model(ckpt)
+class NotSegmentation(ValueError):
+    """The checkpoint holds another task or architecture; the message names what it holds."""
+
+
+# ultralytics model classes of other tasks, as a user would name the task.
+OTHER_TASKS = {
+    "DetectionModel": "detection",
+    "PoseModel": "pose",
+    "OBBModel": "oriented-box (OBB)",
+    "ClassificationModel": "classification",
+    "SemanticSegmentationModel": "semantic segmentation",
+    "DepthModel": "depth",
+}
+SUPPORTED = "YOLOv8-seg, YOLO11-seg or YOLO26-seg"
+
+
+def layers_of(model: Placeholder) -> list[Placeholder]:
+    layers = (model.field("_modules") or {}).get("model")
+    children = (layers.field("_modules") or {}) if isinstance(layers, Placeholder) else {}
+    return [m for m in children.values() if isinstance(m, Placeholder)]
+
+
+def head_of(model: Placeholder) -> Placeholder | None:
+    layers = layers_of(model)
+    return layers[-1] if layers else None
+
+
+def generation_of(model: Placeholder, types: list[str]) -> str:
+    """YOLOv8, YOLO11 or YOLO26 from the layer list and head (a best guess, only for messages):
+    YOLO26 heads end in 26 or carry one-to-one branches, and its SPPF has a residual."""
+    head = head_of(model)
+    head_modules = (head.field("_modules") or {}) if head is not None else {}
+    layers = layers_of(model)
+    residual_sppf = any(type(m).__name__ == "SPPF" and m.field("add", False) is True for m in layers)
+    if "C2fCIB" in types:
+        return "YOLOv10"
+    if (types and types[-1].endswith("26")) or residual_sppf or "one2one_cv2" in head_modules:
+        return "YOLO26"
+    if "C3k2" in types:
+        return "YOLO11" if types[-1] != "Classify" else "YOLO11 or YOLO26"
+    return "YOLOv8" if "C2f" in types else "ultralytics"
+
+
+def family_of(model: Placeholder) -> Family:
+    """The registry family of a pickled model; ``NotSegmentation`` names anything else."""
     kind = model.qualname.rsplit(".", 1)[-1]
-    if kind != "SegmentationModel":
-        raise ValueError(f"it holds a {kind}, not a SegmentationModel (a -seg model is needed)")
     types = layer_types(model)
-    if types != YOLOV8_SEG_LAYERS:
-        raise ValueError(f"its layers ({' '.join(types[:6])} …) are not the YOLOv8-seg architecture")
+    task = OTHER_TASKS.get(kind)
+    if kind == "SegmentationModel" and types and types[-1] == "SemanticSegment":
+        task = "semantic segmentation"
+    if task is not None:
+        article = "an" if generation_of(model, types) == "ultralytics" else "a"
+        raise NotSegmentation(
+            f"{article} {generation_of(model, types)} {task} model: inspector needs a segmentation model "
+            f"({SUPPORTED})"
+        )
+    family = identify(types) if kind == "SegmentationModel" else None
+    if family is None:
+        raise NotSegmentation(
+            f"it holds a {kind} with layers {' '.join(types[:4])} … {' '.join(types[-2:])}, "
+            f"not a {SUPPORTED} architecture"
+        )
+    return family
+
+
+def head_end2end(state: dict[str, torch.Tensor], family: Family) -> bool:
+    """The head mode ultralytics' predict runs on the file (``nms`` unset): one-to-many + NMS
+    whenever those branches exist — predict sets the head's mode itself and ignores the pickled
+    ``_end2end`` — and one-to-one only when fusing removed the one-to-many branches."""
+    if not family.end_to_end:
+        return False
+    prefix = f"model.{family.head_index}."
+    has_one2one = any(k.startswith(prefix + "one2one_cv2.") for k in state)
+    has_one2many = any(k.startswith(prefix + "cv2.") for k in state)
+    return has_one2one and not has_one2many
+
+
+def read_ultralytics(ckpt: Any) -> CheckpointContent:
+    """Weights and metadata of a supported segmentation model; ValueError says why anything else isn't."""
+    model = pick_model(ckpt)
+    family = family_of(model)
     state = module_state(model)
-    stem = state.get("model.0.conv.weight")
-    cls_out = state.get("model.22.cv3.0.2.weight")
-    if stem is None or cls_out is None or int(stem.shape[0]) not in SCALE_BY_STEM_WIDTH:
-        raise ValueError("its weights do not match any YOLOv8-seg scale (n/s/m/l/x)")
-    scale = SCALE_BY_STEM_WIDTH[int(stem.shape[0])]
-    nc = int(cls_out.shape[0])
+    try:
+        scale, nc = family.scale_of(state), family.classes_of(state)
+    except ValueError as exc:
+        raise ValueError(f"its weights do not match any {family.arch} scale (n/s/m/l/x): {exc}") from None
     stride = model.field("stride")
     train_args = ckpt.get("train_args") if isinstance(ckpt, dict) else None
     imgsz = imgsz_of(train_args.get("imgsz")) if isinstance(train_args, dict) else (640, 640)
     return CheckpointContent(
         state_dict=state,
+        arch=family.arch,
+        end2end=head_end2end(state, family),
         scale=scale,
         nc=nc,
         names=names_of(model.field("names"), nc),

@@ -20,7 +20,7 @@ class EngineConfig(Section):
     )
     runtime: Literal["torch"] = Field(
         "torch",
-        description="What runs the network: torch (eager YOLOv8-seg, or a TorchScript export).",
+        description="What runs the network: torch (eager YOLOv8/11/26-seg, or a TorchScript export).",
     )
     device: str = Field(
         "auto",
@@ -44,6 +44,12 @@ class EngineConfig(Section):
         description="Only keep instances of these class ids, e.g. [1, 3] (null or [] = all classes).",
     )
     agnostic_nms: bool = Field(False, description="Suppress overlapping boxes across classes too.")
+    end2end: Literal["auto"] | bool = Field(
+        "auto",
+        description="YOLO26 head: auto (as the checkpoint says, like ultralytics predict: usually the "
+        "one-to-many head + NMS), true (one-to-one head, top-k selection, no NMS) or false (one-to-many "
+        "head + NMS). true needs a model with a one-to-one head.",
+    )
     half: bool = Field(True, description="Run in FP16 on CUDA (ignored on CPU, which always runs FP32).")
     channels_last: bool = Field(
         True, description="Use the channels-last memory layout (faster convolutions on CUDA and on CPU)."

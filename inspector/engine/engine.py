@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from inspector.engine.config import EngineConfig
+from inspector.engine.families.topk import select_end_to_end
 from inspector.engine.letterbox import Letterbox, apply_letterbox, plan_letterbox
 from inspector.engine.loaders import ModelInfo
 from inspector.engine.masks import MaskBuilder
@@ -130,7 +131,9 @@ class Engine:
         return out
 
     def detections(self, pred: torch.Tensor, protos: torch.Tensor, plan: Letterbox) -> Detections:
-        rows = select(pred.float(), len(self.names), self.nms)
+        # A one-to-one (end-to-end) head has no duplicates to suppress: top-k selection, no NMS.
+        choose = select_end_to_end if self.info.end2end else select
+        rows = choose(pred.float(), len(self.names), self.nms)
         boxes = boxes_to_original(rows[:, :4], plan)
         masks, keep = self.masks.build(protos, rows[:, 6:], boxes, plan.orig_hw)
         # As ultralytics does, an instance whose mask is empty is dropped.
@@ -163,7 +166,9 @@ def load_engine(config: EngineConfig) -> Engine:
         "engine_loaded",
         model=info.path,
         format=info.format,
-        arch=f"yolov8{info.scale}-seg",
+        arch=info.arch,
+        scale=info.scale,
+        end2end=info.end2end,
         classes=list(info.names),
         device=str(device),
         precision=engine.precision,  # logged so a silently missing FP16 shows up

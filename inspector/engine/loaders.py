@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,13 +19,24 @@ import torch
 from torch import nn
 
 from inspector.engine.archive import fail, open_archive
-from inspector.engine.checkpoint import CheckpointContent, imgsz_of, names_of, read_ultralytics, reason_of
-from inspector.engine.model import SegmentationModel, parameter_count
+from inspector.engine.checkpoint import (
+    CheckpointContent,
+    NotSegmentation,
+    imgsz_of,
+    names_of,
+    read_ultralytics,
+    reason_of,
+)
+from inspector.engine.families.registry import FAMILIES, Family
+from inspector.engine.model import parameter_count
 from inspector.engine.unpickle import archive_prefix, pickled_globals, restricted_load
-from inspector.errors import ModelError, UnsafeModelError
+from inspector.errors import ConfigError, ModelError, UnsafeModelError
 
+# The format tag predates the other families; version 2 adds ``arch`` and ``end2end`` (a file
+# without them is YOLOv8-seg). YOLOv8-seg files are still written as version 1, which older
+# inspector releases read; others as version 2, which those releases refuse by version.
 OWN_FORMAT = "inspector.yolov8-seg"
-OWN_FORMAT_VERSION = 1
+OWN_FORMAT_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -44,12 +55,14 @@ class ModelInfo:
     fixed_imgsz: bool
     weights_dtype: str
     extra: dict[str, str] = field(default_factory=dict)
+    end2end: bool = False  # the head runs its one-to-one branches: top-k selection instead of NMS
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "file": self.path,
             "format": self.format,
             "arch": self.arch,
+            "end2end": self.end2end,
             "task": "segment",
             "scale": self.scale,
             "nc": self.nc,
@@ -75,10 +88,18 @@ def is_torchscript(archive: zipfile.ZipFile) -> bool:
     return any(name.endswith("constants.pkl") or "/code/" in name for name in archive.namelist())
 
 
+def family_named(arch: str, path: Path) -> Family:
+    for family in FAMILIES:
+        if family.arch == arch:
+            return family
+    raise fail(path, f"its architecture {arch!r} is not one this inspector knows")
+
+
 def build_module(content: CheckpointContent, path: Path) -> tuple[nn.Module, int]:
-    """SegmentationModel with the checkpoint's weights, fp32, BatchNorm fused; and its (unfused) size."""
+    """The family's network with the checkpoint's weights, fp32, BatchNorm fused; and its (unfused) size."""
+    family = family_named(content.arch, path)
     with torch.device("meta"):  # weights come from the file; skip random initialisation
-        model = SegmentationModel(content.nc, content.scale)
+        model = family.build(content.nc, content.scale, content.end2end)
     params = parameter_count(model)
     if content.fused:
         model.fuse()
@@ -89,7 +110,7 @@ def build_module(content: CheckpointContent, path: Path) -> tuple[nn.Module, int
         model.load_state_dict(weights, strict=True, assign=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[1].strip() if "\n" in str(exc) else str(exc)
-        raise fail(path, f"its weights do not fit YOLOv8{content.scale}-seg ({first[:200]})") from None
+        raise fail(path, f"its weights do not fit {content.arch} {content.scale} ({first[:200]})") from None
     return model.fuse().eval().requires_grad_(False), params
 
 
@@ -109,7 +130,7 @@ def from_content(content: CheckpointContent, path: Path, fmt: str) -> LoadedMode
     info = ModelInfo(
         path=str(path),
         format=fmt,
-        arch="yolov8-seg",
+        arch=content.arch,
         scale=content.scale,
         nc=content.nc,
         names=content.names,
@@ -119,6 +140,7 @@ def from_content(content: CheckpointContent, path: Path, fmt: str) -> LoadedMode
         fixed_imgsz=False,
         weights_dtype=dtype_name(content.state_dict),
         extra=content.extra,
+        end2end=content.end2end,
     )
     return LoadedModel(module, info)
 
@@ -135,8 +157,10 @@ def read_pickled_content(path: Path, archive: zipfile.ZipFile) -> tuple[Checkpoi
             return read_ultralytics(restricted_load(archive)), "ultralytics"
         except UnsafeModelError as exc:
             raise UnsafeModelError(f"model file {path}: {exc}") from None
+        except NotSegmentation as exc:
+            raise ModelError(f"model file {path}: {exc}") from None
         except Exception as exc:  # untrusted bytes: whatever breaks, the user gets one clear line
-            raise fail(path, f"it is not a usable YOLOv8-seg checkpoint: {reason_of(exc)}") from None
+            raise fail(path, f"it is not a usable segmentation checkpoint: {reason_of(exc)}") from None
     return read_own(path), "inspector"
 
 
@@ -151,13 +175,15 @@ def read_own(path: Path) -> CheckpointContent:
     except (RuntimeError, EOFError, ValueError) as exc:
         raise fail(path, f"it cannot be read ({reason_of(exc)})") from None
     if not isinstance(data, dict) or data.get("format") != OWN_FORMAT:
-        raise fail(path, "it is a torch file but holds no YOLOv8-seg model")
-    if data.get("format_version") != OWN_FORMAT_VERSION:
+        raise fail(path, "it is a torch file but holds no segmentation model")
+    if data.get("format_version") not in OWN_FORMAT_VERSIONS:
         raise fail(path, f"inspector model format version {data.get('format_version')} is not supported")
     try:
         nc = int(data["nc"])
         return CheckpointContent(
             state_dict=dict(data["state_dict"]),
+            arch=str(data.get("arch", "yolov8-seg")),
+            end2end=bool(data.get("end2end", False)),
             scale=str(data["scale"]),
             nc=nc,
             names=names_of(data["names"], nc),
@@ -180,25 +206,51 @@ def read_content(path: str | Path) -> tuple[CheckpointContent, str]:
         return read_pickled_content(path, archive)
 
 
-def load_model(path: str | Path, device: torch.device | None = None) -> LoadedModel:
+def load_model(
+    path: str | Path, device: torch.device | None = None, end2end: bool | None = None
+) -> LoadedModel:
     """Load any supported model file for inference (on the CPU; the engine moves it to its device,
-    except TorchScript graphs, which are loaded onto ``device`` directly)."""
+    except TorchScript graphs, which are loaded onto ``device`` directly). ``end2end`` picks the
+    head mode (``engine.end2end``); None runs the mode the file says."""
     path = Path(path)
     with open_archive(path) as archive:
         if is_torchscript(archive):
             from inspector.engine.torchscript import load_torchscript
 
-            return load_torchscript(path, device)  # type: ignore[no-any-return]
+            loaded: LoadedModel = load_torchscript(path, device)
+            check_head_mode(loaded.info.end2end, end2end, loaded.info.arch, path, available=False)
+            return loaded
         content, fmt = read_pickled_content(path, archive)
-    return from_content(content, path, fmt)
+    return from_content(with_head_mode(content, end2end, path), path, fmt)
+
+
+def check_head_mode(current: bool, wanted: bool | None, arch: str, path: Path, available: bool) -> None:
+    """A ConfigError (engine.end2end) when the model cannot run the wanted head mode."""
+    if wanted is None or wanted == current or available:
+        return
+    head = "one-to-one (end-to-end)" if wanted else "one-to-many (NMS)"
+    raise ConfigError(
+        f"engine.end2end: {str(wanted).lower()} asks for a head the model does not have",
+        (("engine.end2end", f"{path} ({arch}) has no {head} head; use auto"),),
+    )
+
+
+def with_head_mode(content: CheckpointContent, wanted: bool | None, path: Path) -> CheckpointContent:
+    """``content`` set to run the wanted head mode, if its weights hold that branch set."""
+    family = family_named(content.arch, path)
+    prefix = f"model.{family.head_index}.{'one2one_cv2' if wanted else 'cv2'}."
+    available = family.end_to_end and any(k.startswith(prefix) for k in content.state_dict)
+    check_head_mode(content.end2end, wanted, content.arch, path, available)
+    return content if wanted is None else replace(content, end2end=wanted)
 
 
 def save_own(content: CheckpointContent, path: str | Path, source: str) -> None:
     """Write the project's format: plain tensors and metadata that ``torch.load(weights_only=True)`` reads."""
     data = {
         "format": OWN_FORMAT,
-        "format_version": OWN_FORMAT_VERSION,
-        "arch": "yolov8-seg",
+        "format_version": 1 if content.arch == "yolov8-seg" else 2,
+        "arch": content.arch,
+        "end2end": content.end2end,
         "scale": content.scale,
         "nc": content.nc,
         "names": list(content.names),

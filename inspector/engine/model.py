@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
 from inspector.engine.head import RawOutputs, Segment
 from inspector.engine.layers import SPPF, C2f, Concat, Conv, fuse_all
+
+if TYPE_CHECKING:  # families build on this module: a run-time import would be a cycle
+    from inspector.engine.families.network import LayerGraphNetwork
 
 N_MASKS = 32
 
@@ -128,7 +132,7 @@ class SegmentationModel(nn.Module):
 class RawNetwork(nn.Module):
     """Just ``model.raw``: a shape-independent graph that ``torch.jit.trace`` can capture."""
 
-    def __init__(self, model: SegmentationModel) -> None:
+    def __init__(self, model: SegmentationModel | LayerGraphNetwork) -> None:
         super().__init__()
         self.model = model
 

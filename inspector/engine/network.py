@@ -3,6 +3,8 @@
 A ``Network`` takes a letterboxed batch (B, 3, H, W) in [0, 1] — in its ``dtype`` and memory
 ``layout``, on its ``device`` — and returns the head's outputs before NMS, as an ultralytics
 export does: predictions (B, 4 + nc + 32, anchors) and mask prototypes (B, 32, H/4, W/4).
+Boxes are xywh, except for a network whose ``info.end2end`` is set (a one-to-one head): xyxy,
+selected by top-k (``families.topk``) instead of NMS.
 ``Engine`` does everything around it (letterbox, NMS, masks) and never asks which runtime runs.
 """
 

@@ -1,5 +1,5 @@
 """The torch runtime: how a network runs on its device (precision, memory layout, freeze, compile,
-CUDA graphs). Eager YOLOv8-seg models and TorchScript exports are its two kinds of network."""
+CUDA graphs). Eager networks (YOLOv8/11/26-seg) and TorchScript exports are its two kinds of network."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from inspector.engine.config import EngineConfig
+from inspector.engine.families.network import LayerGraphNetwork
 from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
 from inspector.engine.model import RawNetwork, SegmentationModel
 from inspector.engine.network import RawHead, input_hw
@@ -88,7 +89,7 @@ class TorchNetwork:
 
 def open_torch(path: Path, config: EngineConfig, device: torch.device) -> TorchNetwork:
     """The torch runtime: any supported model file, ready on ``device``."""
-    loaded = load_model(path, device)
+    loaded = load_model(path, device, None if config.end2end == "auto" else bool(config.end2end))
     if isinstance(loaded.module, ScriptedSegmenter):
         return scripted_network(loaded, loaded.module, config, device)
     return eager_network(loaded, config, device)
@@ -116,7 +117,7 @@ def torch_network(
     return TorchNetwork(loaded.info, device, dtype, layout, max_batch, module, forward)
 
 
-def frozen_cpu_forward(model: SegmentationModel, example: torch.Tensor) -> Forward | None:
+def frozen_cpu_forward(model: SegmentationModel | LayerGraphNetwork, example: torch.Tensor) -> Forward | None:
     """The weighted part traced and frozen with TorchScript (oneDNN convolutions with prepacked
     weights: measurably faster on CPU); the shape-dependent box decoding stays in Python.
     None when tracing fails, and the caller keeps the eager module."""
@@ -143,7 +144,8 @@ def make_forward(
     """The callable the engine runs per batch: the module, optionally frozen, compiled, graph-captured."""
     forward: Forward = module
     compile_, cuda_graphs = options.compile, options.cuda_graphs
-    if device.type == "cpu" and options.cpu_freeze and isinstance(module, SegmentationModel):
+    cpu_freeze = device.type == "cpu" and options.cpu_freeze
+    if cpu_freeze and isinstance(module, (SegmentationModel, LayerGraphNetwork)):
         forward = frozen_cpu_forward(module, example) or module
     cuda = device.type == "cuda"
     if compile_ and cuda_graphs and cuda:

@@ -15,7 +15,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from inspector.engine.checkpoint import SCALE_BY_STEM_WIDTH, imgsz_of, names_of, reason_of
+from inspector.engine.checkpoint import imgsz_of, names_of, reason_of
+from inspector.engine.families.registry import yolov8_scale
 from inspector.errors import ModelError
 
 JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is (deprecated|not supported)"
@@ -60,8 +61,10 @@ def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
 
 def scale_of(script: torch.jit.ScriptModule) -> str:
     """n/s/m/l/x from the stem convolution's width ('?' for a graph that is not YOLOv8-seg)."""
-    stem = dict(script.named_parameters()).get("model.0.conv.weight")
-    return SCALE_BY_STEM_WIDTH.get(int(stem.shape[0]), "?") if stem is not None else "?"
+    try:
+        return yolov8_scale(dict(script.named_parameters()))
+    except ValueError:
+        return "?"
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -94,6 +95,38 @@ def test_convert_then_info_and_segment(
     labels = cv2.imread(str(out / "board0_masks.png"), cv2.IMREAD_UNCHANGED)
     assert int((labels == 1).sum()) == records[0]["instances"][0]["mask_area"]
     assert f"saved 2 annotated file(s) and 2 mask PNG(s) to {out}" in done.stderr
+
+
+@pytest.mark.parametrize(("family", "one_to_one"), [("yolo11", False), ("yolo26", False), ("yolo26", True)])
+def test_families_info_convert_and_segment(
+    tmp_path: Path,
+    family_checkpoint: Callable[[str, bool], Path],
+    capsys: pytest.CaptureFixture[str],
+    family: str,
+    one_to_one: bool,
+) -> None:
+    source = family_checkpoint(family, one_to_one)
+    code, out, err = run_cli(capsys, "model", "info", str(source), "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    assert (info["arch"], info["end2end"], info["scale"], info["nc"]) == (f"{family}-seg", one_to_one, "n", 5)
+    own = tmp_path / "line3.pt"
+    code, out, err = run_cli(capsys, "model", "convert", str(source), str(own))
+    assert code == 0 and f"({family}-seg n, 5 classes" in out, err
+    code, text, _ = run_cli(capsys, "model", "info", str(own))
+    assert code == 0 and f"{family}-seg" in text
+    converted = json.loads(run_cli(capsys, "model", "info", str(own), "--json")[1])
+    assert {**converted, "file": "", "format": "", "converted_from": ""} == {
+        **info,
+        "file": "",
+        "format": "",
+        "converted_from": "",
+    }
+    image = tmp_path / "board.png"
+    cv2.imwrite(str(image), synthetic_image(240, 320, seed=240 * 320))
+    code, out, err = run_cli(capsys, "segment", str(image), "--model", str(own), "--json", "--conf", "0.1")
+    assert code == 0, err
+    assert json.loads(out.splitlines()[0])["instances"]
 
 
 @pytest.mark.parametrize(

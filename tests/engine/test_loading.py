@@ -137,7 +137,7 @@ def test_other_zip_and_torch_files_are_not_models(tmp_path: Path) -> None:
         load_model(other_zip)
     weights = tmp_path / "weights.pt"
     torch.save({"conv.weight": torch.zeros(2, 2)}, weights)
-    with pytest.raises(ModelError, match="holds no YOLOv8-seg model"):
+    with pytest.raises(ModelError, match="holds no segmentation model"):
         load_model(weights)
     with pytest.raises(ModelError, match="does not exist"):
         load_model(tmp_path / "missing.pt")
@@ -150,7 +150,7 @@ def test_detection_model_is_refused(tmp_path: Path) -> None:
     model.model = DetectionModel("yolov8n.yaml", nc=3, verbose=False)
     path = tmp_path / "detect.pt"
     model.save(str(path))
-    with pytest.raises(ModelError, match="DetectionModel, not a SegmentationModel"):
+    with pytest.raises(ModelError, match="a YOLOv8 detection model: inspector needs a segmentation model"):
         load_model(path)
 
 

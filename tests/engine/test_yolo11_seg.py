@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import torch
 
-from inspector.engine.checkpoint import YOLOV8_SEG_LAYERS, layer_types, module_state, pick_model
-from inspector.engine.families.registry import identify
+from inspector.engine.checkpoint import layer_types, module_state, pick_model
+from inspector.engine.families.registry import YOLOV8_SEG_LAYERS, identify
 from inspector.engine.families.yolo11_seg import Yolo11Seg
 from inspector.engine.model import RawNetwork, parameter_count
 from inspector.engine.unpickle import restricted_load
@@ -102,10 +102,10 @@ def test_traced_raw_network_serves_other_input_sizes() -> None:
             torch.testing.assert_close(got, want)
 
 
-def test_registry_keeps_the_yolov8_tables_of_checkpoint_py() -> None:
-    from inspector.engine import checkpoint
+def test_yolov8_scale_is_read_off_the_stem_width() -> None:
     from inspector.engine.families import registry
 
-    assert tuple(checkpoint.YOLOV8_SEG_LAYERS) == registry.YOLOV8_SEG_LAYERS
-    for width, scale in checkpoint.SCALE_BY_STEM_WIDTH.items():
+    for width, scale in {16: "n", 32: "s", 48: "m", 64: "l", 80: "x"}.items():
         assert registry.yolov8_scale({"model.0.conv.weight": torch.empty(width, 3, 3, 3)}) == scale
+    with pytest.raises(ValueError, match="24 channels"):
+        registry.yolov8_scale({"model.0.conv.weight": torch.empty(24, 3, 3, 3)})

@@ -190,8 +190,8 @@ def test_saved_checkpoint_is_identified_by_its_layer_list(reference: tuple[str, 
     assert (family.scale_of(state), family.classes_of(state)) == (scale, NC)
     assert model.field("yaml", {}).get("end2end") is True
     head = model.field("_modules")["model"].field("_modules")["23"]
-    # The head's stored mode, not the yaml, is what ultralytics' predict (nms=None) runs: unset or
-    # False (training's validation sets it from nms=None) means the one-to-many head + NMS.
+    # A saved head's mode is unset or False; ultralytics' predict sets the mode itself anyway
+    # (nms=None: one-to-many + NMS while those branches exist), so the loader reads the branches.
     assert head.field("_end2end", False) is False
     ours = family.build(NC, scale, True)
     ours.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)

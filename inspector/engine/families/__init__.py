@@ -25,29 +25,25 @@ What differs after the network
 * YOLO26-seg has two branch sets. ``end2end=True`` runs ``one2one_*``: boxes decode to xyxy
   and ``topk.select_end_to_end`` replaces NMS (same signature and row layout as ``select``;
   masks unchanged). ``end2end=False`` runs the one-to-many set: v8's output and NMS.
-  ultralytics 8.4.190 (the dev extra) predicts with the one-to-many head + NMS by default
-  (``nms=None`` keeps the head's pickled ``_end2end``, unset or False in trained files) and
-  with the one-to-one head only for ``nms=False``; the yaml's ``end2end: True`` only says the
-  one-to-one set exists. Engine integration should take the mode from the head's
-  ``_end2end`` (default False, as ultralytics) with a config override for NMS-free inference.
+  ultralytics 8.4.190 (the dev extra) predicts a ``.pt`` with the one-to-many head + NMS by
+  default and with the one-to-one head only for ``nms=False``: its predictor passes
+  ``end2end=(nms is False)`` to the backend, which sets the head's mode, so the pickled
+  ``_end2end`` is ignored; the yaml's ``end2end: True`` only says the one-to-one set exists.
   A checkpoint fused by ultralytics holds only one branch set: ``one2one_cv2`` keys present
-  and ``cv2`` keys absent means end-to-end.
+  and ``cv2`` keys absent means end-to-end (predict then runs it whatever ``nms`` says).
+  The loader follows this (``checkpoint.head_end2end``); ``engine.end2end`` overrides it.
 
-What the integration into loaders/checkpoint/Engine needs
----------------------------------------------------------
-* ``checkpoint.read_ultralytics``: replace the ``YOLOV8_SEG_LAYERS`` equality with
-  ``identify``; ``CheckpointContent`` gains ``arch`` and ``end2end``; import the v8 tables
-  from ``registry`` (they are duplicated there, pinned equal by a test, to avoid a cycle).
-* ``loaders.build_module``: ``family.build(nc, scale, end2end)`` instead of
-  ``SegmentationModel``; ``ModelInfo.arch = family.arch`` and a new ``ModelInfo.end2end``;
-  the error text names the arch.
-* own format (``model convert``): store ``arch`` and ``end2end`` and rebuild from them.
+Where the families meet the loader and Engine
+---------------------------------------------
+* ``checkpoint.read_ultralytics``: ``family_of`` (``identify`` on the layer list; other tasks
+  named and refused), ``CheckpointContent.arch`` / ``.end2end``; the v8 tables live only in
+  ``registry``.
+* ``loaders.build_module``: ``family.build(nc, scale, end2end)``; ``ModelInfo.arch`` /
+  ``.end2end``; ``with_head_mode`` applies ``engine.end2end``. The inspector format stores
+  ``arch`` and ``end2end`` (version 2; version 1 files are YOLOv8-seg).
 * ``Engine.detections``: ``topk.select_end_to_end`` instead of ``postprocess.select`` when
-  ``self.info.end2end`` (the ``Network`` seam hands Engine only the info and the outputs;
-  ``network.py``'s docstring should then say boxes are xyxy for such networks).
-* ``runner.make_forward``: the frozen CPU forward is gated on ``isinstance(module,
-  SegmentationModel)``; accept ``network.LayerGraphNetwork`` too (its traced ``raw`` serves
-  other input sizes, tested) and widen ``RawNetwork``/``frozen_cpu_forward``'s type hints.
-* TorchScript exports: YOLO26 exported with ``nms=False`` returns (B, 300, 6+32) rows
-  (xyxy, score, class, coefficients) that need only the conf/class filter.
+  ``info.end2end`` (boxes are then xyxy, see ``network.py``).
+* ``runner.make_forward``: the frozen CPU forward takes ``LayerGraphNetwork`` too.
+* Not done: TorchScript exports of YOLO11/26 (YOLO26 exported with ``nms=False`` returns
+  (B, 300, 6+32) rows — xyxy, score, class, coefficients — that need only the conf/class filter).
 """

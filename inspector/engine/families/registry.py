@@ -11,14 +11,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
-from torch import nn
 
+from inspector.engine.families.network import LayerGraphNetwork
 from inspector.engine.families.yolo11_seg import Yolo11Seg
 from inspector.engine.families.yolo26_seg import Yolo26Seg
 from inspector.engine.model import SegmentationModel
 
-# YOLOv8-seg's entries live here so checkpoint.py can import this registry without a cycle
-# (checkpoint.py's YOLOV8_SEG_LAYERS / SCALE_BY_STEM_WIDTH go once it does; a test pins them equal).
+# Layer classes of yolov8-seg.yaml, in order (checkpoint.py reads families through this registry).
 YOLOV8_SEG_LAYERS = (
     *("Conv", "Conv", "C2f", "Conv", "C2f", "Conv", "C2f", "Conv", "C2f", "SPPF"),
     *("Upsample", "Concat", "C2f", "Upsample", "Concat", "C2f"),
@@ -31,6 +30,7 @@ _BACKBONE_NECK = (
     *("Conv", "Concat", "C3k2", "Conv", "Concat", "C3k2"),
 )
 State = Mapping[str, torch.Tensor]
+Network = SegmentationModel | LayerGraphNetwork  # built networks: raw/decode/fuse, as the engine runs them
 
 
 def stem_width(state: State) -> int:
@@ -61,7 +61,7 @@ def c3k2_scale(state: State) -> str:
 class Family:
     arch: str
     layers: tuple[str, ...]  # class names of the checkpoint's ``model.model`` entries, in order
-    build: Callable[[int, str, bool], nn.Module]  # (nc, scale, end2end) -> network with raw/decode/fuse
+    build: Callable[[int, str, bool], Network]  # (nc, scale, end2end) -> unfused network
     scale_of: Callable[[State], str]  # n/s/m/l/x from the weights' shapes, fused or not; ValueError
     end_to_end: bool  # the head has one2one_* branches (top-k selection instead of NMS possible)
 
@@ -70,18 +70,20 @@ class Family:
         return len(self.layers) - 1
 
     def classes_of(self, state: State) -> int:
-        """Number of classes: output channels of the first level's class branch."""
-        weight = state.get(f"model.{self.head_index}.cv3.0.2.weight")
+        """Number of classes: output channels of the first level's class branch (the one-to-one
+        copy when fusing dropped the one-to-many set)."""
+        head = f"model.{self.head_index}"
+        weight = state.get(f"{head}.cv3.0.2.weight", state.get(f"{head}.one2one_cv3.0.2.weight"))
         if weight is None:
             raise ValueError("the head has no class branch")
         return int(weight.shape[0])
 
 
-def _yolov8(nc: int, scale: str, end2end: bool) -> nn.Module:
+def _yolov8(nc: int, scale: str, end2end: bool) -> Network:
     return SegmentationModel(nc, scale)
 
 
-def _yolo11(nc: int, scale: str, end2end: bool) -> nn.Module:
+def _yolo11(nc: int, scale: str, end2end: bool) -> Network:
     return Yolo11Seg(nc, scale)
 
 
