@@ -1,0 +1,53 @@
+"""``inspector segment --prompt-box/--prompt-point``: the FastSAM-style prompt step on the CLI
+(real image file, the real engine on the tiny checkpoint)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import pytest
+
+from inspector.cli import main
+from tests.support.reference import synthetic_image
+
+
+def instances(capsys: pytest.CaptureFixture[str], model: Path, image: Path, *args: str) -> list[dict]:
+    code = main(["segment", str(image), "--json", "--model", str(model), "--device", "cpu", *args])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    (record,) = [json.loads(line) for line in out.splitlines()]
+    return list(record["instances"])
+
+
+def test_box_and_point_prompts_select_instances(
+    capsys: pytest.CaptureFixture[str], tiny_seg_checkpoint: Path, tmp_path: Path
+) -> None:
+    image = tmp_path / "board.png"
+    cv2.imwrite(str(image), synthetic_image(240, 320, seed=3))
+    everything = instances(capsys, tiny_seg_checkpoint, image)
+    assert len(everything) >= 3
+    box = ",".join(str(v) for v in everything[1]["box"])
+    (picked,) = instances(capsys, tiny_seg_checkpoint, image, "--prompt-box", box)
+    assert picked["box"] == everything[1]["box"]
+    far = instances(capsys, tiny_seg_checkpoint, image, "--prompt-point", "0,0,0")
+    assert 0 < len(far) <= len(everything)  # all-background points keep what they do not touch
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--prompt-box", "1,2,3"),
+        ("--prompt-box", "a,b,c,d"),
+        ("--prompt-point", "5,5,2"),
+        ("--prompt-point", "5"),
+    ],
+)
+def test_malformed_prompt_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tiny_seg_checkpoint: Path, option: str, value: str
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["segment", "x.png", "--model", str(tiny_seg_checkpoint), option, value])
+    assert exit_info.value.code == 2
+    assert value in capsys.readouterr().err
