@@ -51,3 +51,18 @@ def test_malformed_prompt_is_a_usage_error(
         main(["segment", "x.png", "--model", str(tiny_seg_checkpoint), option, value])
     assert exit_info.value.code == 2
     assert value in capsys.readouterr().err
+
+
+def test_model_info_notes_that_a_one_class_yolov8_seg_may_be_fastsam(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from tests.support.reference import build_checkpoint
+
+    path = build_checkpoint(tmp_path / "FastSAM-s.pt", scale="n", nc=1, names=("object",), imgsz=256)
+    assert main(["model", "info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert (info["arch"], info["names"]) == ("yolov8-seg", ["object"])
+    assert "FastSAM" in info["note"]
+    renamed = path.rename(tmp_path / "line3.pt")  # the file name plays no part
+    assert main(["model", "info", str(renamed)]) == 0
+    assert "FastSAM" in capsys.readouterr().out
