@@ -143,3 +143,18 @@ def test_prompt_config_is_bounded_and_typed() -> None:
         PromptConfig(points=((1.0, 2.0, 2),))  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="boxes"):
         PromptConfig(boxes=((1.0, 2.0, 3.0),))  # type: ignore[arg-type]
+
+
+def test_engine_prompt_from_a_config_file(tmp_path: Path) -> None:
+    from inspector.config.settings import load_config
+    from inspector.errors import ConfigError
+
+    good = tmp_path / "line.yaml"
+    good.write_text("engine:\n  prompt: {boxes: [[10, 20, 200, 220]], points: [[50, 60, 1], [5, 5, 0]]}\n")
+    prompt = load_config(good).engine.prompt
+    assert prompt is not None and prompt.boxes == ((10, 20, 200, 220),) and prompt.points[1] == (5, 5, 0)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("engine:\n  prompt: {points: [[50, 60, 3]]}\n")
+    with pytest.raises(ConfigError) as error:
+        load_config(bad)
+    assert any(path.startswith("engine.prompt.points") for path, _ in error.value.problems), error.value
