@@ -45,7 +45,8 @@ def prompt_of(config: PromptConfig | None) -> Prompt:
 def by_boxes(masks: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     """(N,) bool: for each (M, 4) box, the mask of (N, H, W) with the highest IoU against it."""
     height, width = masks.shape[1:]
-    boxes = boxes.to(torch.int32).clone()  # truncation toward zero, as ultralytics' int32 cast
+    # Truncation toward zero, as ultralytics' int32 cast; on the masks' device (CUDA frames).
+    boxes = boxes.to(device=masks.device, dtype=torch.int32).clone()
     boxes[:, 0::2] = boxes[:, 0::2].clamp(0, width)
     boxes[:, 1::2] = boxes[:, 1::2].clamp(0, height)
     counts = masks.to(torch.int64)
@@ -61,7 +62,8 @@ def by_points(masks: torch.Tensor, points: torch.Tensor, labels: torch.Tensor) -
     """(N,) bool: masks under a foreground point (all, if none is foreground) and under no
     background point. ``points`` (M, 2) x, y; ``labels`` (M,) 1 foreground / 0 background."""
     height, width = masks.shape[1:]
-    coords = points.to(torch.int64).clone()
+    coords = points.to(device=masks.device, dtype=torch.int64).clone()
+    labels = labels.to(masks.device)
     coords[:, 0] = coords[:, 0].clamp(0, width - 1)
     coords[:, 1] = coords[:, 1].clamp(0, height - 1)
     hits = masks[:, coords[:, 1], coords[:, 0]].bool()  # (N, M)
