@@ -9,6 +9,13 @@ from typing import Any
 
 from inspector.errors import ModelError
 
+# FastSAM-s/x files are one-class YOLOv8-seg; nothing in them says FastSAM (ultralytics goes by
+# the file name), so the family is reported as what the content shows, with this note.
+FASTSAM_NOTE = (
+    "one class: FastSAM checkpoints (FastSAM-s/x) are this architecture too and read the same; "
+    "FastSAM's box/point prompts: segment --prompt-box/--prompt-point, engine.prompt"
+)
+
 
 def register(sub: Any, name: str) -> None:
     parser = sub.add_parser(name, help="inspect or convert a segmentation model file (YOLOv8/11/26-seg)")
@@ -30,6 +37,8 @@ def handle_info(args: argparse.Namespace) -> int:
     from inspector.engine.loaders import load_model
 
     info = load_model(args.file).info.as_dict()
+    if info.get("arch") == "yolov8-seg" and len(info.get("names") or ()) == 1:
+        info["note"] = FASTSAM_NOTE
     if args.json:
         print(json.dumps(info))
         return 0

@@ -47,6 +47,29 @@ class NothingToSegment(InspectorError):
     exit_code = 2
 
 
+def numbers(text: str, counts: tuple[int, ...], form: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in counts:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
+    return values
+
+
+def prompt_box(text: str) -> tuple[float, ...]:
+    return tuple(numbers(text, (4,), "X1,Y1,X2,Y2 (four numbers, image pixels)"))
+
+
+def prompt_point(text: str) -> tuple[float, float, int]:
+    form = "X,Y or X,Y,LABEL (image pixels; label 1 keeps, 0 excludes)"
+    values = numbers(text, (2, 3), form)
+    label = values[2] if len(values) == 3 else 1.0
+    if label not in (0.0, 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
+    return values[0], values[1], int(label)
+
+
 def register(sub: Any, name: str) -> None:
     parser = sub.add_parser(
         name,
@@ -66,6 +89,23 @@ def register(sub: Any, name: str) -> None:
     )
     parser.add_argument(
         "--save-masks", action="store_true", help="with --save: one instance label PNG per image or frame"
+    )
+    parser.add_argument(
+        "--prompt-box",
+        type=prompt_box,
+        action="append",
+        default=[],
+        metavar="X1,Y1,X2,Y2",
+        help="keep the one instance whose mask best overlaps (IoU) this box, in image pixels; repeatable",
+    )
+    parser.add_argument(
+        "--prompt-point",
+        type=prompt_point,
+        action="append",
+        default=[],
+        metavar="X,Y[,LABEL]",
+        help="keep instances under a label-1 point (the default label) and under no label-0 point; "
+        "repeatable (with --prompt-box: the union of both selections)",
     )
     parser.add_argument(
         "--max-megapixels",
@@ -188,12 +228,22 @@ def handle(args: argparse.Namespace) -> int:
 
     from inspector.config.settings import problems_of
     from inspector.engine import EngineConfig, load_engine
+    from inspector.engine.config import PromptConfig
     from inspector.logging import LogConfig, configure_logging
 
     configure_logging(LogConfig(level="warning"), stream=sys.stderr)  # stdout carries the results only
     try:
+        prompt = None
+        if args.prompt_box or args.prompt_point:
+            prompt = PromptConfig(boxes=args.prompt_box, points=args.prompt_point)
         config = EngineConfig(
-            model=args.model, conf=args.conf, iou=args.iou, imgsz=args.imgsz, device=args.device, warmup=0
+            model=args.model,
+            conf=args.conf,
+            iou=args.iou,
+            imgsz=args.imgsz,
+            device=args.device,
+            warmup=0,
+            prompt=prompt,
         )
     except ValidationError as exc:
         raise ConfigError("invalid options:", problems_of(exc)) from None

@@ -9,6 +9,26 @@ from pydantic import Field, field_validator
 
 from inspector.section import Section
 
+Coordinate = Annotated[float, Field(ge=0.0, le=100_000.0)]
+
+
+class PromptConfig(Section):
+    """Keep only the instances a fixed region of interest picks, as FastSAM's box/point prompts do
+    (pixels of the original frame). Text prompts need CLIP and are not supported."""
+
+    boxes: tuple[tuple[Coordinate, Coordinate, Coordinate, Coordinate], ...] = Field(
+        (),
+        max_length=64,
+        description="Boxes [x1, y1, x2, y2]: each keeps the one instance whose mask has the highest IoU "
+        "with it.",
+    )
+    points: tuple[tuple[Coordinate, Coordinate, Annotated[int, Field(ge=0, le=1)]], ...] = Field(
+        (),
+        max_length=64,
+        description="Points [x, y, label]: keep instances under a label-1 point (all if every label is 0) "
+        "and under no label-0 point.",
+    )
+
 
 class EngineConfig(Section):
     """Segmentation model and inference options."""
@@ -49,6 +69,10 @@ class EngineConfig(Section):
         description="YOLO26 head: auto (as the checkpoint says, like ultralytics predict: usually the "
         "one-to-many head + NMS), true (one-to-one head, top-k selection, no NMS) or false (one-to-many "
         "head + NMS). true needs a model with a one-to-one head.",
+    )
+    prompt: PromptConfig | None = Field(
+        None,
+        description="Box/point prompt selecting instances (FastSAM style); null = keep every instance.",
     )
     half: bool = Field(True, description="Run in FP16 on CUDA (ignored on CPU, which always runs FP32).")
     channels_last: bool = Field(

@@ -17,6 +17,7 @@ from inspector.engine.masks import MaskBuilder
 from inspector.engine.metadata import DEMO_MODEL
 from inspector.engine.network import Network, RawHead, input_hw
 from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
+from inspector.engine.prompt import apply_prompt, prompt_of
 from inspector.engine.runner import resolve_device
 from inspector.engine.runtimes import RUNTIMES
 from inspector.errors import ConfigError, ModelError
@@ -51,6 +52,7 @@ class Engine:
             )
         self.nms = NmsOptions(config.conf, config.iou, config.max_det, config.classes, config.agnostic_nms)
         self.masks = MaskBuilder(self.device)
+        self.prompt = prompt_of(config.prompt)
 
     @property
     def precision(self) -> str:
@@ -139,13 +141,14 @@ class Engine:
         # As ultralytics does, an instance whose mask is empty is dropped.
         if not bool(keep.all()):
             rows, boxes, masks = rows[keep], boxes[keep], masks[keep]
-        return Detections(
+        dets = Detections(
             boxes=boxes.contiguous(),
             scores=rows[:, 4].contiguous(),
             class_ids=rows[:, 5].to(torch.int64),
             masks=masks,
             names=self.names,
         )
+        return apply_prompt(dets, self.prompt)
 
 
 def load_engine(config: EngineConfig) -> Engine:

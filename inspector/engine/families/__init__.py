@@ -18,6 +18,10 @@ are ``DetectionModel``/``PoseModel``/…, ``-sem`` ends in ``SemanticSegment``).
 the weights (``family.scale_of``: stem width; YOLO11/26 m and l share width 64 and differ in
 depth), classes from ``family.classes_of``. The builder is ``family.build(nc, scale, end2end)``.
 
+FastSAM-s/x are yolov8s/x-seg with one class ("object"); nothing in such a file marks it as
+FastSAM (ultralytics picks its FastSAM class by the file name), so it identifies as
+``yolov8-seg``. FastSAM's prompt step is ``engine/prompt.py`` and works on any family.
+
 What differs after the network
 ------------------------------
 * YOLO11-seg: nothing. Output (B, 4+nc+32, A) with xywh boxes, NMS (``postprocess.select``),
