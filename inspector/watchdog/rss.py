@@ -96,7 +96,10 @@ class RssWatchdog:
         with self._lock:
             if now - self._t0 >= cfg.rss_grace_s:
                 self._samples.append((now, rss_mib))
-            while self._samples and now - self._samples[0][0] > cfg.rss_window_s:
+            # Keep the newest sample from before the window as its anchor: the fit then spans the
+            # whole window whatever the spacing. Dropping it left a span one interval short, so an
+            # interval over a tenth of the window (or one late check) read as "window filling".
+            while len(self._samples) > 1 and now - self._samples[1][0] >= cfg.rss_window_s:
                 self._samples.popleft()
             samples = list(self._samples)
         span = samples[-1][0] - samples[0][0] if samples else 0.0
