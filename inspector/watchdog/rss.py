@@ -83,13 +83,15 @@ class RssWatchdog:
         self.warnings = 0
 
     def check(self) -> RssReading:
-        now = self._clock()
-        rss_mib = self._read() / MIB
+        before_mib = None
         if self._release_heap is not None:
             # sample what the line holds, not what the allocator kept after the line freed it
+            before_mib = self._read() / MIB
             self._release_heap()
-            before, rss_mib = rss_mib, self._read() / MIB
-            self.released_mib += max(0.0, before - rss_mib)
+        now = self._clock()  # after the trim, which takes 100+ ms on a large fragmented heap
+        rss_mib = self._read() / MIB
+        if before_mib is not None:
+            self.released_mib += max(0.0, before_mib - rss_mib)
         if self.start_mib is None:
             self.start_mib = rss_mib
         cfg = self.config
