@@ -90,12 +90,13 @@ class LinkConnection:
 
     async def _connect(self) -> bool:
         self.attempts.append(time.monotonic())
-        self._last_connect_ok = False
         try:
-            self._last_connect_ok = bool(await asyncio.wait_for(self.link.connect(), timeout=CONNECT_BOUND_S))
+            ok = bool(await asyncio.wait_for(self.link.connect(), timeout=CONNECT_BOUND_S))
         except (asyncio.TimeoutError, PlcError) as exc:
             self._state.last_error = str(exc) or "connect timed out"
-        return self._last_connect_ok
+            ok = False
+        self._last_connect_ok = ok  # set once known: while the attempt runs, the last one counts
+        return ok
 
     async def _back_off(self, stop: asyncio.Event) -> None:
         await wait_event(stop, self._delay)
