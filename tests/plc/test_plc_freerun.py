@@ -139,10 +139,15 @@ def test_a_plc_that_stalls_during_shutdown_still_gets_the_905s(sim: PlcSimulator
     now = time.monotonic()
     for seq in (1, 2):
         out.captured(seq, now)
-    # The PLC holds every request for 0.3 s: the first block write times out and drops the link.
+    # The PLC holds every request until the link has dropped (the first timeout), then answers.
     # Before, the shutdown flush gave up at that drop although the link was back within its backoff.
     sim.stop_answering(True)
-    resume = threading.Timer(0.3, sim.stop_answering, args=(False,))
+
+    def answer_after_the_drop() -> None:
+        wait_until(lambda: out.stats().link_failures >= 1, timeout=10, fail=False)
+        sim.stop_answering(False)
+
+    resume = threading.Thread(target=answer_after_the_drop, name="resume-plc")
     resume.start()
     try:
         out.stop(timeout=3.0)
