@@ -58,11 +58,18 @@ class LinkConnection:
         self._backoff_owed = False  # the last connection failed before serving any request
         self.attempts: deque[float] = deque(maxlen=ATTEMPTS_KEPT)  # monotonic times of connect attempts
         self.epoch = 0  # increments on every (re)connect: a handshake step never spans two connections
+        self._last_connect_ok = False
         self._down_since = time.monotonic()
 
     @property
     def is_up(self) -> bool:
         return self.up.is_set()
+
+    @property
+    def reachable(self) -> bool:
+        """Up, or down only since a request failed (its last connect worked): it reconnects
+        within its backoff. False once a connect attempt fails (nothing listening)."""
+        return self.up.is_set() or self._last_connect_ok
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -84,10 +91,12 @@ class LinkConnection:
     async def _connect(self) -> bool:
         self.attempts.append(time.monotonic())
         try:
-            return bool(await asyncio.wait_for(self.link.connect(), timeout=CONNECT_BOUND_S))
+            ok = bool(await asyncio.wait_for(self.link.connect(), timeout=CONNECT_BOUND_S))
         except (asyncio.TimeoutError, PlcError) as exc:
             self._state.last_error = str(exc) or "connect timed out"
-            return False
+            ok = False
+        self._last_connect_ok = ok  # set once known: while the attempt runs, the last one counts
+        return ok
 
     async def _back_off(self, stop: asyncio.Event) -> None:
         await wait_event(stop, self._delay)

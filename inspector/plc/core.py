@@ -143,7 +143,9 @@ class OutputCore:
                 self.state.count(failed_at_shutdown=open_parts)
                 self.log.error("plc.open_parts_failed_at_shutdown", count=open_parts, mode=mode)
         flush_until = deadline - 0.3
-        while self.delivery.pending and time.monotonic() < flush_until and self.connection.is_up:
+        # Not only while the link is up: one reply past timeout_ms (a busy host) drops it, and it
+        # is back within its backoff. Give up early only when a connect fails (nobody listening).
+        while self.delivery.pending and time.monotonic() < flush_until and self.connection.reachable:
             await asyncio.sleep(0.005)
         await self.pulser.stop(max(0.05, min(1.0, deadline - time.monotonic() - 0.2)))
         self.stop_event.set()

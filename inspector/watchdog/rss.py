@@ -83,20 +83,25 @@ class RssWatchdog:
         self.warnings = 0
 
     def check(self) -> RssReading:
-        now = self._clock()
-        rss_mib = self._read() / MIB
+        before_mib = None
         if self._release_heap is not None:
             # sample what the line holds, not what the allocator kept after the line freed it
+            before_mib = self._read() / MIB
             self._release_heap()
-            before, rss_mib = rss_mib, self._read() / MIB
-            self.released_mib += max(0.0, before - rss_mib)
+        now = self._clock()  # after the trim, which takes 100+ ms on a large fragmented heap
+        rss_mib = self._read() / MIB
+        if before_mib is not None:
+            self.released_mib += max(0.0, before_mib - rss_mib)
         if self.start_mib is None:
             self.start_mib = rss_mib
         cfg = self.config
         with self._lock:
             if now - self._t0 >= cfg.rss_grace_s:
                 self._samples.append((now, rss_mib))
-            while self._samples and now - self._samples[0][0] > cfg.rss_window_s:
+            # Keep the newest sample from before the window as its anchor: the fit then spans the
+            # whole window whatever the spacing. Dropping it left a span one interval short, so an
+            # interval over a tenth of the window (or one late check) read as "window filling".
+            while len(self._samples) > 1 and now - self._samples[1][0] >= cfg.rss_window_s:
                 self._samples.popleft()
             samples = list(self._samples)
         span = samples[-1][0] - samples[0][0] if samples else 0.0

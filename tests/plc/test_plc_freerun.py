@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from inspector.messages import FailSafeCause, VerdictCode, failsafe_verdict
@@ -130,3 +131,29 @@ def test_parts_open_at_shutdown_are_counted_as_failed_at_shutdown(sim: PlcSimula
     stats = out.stats()
     assert (stats.failed_at_shutdown, stats.errors) == (2, 2)
     assert [(r.part_id, r.first_code) for r in sim.results()] == [(1, FailSafeCause.SHUTDOWN), (2, 905)]
+
+
+def test_a_plc_that_stalls_during_shutdown_still_gets_the_905s(sim: PlcSimulator, make_output) -> None:
+    out = make_output(quick_config(sim.port))
+    wait_until(lambda: out.link_up and out.stats().plc_alive)
+    now = time.monotonic()
+    for seq in (1, 2):
+        out.captured(seq, now)
+    # The PLC holds every request until the link has dropped (the first timeout), then answers.
+    # Before, the shutdown flush gave up at that drop although the link was back within its backoff.
+    sim.stop_answering(True)
+
+    def answer_after_the_drop() -> None:
+        wait_until(lambda: out.stats().link_failures >= 1, timeout=10, fail=False)
+        sim.stop_answering(False)
+
+    resume = threading.Thread(target=answer_after_the_drop, name="resume-plc")
+    resume.start()
+    try:
+        out.stop(timeout=3.0)
+    finally:
+        resume.join(5)
+    assert out.stats().failed_at_shutdown == 2 and out.stats().link_failures >= 1
+    # Blocks held by the stall are taken late and written again: the same seq, which the PLC can tell.
+    blocks = dict.fromkeys((r.seq, r.part_id, r.first_code) for r in sim.results())
+    assert list(blocks) == [(1, 1, FailSafeCause.SHUTDOWN), (2, 2, FailSafeCause.SHUTDOWN)]

@@ -97,6 +97,21 @@ def test_rss_absolute_limit_and_grace() -> None:
     assert restart.requested and "over limit" in watchdog.health().detail
 
 
+def test_rss_window_counts_as_full_whatever_the_sample_spacing() -> None:
+    # Samples a little over 10 s apart in a 60 s window (a valid config; a late check does the same
+    # to a short window): before, the fit spanned one interval less than the window, 50 s, and a
+    # leak 18 times the restart slope stayed "window filling" forever.
+    restart = RestartRequest()
+    fake, now = [100 * MIB], [0.0]
+    config = WatchdogConfig(rss_grace_s=0, rss_window_s=60, rss_interval_s=10, rss_restart_mib_per_h=200)
+    watchdog = RssWatchdog(config, restart, read_rss=lambda: fake[0], clock=lambda: now[0], release_heap=None)
+    for i in range(12):
+        now[0], fake[0] = i * 10.001, (100 + 10 * i) * MIB  # 3600 MiB/h
+        watchdog.check()
+    assert watchdog.last.window_full
+    assert restart.requested and "leak, restart requested" in watchdog.health().detail
+
+
 def test_liveness_stall_backlog_and_recovery() -> None:
     now = [0.0]
     processed, depth = Counter(), [0]
