@@ -2,6 +2,14 @@
 
 The archive's ``config.txt`` (JSON written by the exporter) gives names, stride and the
 fixed input size the graph was traced at; the engine letterboxes to exactly that size.
+
+Family: ultralytics 8.4 writes the head's class (``head``: ``Segment`` for v8 and YOLO11,
+``Segment26`` for YOLO26) and ``end2end``; v8 and YOLO11 are told apart by YOLO11's C2PSA
+attention weights (``.attn.qkv.``). Older exports without ``head`` predate YOLO26; there
+the one-to-one branch names say YOLO26. A default export (``nms=None``) of YOLO26 holds the
+one-to-many head: output (B, 4+nc+nm, A) and NMS, as v8. An end-to-end export (``nms=False``,
+``end2end: true``) returns (B, 300, 6+nm) rows, already the head's top-k (x1, y1, x2, y2,
+score, class, coefficients, best first); only predict's conf/class/max_det filter is left.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import torch
 from torch import nn
 
 from inspector.engine.checkpoint import imgsz_of, names_of, reason_of
-from inspector.engine.families.registry import yolov8_scale
+from inspector.engine.families.registry import c3k2_scale, yolov8_scale
 from inspector.errors import ModelError
 
 JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is (deprecated|not supported)"
@@ -25,18 +33,33 @@ JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is (deprecated|not supported)"
 class ScriptedSegmenter(nn.Module):
     """Wraps an exported graph so it returns (predictions, prototypes) like ``SegmentationModel``."""
 
-    def __init__(self, script: torch.jit.ScriptModule, batch: int, dtype: torch.dtype) -> None:
+    def __init__(
+        self, script: torch.jit.ScriptModule, batch: int, dtype: torch.dtype, end2end_classes: int = 0
+    ) -> None:
         super().__init__()
         self.script = script
         self.batch = batch  # traced batch size; the engine feeds at most this many frames per call
         self.dtype = dtype  # traced precision: constants in the graph have it, so inputs must too
+        self.end2end_classes = end2end_classes  # nc of an end-to-end export's ready rows; 0: none
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.script(x)
         preds, protos = out[0], out[1]
         if isinstance(preds, (tuple, list)):
             preds = preds[0]
+        if self.end2end_classes:
+            preds = rows_as_pairs(preds, self.end2end_classes)
         return preds, protos
+
+
+def rows_as_pairs(rows: torch.Tensor, nc: int) -> torch.Tensor:
+    """(B, K, 6+nm) ready rows as the decoded one-to-one output (B, 4+nc+nm, K) the engine's
+    top-k selection reads: each row an anchor whose only nonzero class score is its own. With
+    K rows already chosen, that selection keeps them all in score order and leaves exactly
+    predict's filter (score > conf, wanted classes, max_det)."""
+    scores = torch.zeros(*rows.shape[:2], nc, dtype=rows.dtype, device=rows.device)
+    scores.scatter_(2, rows[..., 5:6].long().clamp(0, nc - 1), rows[..., 4:5])
+    return torch.cat((rows[..., :4], scores, rows[..., 6:]), 2).transpose(1, 2)
 
 
 def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
@@ -59,10 +82,18 @@ def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
     return meta
 
 
-def scale_of(script: torch.jit.ScriptModule) -> str:
-    """n/s/m/l/x from the stem convolution's width ('?' for a graph that is not YOLOv8-seg)."""
+def arch_of(head: str, names: set[str]) -> str:
+    """The family from config.txt's ``head`` and the graph's parameter names."""
+    if head == "Segment26" or (not head and any(".one2one_cv" in name for name in names)):
+        return "yolo26-seg"
+    return "yolo11-seg" if any(".attn.qkv." in name for name in names) else "yolov8-seg"
+
+
+def scale_of(script: torch.jit.ScriptModule, arch: str) -> str:
+    """n/s/m/l/x from the stem convolution's width (and C3k2 depth); '?' when none fits."""
     try:
-        return yolov8_scale(dict(script.named_parameters()))
+        state = dict(script.named_parameters())
+        return yolov8_scale(state) if arch == "yolov8-seg" else c3k2_scale(state)
     except ValueError:
         return "?"
 
@@ -76,6 +107,8 @@ class ExportMetadata:
     stride: int
     batch: int
     version: str
+    head: str  # the head's class name ("" in exports older than ultralytics 8.4)
+    end2end: bool  # the graph returns the one-to-one head's ready rows (nms=False export)
 
 
 def export_metadata(path: Path, meta: dict[str, Any]) -> ExportMetadata:
@@ -95,6 +128,8 @@ def export_metadata(path: Path, meta: dict[str, Any]) -> ExportMetadata:
             stride=int(meta.get("stride", 32)),
             batch=int(meta.get("batch", 1) or 1),
             version=str(meta.get("version", "")),
+            head=str(meta.get("head", "")),
+            end2end=meta.get("end2end", False) is True,
         )
     except (TypeError, ValueError) as exc:
         raise ModelError(
@@ -123,11 +158,12 @@ def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
     meta = export_metadata(path, read_metadata(path, extra["config.txt"]))
     params = sum(p.numel() for p in script.parameters())
     first = next(iter(script.parameters()), None)
+    arch = arch_of(meta.head, {name for name, _ in script.named_parameters()})
     info = ModelInfo(
         path=str(path),
         format="torchscript",
-        arch="yolov8-seg",
-        scale=scale_of(script),
+        arch=arch,
+        scale=scale_of(script, arch),
         nc=len(meta.names),
         names=meta.names,
         params=int(params),
@@ -136,7 +172,9 @@ def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
         fixed_imgsz=True,
         weights_dtype=str(first.dtype).removeprefix("torch.") if first is not None else "unknown",
         extra={"ultralytics_version": meta.version},
+        end2end=meta.end2end,
     )
     dtype = first.dtype if first is not None and first.is_floating_point() else torch.float32
-    module = ScriptedSegmenter(script.eval(), batch=meta.batch, dtype=dtype)
+    nc = len(meta.names) if meta.end2end else 0
+    module = ScriptedSegmenter(script.eval(), batch=meta.batch, dtype=dtype, end2end_classes=nc)
     return LoadedModel(module, info)

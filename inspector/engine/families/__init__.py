@@ -48,6 +48,7 @@ Where the families meet the loader and Engine
 * ``Engine.detections``: ``topk.select_end_to_end`` instead of ``postprocess.select`` when
   ``info.end2end`` (boxes are then xyxy, see ``network.py``).
 * ``runner.make_forward``: the frozen CPU forward takes ``LayerGraphNetwork`` too.
-* Not done: TorchScript exports of YOLO11/26 (YOLO26 exported with ``nms=False`` returns
-  (B, 300, 6+32) rows — xyxy, score, class, coefficients — that need only the conf/class filter).
+* TorchScript exports of YOLO11/26: ``torchscript.py`` (family from config.txt's ``head``;
+  an ``nms=False`` YOLO26 export's ready rows go through ``topk.select_end_to_end`` as
+  one-hot pairs, which leaves only the conf/class/max_det filter).
 """
