@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import torch
 from torch import nn
@@ -90,24 +90,38 @@ def build_layers(nc: int, scale: Scale) -> list[nn.Module]:
     ]
 
 
-class SegmentationModel(nn.Module):
-    """YOLOv8-seg: image batch (B, 3, H, W) in [0, 1] → (predictions (B, 4+nc+32, A), prototypes)."""
+class SegmentHead(Protocol):
+    """A segmentation head: undecoded outputs from the three levels, then boxes+scores+coefficients."""
 
-    def __init__(self, nc: int, scale: str) -> None:
+    def raw(self, x: list[torch.Tensor]) -> RawOutputs: ...
+
+    def decode(self, raw: RawOutputs, input_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+
+G = TypeVar("G", bound="LayerGraph")
+
+
+class LayerGraph(nn.Module):
+    """A YOLO-seg layer list run as its yaml wires it. Layers live in ``self.model`` (an
+    ``nn.Sequential`` used only as an indexed container) so parameter names read ``model.<i>.…``
+    as in ultralytics' checkpoints. Subclasses give the wiring and the typed ``head``."""
+
+    concat_sources: dict[int, int]  # layer -> earlier layer whose output it concatenates
+    head_inputs: tuple[int, ...]
+    keep_outputs: frozenset[int]
+
+    def __init__(self, layers: list[nn.Module], nc: int, scale: str) -> None:
         super().__init__()
         self.nc = nc
         self.scale = scale
-        self.model = nn.Sequential(*build_layers(nc, SCALES[scale]))
+        self.model = nn.Sequential(*layers)
         self.stride = (8, 16, 32)
 
     @property
-    def head(self) -> Segment:
-        head = self.model[-1]
-        if not isinstance(head, Segment):
-            raise TypeError("last layer is not a Segment head")
-        return head
+    def head(self) -> SegmentHead:
+        raise NotImplementedError
 
-    def fuse(self) -> SegmentationModel:
+    def fuse(self: G) -> G:
         """Fold BatchNorm into convolutions (inference only); returns self."""
         fuse_all(self)
         return self
@@ -117,16 +131,34 @@ class SegmentationModel(nn.Module):
         saved: dict[int, torch.Tensor] = {}
         layers = list(self.model)
         for i, layer in enumerate(layers[:-1]):
-            x = layer([x, saved[CONCAT_SOURCES[i]]]) if i in CONCAT_SOURCES else layer(x)
-            if i in KEEP_OUTPUTS:
+            x = layer([x, saved[self.concat_sources[i]]]) if i in self.concat_sources else layer(x)
+            if i in self.keep_outputs:
                 saved[i] = x
-        return self.head.raw([saved[i] for i in HEAD_INPUTS])
+        return self.head.raw([saved[i] for i in self.head_inputs])
 
     def decode(self, raw: RawOutputs, input_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.head.decode(raw, input_hw)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.decode(self.raw(x), (int(x.shape[2]), int(x.shape[3])))
+
+
+class SegmentationModel(LayerGraph):
+    """YOLOv8-seg: image batch (B, 3, H, W) in [0, 1] → (predictions (B, 4+nc+32, A), prototypes)."""
+
+    concat_sources = CONCAT_SOURCES
+    head_inputs = HEAD_INPUTS
+    keep_outputs = KEEP_OUTPUTS
+
+    def __init__(self, nc: int, scale: str) -> None:
+        super().__init__(build_layers(nc, SCALES[scale]), nc, scale)
+
+    @property
+    def head(self) -> Segment:
+        head = self.model[-1]
+        if not isinstance(head, Segment):
+            raise TypeError("last layer is not a Segment head")
+        return head
 
 
 class RawNetwork(nn.Module):

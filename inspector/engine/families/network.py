@@ -7,13 +7,9 @@ indexed container) so parameter names read ``model.<i>.…`` as in ultralytics' 
 
 from __future__ import annotations
 
-import torch
-from torch import nn
-
 from inspector.engine.families.heads import Segment26
-from inspector.engine.head import RawOutputs, Segment
-from inspector.engine.layers import fuse_all
-from inspector.engine.model import Scale
+from inspector.engine.head import Segment
+from inspector.engine.model import LayerGraph, Scale
 
 N_MASKS = 32
 
@@ -34,17 +30,13 @@ HEAD_INPUTS = (16, 19, 22)
 KEEP_OUTPUTS = frozenset(CONCAT_SOURCES.values()) | frozenset(HEAD_INPUTS)
 
 
-class LayerGraphNetwork(nn.Module):
+class LayerGraphNetwork(LayerGraph):
     """Image batch (B, 3, H, W) in [0, 1] → (predictions (B, 4+nc+32, A), prototypes (B, 32, H/4, W/4))."""
 
     arch = "?"
-
-    def __init__(self, layers: list[nn.Module], nc: int, scale: str) -> None:
-        super().__init__()
-        self.nc = nc
-        self.scale = scale
-        self.model = nn.Sequential(*layers)
-        self.stride = (8, 16, 32)
+    concat_sources = CONCAT_SOURCES
+    head_inputs = HEAD_INPUTS
+    keep_outputs = KEEP_OUTPUTS
 
     @property
     def head(self) -> Segment | Segment26:
@@ -52,24 +44,3 @@ class LayerGraphNetwork(nn.Module):
         if not isinstance(head, (Segment, Segment26)):
             raise TypeError("last layer is not a segmentation head")
         return head
-
-    def fuse(self) -> LayerGraphNetwork:
-        """Fold BatchNorm into convolutions (inference only); returns self."""
-        fuse_all(self)
-        return self
-
-    def raw(self, x: torch.Tensor) -> RawOutputs:
-        """Everything with weights (the part worth tracing): the head's undecoded outputs."""
-        saved: dict[int, torch.Tensor] = {}
-        layers = list(self.model)
-        for i, layer in enumerate(layers[:-1]):
-            x = layer([x, saved[CONCAT_SOURCES[i]]]) if i in CONCAT_SOURCES else layer(x)
-            if i in KEEP_OUTPUTS:
-                saved[i] = x
-        return self.head.raw([saved[i] for i in HEAD_INPUTS])
-
-    def decode(self, raw: RawOutputs, input_hw: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.head.decode(raw, input_hw)
-
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.decode(self.raw(x), (int(x.shape[2]), int(x.shape[3])))
