@@ -1,7 +1,8 @@
 """Training recipe of the shipped demo model ``inspector/models/demo-pcb-seg.pt``.
 
-Trains YOLOv8n-seg from its yaml (no pretrained weights: none can be downloaded here)
-on boards from ``inspector.synth``, on CPU. ultralytics is imported only here.
+Trains YOLOv8n-seg (or, with ``--arch``, YOLO11n-seg / YOLO26n-seg) from its yaml (no
+pretrained weights: none can be downloaded here) on boards from ``inspector.synth``, on CPU.
+ultralytics is imported only here.
 
 The shipped model is the end of a four-stage chain (each stage starts from the previous
 stage's weights with ``--init``); the exact commands, per-stage epochs and metrics are in
@@ -108,6 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup-epochs", type=float, default=1.0, help="0 when starting from trained weights")
     p.add_argument("--init", type=Path, default=None, help="start from these weights (a stage's last.pt)")
     p.add_argument("--name", default="train", help="run name under WORKDIR/runs")
+    p.add_argument(
+        "--arch",
+        default="yolov8n-seg",
+        choices=("yolov8n-seg", "yolo11n-seg", "yolo26n-seg"),
+        help="the ultralytics model yaml to train from scratch (the shipped model: yolov8n-seg)",
+    )
     args = p.parse_args(argv)
 
     work = args.workdir.resolve()
@@ -120,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     def set_threads(_trainer: Any) -> None:
         torch.set_num_threads(args.threads)  # ultralytics resets it to cpu_count - 1
 
-    model = YOLO("yolov8n-seg.yaml")
+    model = YOLO(f"{args.arch}.yaml")
     model.add_callback("on_pretrain_routine_end", set_threads)
     model.add_callback("on_train_start", set_threads)
     model.train(

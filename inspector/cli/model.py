@@ -31,6 +31,40 @@ def register(sub: Any, name: str) -> None:
     convert.add_argument("dst", type=Path, help="output file")
     convert.add_argument("--force", action="store_true", help="overwrite DST if it exists")
     convert.set_defaults(handler=handle_convert)
+    register_export(actions)
+
+
+EXPORT_FORMATS = ("onnx", "openvino", "tensorrt")
+
+
+def register_export(actions: Any) -> None:
+    export = actions.add_parser(
+        "export",
+        help="write a model for another backend (ONNX Runtime, OpenVINO, TensorRT), checked against it",
+    )
+    export.add_argument("src", type=Path, help="ultralytics checkpoint (best.pt) or inspector model")
+    export.add_argument("--format", required=True, choices=EXPORT_FORMATS, help="what to write")
+    export.add_argument("-o", "--output", type=Path, default=None, help="file to write (default: beside SRC)")
+    export.add_argument(
+        "--imgsz",
+        default=None,
+        help="fixed input: SIDE (square) or H,W (default: the trained size; see --frame)",
+    )
+    export.add_argument(
+        "--frame",
+        default=None,
+        metavar="WxH",
+        help="the camera's frame size: a rectangular input that fits it (long side --imgsz)",
+    )
+    export.add_argument("--batch", type=int, default=1, help="fixed batch size (default 1)")
+    export.add_argument("--half", action="store_true", help="fp16 (TensorRT; OpenVINO f16 weights)")
+    export.add_argument("--int8", action="store_true", help="int8 post-training quantisation (needs --calib)")
+    export.add_argument("--calib", type=Path, default=None, help="folder of the line's own images for --int8")
+    export.add_argument(
+        "--end2end", choices=("auto", "true", "false"), default="auto", help="YOLO26: the one-to-one head"
+    )
+    export.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    export.set_defaults(handler=handle_export)
 
 
 def handle_info(args: argparse.Namespace) -> int:
@@ -73,4 +107,18 @@ def handle_convert(args: argparse.Namespace) -> int:
         tmp.unlink(missing_ok=True)
     what = f"{content.arch} {content.scale}, {content.nc} classes"
     print(f"wrote {args.dst} ({what}, from {fmt} file {args.src})")
+    return 0
+
+
+def handle_export(args: argparse.Namespace) -> int:
+    from inspector.engine.export.options import export_request
+    from inspector.engine.export.registry import EXPORTERS
+
+    request = export_request(args)
+    exporter = EXPORTERS.get(args.format)
+    if exporter is None:
+        raise ModelError(f"export format {args.format} is not available in this inspector build")
+    result = exporter(request)
+    print(f"wrote {result.path} ({args.format}, {result.detail}, from {args.src})")
+    print(f"max abs diff of raw outputs vs the source model: {result.max_abs_diff:.3g}")
     return 0

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from inspector.engine.backends.options import OnnxRuntimeOptions, OpenVinoOptions, TensorRtOptions
 from inspector.section import Section
 
 Coordinate = Annotated[float, Field(ge=0.0, le=100_000.0)]
@@ -38,10 +39,17 @@ class EngineConfig(Section):
         description="Model file: ultralytics best.pt, inspector model, or TorchScript export. "
         "Empty = the shipped demo model (inspector/models/demo-pcb-seg.pt).",
     )
-    runtime: Literal["torch"] = Field(
-        "torch",
-        description="What runs the network: torch (eager YOLOv8/11/26-seg, or a TorchScript export).",
+    backend: Literal["auto", "torch", "onnxruntime", "openvino", "tensorrt"] = Field(
+        "auto",
+        description="What runs the network: auto (by the model file and device: torch for .pt and "
+        "TorchScript, ONNX Runtime for ONNX on CPU, TensorRT for ONNX on a GPU, OpenVINO for an IR, "
+        "TensorRT for an engine), torch, onnxruntime, openvino or tensorrt (each but torch an extra).",
     )
+    onnxruntime: OnnxRuntimeOptions = Field(
+        default_factory=OnnxRuntimeOptions, description="ONNX Runtime options."
+    )
+    openvino: OpenVinoOptions = Field(default_factory=OpenVinoOptions, description="OpenVINO options.")
+    tensorrt: TensorRtOptions = Field(default_factory=TensorRtOptions, description="TensorRT options.")
     device: str = Field(
         "auto",
         pattern=r"^(auto|cpu|cuda|cuda:\d+)$",

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inspector.engine.backends.registry import open_network
 from inspector.engine.config import EngineConfig
 from inspector.engine.families.topk import select_end_to_end
 from inspector.engine.letterbox import Letterbox, apply_letterbox, plan_letterbox
@@ -19,7 +20,6 @@ from inspector.engine.network import Network, RawHead, input_hw
 from inspector.engine.postprocess import NmsOptions, boxes_to_original, select
 from inspector.engine.prompt import apply_prompt, prompt_of
 from inspector.engine.runner import resolve_device
-from inspector.engine.runtimes import RUNTIMES
 from inspector.errors import ConfigError, ModelError
 from inspector.logging import get_logger
 from inspector.messages import Detections
@@ -162,13 +162,16 @@ def load_engine(config: EngineConfig) -> Engine:
         )
     device = resolve_device(config.device)
     t0 = time.perf_counter()
-    engine = Engine(RUNTIMES[config.runtime](Path(path), config, device), config)
+    network, backend = open_network(Path(path), config, device)
+    engine = Engine(network, config)
     engine.warmup()
     info = engine.info
     log.info(
         "engine_loaded",
         model=info.path,
         format=info.format,
+        backend=backend.name,
+        backend_reason=backend.reason,
         arch=info.arch,
         scale=info.scale,
         end2end=info.end2end,

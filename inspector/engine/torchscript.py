@@ -16,17 +16,18 @@ from __future__ import annotations
 
 import json
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from inspector.engine.checkpoint import imgsz_of, names_of, reason_of
+from inspector.engine.checkpoint import reason_of
+from inspector.engine.exported import checked_metadata, export_metadata, rows_as_pairs
 from inspector.engine.families.registry import c3k2_scale, yolov8_scale
 from inspector.errors import ModelError
 
+HOW = "ultralytics (format=torchscript)"
 JIT_LOAD_DEPRECATION = r"`torch\.jit\.load` is (deprecated|not supported)"
 
 
@@ -52,16 +53,6 @@ class ScriptedSegmenter(nn.Module):
         return preds, protos
 
 
-def rows_as_pairs(rows: torch.Tensor, nc: int) -> torch.Tensor:
-    """(B, K, 6+nm) ready rows as the decoded one-to-one output (B, 4+nc+nm, K) the engine's
-    top-k selection reads: each row an anchor whose only nonzero class score is its own. With
-    K rows already chosen, that selection keeps them all in score order and leaves exactly
-    predict's filter (score > conf, wanted classes, max_det)."""
-    scores = torch.zeros(*rows.shape[:2], nc, dtype=rows.dtype, device=rows.device)
-    scores.scatter_(2, rows[..., 5:6].long().clamp(0, nc - 1), rows[..., 4:5])
-    return torch.cat((rows[..., :4], scores, rows[..., 6:]), 2).transpose(1, 2)
-
-
 def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
     try:
         meta = json.loads(config_text) if config_text else {}
@@ -72,14 +63,7 @@ def read_metadata(path: Path, config_text: str) -> dict[str, Any]:
             f"model file {path}: a TorchScript file without ultralytics metadata (config.txt); "
             "export it with ultralytics (format=torchscript)"
         )
-    if meta.get("task", "segment") != "segment":
-        raise ModelError(f"model file {path}: a '{meta.get('task')}' model, a segment model is needed")
-    args = meta.get("args") or {}
-    if isinstance(args, dict) and args.get("nms"):
-        raise ModelError(
-            f"model file {path}: exported with nms=True, which is not supported; export without it"
-        )
-    return meta
+    return checked_metadata(path, meta, HOW)
 
 
 def arch_of(head: str, names: set[str]) -> str:
@@ -96,46 +80,6 @@ def scale_of(script: torch.jit.ScriptModule, arch: str) -> str:
         return yolov8_scale(state) if arch == "yolov8-seg" else c3k2_scale(state)
     except ValueError:
         return "?"
-
-
-@dataclass(frozen=True)
-class ExportMetadata:
-    """What the exporter's config.txt says about the graph."""
-
-    names: tuple[str, ...]
-    imgsz: tuple[int, int]
-    stride: int
-    batch: int
-    version: str
-    head: str  # the head's class name ("" in exports older than ultralytics 8.4)
-    end2end: bool  # the graph returns the one-to-one head's ready rows (nms=False export)
-
-
-def export_metadata(path: Path, meta: dict[str, Any]) -> ExportMetadata:
-    """Typed fields of config.txt; a malformed value is a ModelError naming the file."""
-    try:
-        names_raw = meta.get("names", {})
-        if isinstance(names_raw, dict):
-            names_raw = {int(k): v for k, v in names_raw.items()}
-        imgsz = meta.get("imgsz", 640)
-        sides = imgsz if isinstance(imgsz, list) else [imgsz]
-        if len(sides) not in (1, 2) or not all(isinstance(side, int) and side > 0 for side in sides):
-            # the graph was traced at this size: a guessed one would fail at the first frame
-            raise ValueError(f"imgsz {imgsz!r:.40} is not an input size")
-        return ExportMetadata(
-            names=names_of(names_raw, len(names_raw)),
-            imgsz=imgsz_of(imgsz),
-            stride=int(meta.get("stride", 32)),
-            batch=int(meta.get("batch", 1) or 1),
-            version=str(meta.get("version", "")),
-            head=str(meta.get("head", "")),
-            end2end=meta.get("end2end", False) is True,
-        )
-    except (TypeError, ValueError) as exc:
-        raise ModelError(
-            f"model file {path}: its config.txt metadata is malformed ({reason_of(exc)}); "
-            "export it again with ultralytics (format=torchscript)"
-        ) from None
 
 
 def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
@@ -155,7 +99,7 @@ def load_torchscript(path: Path, device: torch.device | None = None) -> Any:
             f"model file {path}: TorchScript archive cannot be loaded ({reason_of(exc)}); "
             "expected an ultralytics TorchScript export (format=torchscript)"
         ) from None
-    meta = export_metadata(path, read_metadata(path, extra["config.txt"]))
+    meta = export_metadata(path, read_metadata(path, extra["config.txt"]), HOW)
     params = sum(p.numel() for p in script.parameters())
     first = next(iter(script.parameters()), None)
     arch = arch_of(meta.head, {name for name, _ in script.named_parameters()})

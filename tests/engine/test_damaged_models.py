@@ -141,12 +141,14 @@ def test_damaged_model_file(
 TORCHSCRIPT_METADATA = [
     pytest.param(b"{not json", "its config.txt is not valid JSON", id="not-json"),
     pytest.param(b"[1, 2]", "without ultralytics metadata", id="a-list"),
-    pytest.param(
-        b'{"names": {"a": "x"}}', "its config.txt metadata is malformed", id="class-id-not-a-number"
-    ),
+    pytest.param(b'{"names": {"a": "x"}}', "its export metadata is malformed", id="class-id-not-a-number"),
     pytest.param(b'{"names": {"0": "x"}, "imgsz": "big"}', "metadata is malformed", id="imgsz-text"),
     pytest.param(b'{"names": {"0": "x"}, "stride": [1]}', "metadata is malformed", id="stride-list"),
-    pytest.param(b'{"task": "detect", "names": {"0": "x"}}', "a segment model is needed", id="detect-task"),
+    pytest.param(
+        b'{"task": "detect", "names": {"0": "x"}}',
+        "a YOLO detection model: inspector needs a segmentation model",
+        id="detect-task",
+    ),
 ]
 
 

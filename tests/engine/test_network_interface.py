@@ -1,4 +1,4 @@
-"""The engine runs any ``Network``: the torch runtime is one implementation, not a part of Engine."""
+"""The engine runs any ``Network``: the torch backend is one implementation, not a part of Engine."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import get_args
 import torch
 
 from inspector.engine import EngineConfig, load_engine
+from inspector.engine.backends.registry import BACKENDS
 from inspector.engine.engine import Engine
 from inspector.engine.loaders import ModelInfo
 from inspector.engine.network import Network, RawHead
 from inspector.engine.runner import TorchNetwork
-from inspector.engine.runtimes import RUNTIMES
 from tests.support.reference import synthetic_image
 
 
@@ -52,7 +52,7 @@ class OneAtATime:
 
 def test_the_engine_runs_a_network_it_did_not_build(tiny_seg_checkpoint: Path) -> None:
     config = EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.4, warmup=0)
-    torch_net = RUNTIMES[config.runtime](tiny_seg_checkpoint, config, torch.device("cpu"))
+    torch_net = BACKENDS["torch"](tiny_seg_checkpoint, config, torch.device("cpu"))
     assert isinstance(torch_net, TorchNetwork)
     other = OneAtATime(torch_net)
     network: Network = other  # structurally a Network
@@ -64,6 +64,6 @@ def test_the_engine_runs_a_network_it_did_not_build(tiny_seg_checkpoint: Path) -
         assert torch.equal(a.class_ids, b.class_ids) and torch.allclose(a.boxes, b.boxes, atol=1e-3)
 
 
-def test_every_configurable_runtime_is_registered_and_no_more() -> None:
-    choices = get_args(EngineConfig.model_fields["runtime"].annotation)
-    assert set(choices) == set(RUNTIMES)
+def test_every_configurable_backend_is_registered_and_no_more() -> None:
+    choices = get_args(EngineConfig.model_fields["backend"].annotation)
+    assert set(choices) - {"auto"} == set(BACKENDS)

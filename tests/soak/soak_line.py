@@ -24,6 +24,12 @@ def add_line_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=1, help="runtime batch size")
     p.add_argument("--size", default="640x480", help="camera frame size WxH")
     p.add_argument("--cpu-threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+    p.add_argument(
+        "--fps-limit",
+        type=float,
+        default=None,
+        help="cap the camera's frame rate (steady load: memory slope)",
+    )
     p.add_argument("--archive", type=Path, default=None, help="reject archive dir (default: a temp dir)")
     p.add_argument(
         "--archive-quota-mib", type=int, default=64, help="archive quota (small: exercises deletion)"
@@ -31,7 +37,7 @@ def add_line_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--log", type=Path, default=Path("soak-log.jsonl"), help="the daemon's JSON log lines")
 
 
-LINE_ARGS = ("duration", "frames", "model", "imgsz", "device", "batch", "size", "cpu_threads")
+LINE_ARGS = ("duration", "frames", "model", "imgsz", "device", "batch", "size", "cpu_threads", "fps_limit")
 LINE_ARGS += ("archive", "archive_quota_mib", "log")
 
 
@@ -77,6 +83,7 @@ def build_config(args: argparse.Namespace, plc_port: int) -> Any:
                 "height": height,
                 "reconnect_initial_s": 0.05,
                 "reconnect_max_s": 0.5,
+                "fps_limit": args.fps_limit,
             }
         ],
         engine=engine,

@@ -1,0 +1,31 @@
+"""What an export is asked for and what it reports, and the exporters keyed by format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    source: Path  # an ultralytics checkpoint or inspector model (an eager network)
+    output: Path  # the file (or, for OpenVINO, the .xml) to write
+    imgsz: tuple[int, int] | None  # fixed input (h, w) as asked; None: the trained size
+    frame: tuple[int, int] | None  # the camera's frame (h, w): a rectangular input that fits it
+    batch: int
+    half: bool  # fp16 weights/engine (TensorRT, OpenVINO f16)
+    int8_calib: Path | None  # a folder of the line's own images: int8 post-training quantisation
+    end2end: bool | None  # YOLO26: the one-to-one head (None: as the checkpoint says)
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    max_abs_diff: float  # of the raw head outputs vs the source model, on the same input
+    detail: str  # e.g. "yolov8-seg n, 480x640, batch 1, f32"
+
+
+Exporter = Callable[[ExportRequest], ExportResult]
+
+EXPORTERS: Mapping[str, Exporter] = {}
