@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from inspector.engine.backends.openvino import open_openvino
 from inspector.engine.config import EngineConfig
 from inspector.engine.formats import FileKind, sniff
 from inspector.engine.network import Network
@@ -24,6 +25,7 @@ OpenNetwork = Callable[[Path, EngineConfig, torch.device], Network]
 
 BACKENDS: Mapping[str, OpenNetwork] = {
     "torch": open_torch,  # eager YOLOv8/11/26-seg (ultralytics / inspector files) and TorchScript exports
+    "openvino": open_openvino,  # OpenVINO IR or ONNX on the CPU (f32 / bf16 / f16 / int8)
 }
 
 # Which backends can run which kind of file, in the order ``auto`` prefers them.

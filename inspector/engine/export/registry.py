@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from inspector.engine.export.openvino import write_openvino
+
 
 @dataclass(frozen=True)
 class ExportRequest:
@@ -28,4 +30,6 @@ class ExportResult:
 
 Exporter = Callable[[ExportRequest], ExportResult]
 
-EXPORTERS: Mapping[str, Exporter] = {}
+EXPORTERS: Mapping[str, Exporter] = {
+    "openvino": write_openvino,  # OpenVINO IR (f32, --half fp16 weights, --int8 NNCF-quantised)
+}
