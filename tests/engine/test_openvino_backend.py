@@ -14,6 +14,7 @@ import torch
 
 from inspector.engine import EngineConfig, load_engine
 from inspector.engine.backends.openvino import OpenVinoNetwork, open_openvino
+from inspector.engine.backends.openvino_model import import_openvino
 from inspector.engine.backends.registry import BACKENDS
 from inspector.engine.engine import Engine
 from inspector.engine.export.openvino import write_openvino
@@ -44,8 +45,7 @@ def no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def ov_capabilities() -> list[str]:
-    import openvino as ov
-
+    ov = import_openvino()  # as the backend does: without OpenVINO's telemetry
     return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
 
 

@@ -21,8 +21,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from inspector.engine.backends.extras import require
-from inspector.engine.backends.openvino_model import ReadModel, model_info, read_openvino_model
+from inspector.engine.backends.openvino_model import (
+    ReadModel,
+    import_openvino,
+    model_info,
+    read_openvino_model,
+)
 from inspector.engine.config import EngineConfig
 from inspector.engine.exported import rows_as_pairs
 from inspector.engine.formats import FileKind, sniff
@@ -192,8 +196,7 @@ def open_openvino(path: Path, config: EngineConfig, device: torch.device) -> Net
             "device is for Intel GPUs); set engine.device: cpu, or use tensorrt or onnxruntime on a GPU"
         )
     sniff(path)  # a missing or unreadable file: one clear error before the runtime is imported
-    ov = require("openvino", "openvino")
-    core = ov.Core()
+    core = import_openvino().Core()
     precision = config.openvino.precision
     check_capability(core, precision)
     read = read_openvino_model(core, path)

@@ -13,10 +13,13 @@ Metadata, in ultralytics' keys (one reader, ``engine.exported``, serves every fo
 from __future__ import annotations
 
 import ast
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+from inspector.engine.backends.extras import require
 from inspector.engine.checkpoint import reason_of
 from inspector.engine.exported import ExportMetadata, checked_metadata, export_metadata, family_named_in
 from inspector.engine.formats import FileKind, ir_in, sniff
@@ -26,6 +29,17 @@ from inspector.errors import ModelError
 HOW = "ultralytics (format=openvino or onnx) or `inspector model export --format openvino`"
 METADATA_SECTION = "framework"  # rt_info section holding the metadata (as OpenVINO's ONNX reader names it)
 ARCH_OF_FAMILY = {"yolov8": "yolov8-seg", "yolo11": "yolo11-seg", "yolo26": "yolo26-seg"}
+
+
+def import_openvino() -> ModuleType:
+    """``openvino`` without its usage telemetry. ``import openvino`` sends an event to Google
+    Analytics through ``openvino_telemetry`` (and keeps a thread for it), and its converter sends
+    more; a line PC's daemon must not phone home. OpenVINO falls back to its own no-op stub when
+    ``openvino_telemetry`` cannot be imported, so it is made unimportable for this process before
+    OpenVINO is first imported (if something imported either already, that is left as it is)."""
+    if "openvino" not in sys.modules and "openvino_telemetry" not in sys.modules:
+        sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]  # import raises ImportError
+    return require("openvino", "openvino")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,8 @@ import numpy as np
 import torch
 
 from inspector import __version__
-from inspector.engine.backends.extras import require
 from inspector.engine.backends.openvino import F32_REFERENCE_SUFFIX
-from inspector.engine.backends.openvino_model import METADATA_SECTION
+from inspector.engine.backends.openvino_model import METADATA_SECTION, import_openvino
 from inspector.engine.backends.precision_check import warmup_frame
 from inspector.engine.letterbox import apply_letterbox, check_imgsz, plan_letterbox
 from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
@@ -91,7 +90,7 @@ def convert(module: torch.nn.Module, example: torch.Tensor) -> Any:
     """The module traced at the example's fixed shape and converted by OpenVINO's PyTorch frontend
     (shape-dependent decoding, such as anchors, becomes constants). The frontend is called directly,
     not through ``openvino.convert_model``, which sends usage telemetry over the network."""
-    require("openvino", "openvino")
+    import_openvino()
     from openvino.frontend import FrontEndManager
     from openvino.frontend.pytorch.ts_decoder import TorchScriptPythonDecoder
 
@@ -128,10 +127,9 @@ def import_nncf() -> Any:
     return nncf
 
 
-def quantise(model: Any, folder: Path, hw: tuple[int, int], batch: int) -> Any:
+def quantise(model: Any, items: list[torch.Tensor]) -> Any:
     """NNCF post-training quantisation (the preset ultralytics uses for its own int8 exports)."""
     nncf = import_nncf()
-    items = calibration_images(folder, hw, batch)
     dataset = nncf.Dataset(items, lambda x: x.numpy())
     preset = nncf.QuantizationPreset.MIXED
     return nncf.quantize(model, dataset, preset=preset, subset_size=len(items), fast_bias_correction=True)
@@ -156,19 +154,23 @@ def written_diff(ov: Any, path: Path, module: torch.nn.Module, example: torch.Te
 def write_openvino(request: ExportRequest) -> ExportResult:
     from inspector.engine.export.registry import ExportResult
 
-    ov = require("openvino", "openvino")
+    ov = import_openvino()
     if request.int8_calib is not None:
         import_nncf()  # before any work: a missing extra is the first thing the user hears
     loaded = source_model(request)
     info = loaded.info
     hw = input_hw(request, info)
+    calibration = None
+    if request.int8_calib is not None:  # read before the slow part: a bad folder fails at once
+        calibration = calibration_images(request.int8_calib, hw, request.batch)
     example = example_input(hw, request.batch)
     model = with_metadata(convert(loaded.module, example), metadata(info, request, hw))
     out = request.output
-    if request.int8_calib is not None:
+    if calibration is not None:
+        quantised = quantise(model, calibration)
         f32_twin = out.with_name(out.stem + F32_REFERENCE_SUFFIX + ".xml")
         ov.save_model(model, str(f32_twin), compress_to_fp16=request.half)
-        model = quantise(model, request.int8_calib, hw, request.batch)
+        model = quantised
     ov.save_model(model, str(out), compress_to_fp16=request.half)
     diff = written_diff(ov, out, loaded.module, example)
     weights = "int8" if request.int8_calib is not None else "f16" if request.half else "f32"
