@@ -12,6 +12,7 @@ with the source module on the same input: the max abs diff is reported.
 
 from __future__ import annotations
 
+import importlib.metadata
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,6 @@ import cv2
 import numpy as np
 import torch
 
-from inspector import __version__
 from inspector.engine.backends.openvino import F32_REFERENCE_SUFFIX
 from inspector.engine.backends.openvino_model import METADATA_SECTION, import_openvino
 from inspector.engine.backends.precision_check import warmup_frame
@@ -35,6 +35,14 @@ if TYPE_CHECKING:  # the registry imports this module: its types only for checki
 PRETTY = {"yolov8-seg": "YOLOv8", "yolo11-seg": "YOLO11", "yolo26-seg": "YOLO26"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 MAX_CALIBRATION_IMAGES = 300  # NNCF's own default subset size
+
+
+def inspector_version() -> str:
+    """The installed distribution's version (engine/ does not import the top-level package)."""
+    try:
+        return importlib.metadata.version("inspector")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def source_model(request: ExportRequest) -> LoadedModel:
@@ -62,7 +70,7 @@ def metadata(info: ModelInfo, request: ExportRequest, hw: tuple[int, int]) -> di
     pretty = PRETTY.get(info.arch, "YOLO")
     return {
         "description": f"inspector export of {pretty}{info.scale}-seg ({Path(info.path).name})",
-        "exporter": f"inspector {__version__}",
+        "exporter": f"inspector {inspector_version()}",
         "version": info.extra.get("ultralytics_version", ""),
         "stride": info.stride,
         "task": "segment",
