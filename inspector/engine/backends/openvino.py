@@ -191,9 +191,10 @@ def check_quantised(read: ReadModel, precision: str) -> None:
 def open_openvino(path: Path, config: EngineConfig, device: torch.device) -> Network:
     """An OpenVINO IR or ONNX file compiled for the CPU at ``engine.openvino.precision``."""
     if device.type != "cpu":
+        chosen = f"{config.device} (which chose {device} here)" if config.device == "auto" else str(device)
         raise ModelError(
-            f"engine.backend openvino runs on the CPU only, not engine.device {device} (OpenVINO's own GPU "
-            "device is for Intel GPUs); set engine.device: cpu, or use tensorrt or onnxruntime on a GPU"
+            f"engine.backend openvino runs on the CPU only, not engine.device {chosen} (OpenVINO's own "
+            "GPU device is for Intel GPUs); set engine.device: cpu, or use tensorrt or onnxruntime on a GPU"
         )
     sniff(path)  # a missing or unreadable file: one clear error before the runtime is imported
     core = import_openvino().Core()
