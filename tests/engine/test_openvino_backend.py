@@ -252,7 +252,10 @@ def test_an_ir_without_its_bin_or_with_a_truncated_bin_is_refused(
         open_openvino(cut, config, CPU)
 
 
-def test_a_detection_export_is_refused_by_name(tmp_path: Path, no_telemetry: None) -> None:
+def test_a_detection_export_is_refused_by_name(
+    tmp_path: Path, no_telemetry: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # a model built from its yaml is exported into the working folder
     setup_offline()
     from ultralytics import YOLO
 
