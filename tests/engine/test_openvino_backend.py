@@ -178,6 +178,10 @@ def test_ultralytics_exports_load_and_match_predict(
         assert_same_detections(in_reference_order(ours, ref), ref, image)
         total += len(ours)
     assert total >= 5
+    if fmt == "openvino":  # the folder's metadata.yaml is what names the classes
+        (exported / "metadata.yaml").unlink()
+        with pytest.raises(ModelError, match=r"best\.xml: an export without ultralytics metadata"):
+            open_openvino(exported, EngineConfig(device="cpu"), CPU)
 
 
 def test_ultralytics_end_to_end_export_equals_the_one_to_one_torch_backend(

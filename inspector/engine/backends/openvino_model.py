@@ -111,6 +111,8 @@ def read_openvino_model(core: Any, path: Path) -> ReadModel:
             f"model file {xml}: OpenVINO cannot read it ({reason}); expected {expected} exported by {HOW}"
         ) from None
     meta = rt_info_metadata(model) or yaml_metadata(xml)
+    if "names" not in meta:  # another tool's metadata_props: not what an export of a YOLO model says
+        meta = {}
     typed = export_metadata(xml, checked_metadata(xml, meta, HOW), HOW)
     check_outputs(model, xml, typed)
     quantised = any(op.get_type_name() == "FakeQuantize" for op in model.get_ops())
