@@ -47,6 +47,26 @@ def test_export_writes_an_ir_with_metadata_and_reports_its_diff(
     assert (engine.info.format, engine.info.imgsz, engine.info.scale) == ("openvino", (128, 128), "n")
 
 
+def test_a_rectangular_input_equals_torch_on_frames_it_fits(
+    capsys: pytest.CaptureFixture[str], tiny_seg_checkpoint: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "rect.xml"
+    code, printed = export(capsys, tiny_seg_checkpoint, out, "--imgsz", "224,320")
+    assert code == 0 and "224x320" in printed, printed
+    rect = load_engine(EngineConfig(model=out, device="cpu", conf=0.25))
+    assert rect.imgsz == (224, 320)
+    # torch letterboxes a lone 200x320 frame at 320 to exactly 224x320, as ultralytics' rect predict
+    square = load_engine(EngineConfig(model=tiny_seg_checkpoint, device="cpu", conf=0.25, imgsz=320))
+    total = 0
+    for seed in (1, 3, 5):  # images on which no score saturates to a tie at 1.0
+        image = synthetic_image(200, 320, seed=seed)
+        (a,), (b,) = rect.infer([image]), square.infer([image])
+        assert len(a) == len(b) and torch.equal(a.class_ids, b.class_ids)
+        assert len(a) == 0 or float((a.boxes - b.boxes).abs().max()) <= 1.0
+        total += len(a)
+    assert total >= 10
+
+
 def test_half_stores_fp16_weights_that_run_at_f32(
     capsys: pytest.CaptureFixture[str], tiny_seg_checkpoint: Path, tmp_path: Path
 ) -> None:
