@@ -39,6 +39,8 @@ import numpy as np
 import torch
 
 from inspector.engine import DEMO_MODEL, Engine, EngineConfig, load_engine
+from inspector.engine.families.topk import select_end_to_end
+from inspector.engine.postprocess import select
 from inspector.synth import BoardGenerator
 from tests.bench.bench_engine import timed
 from tests.support.families import reference_net, save_checkpoint
@@ -46,8 +48,7 @@ from tests.support.reference import build_checkpoint, setup_offline, yolo
 
 TRAINED = Path(__file__).resolve().parents[1] / "data" / "trained"
 STAGES = ("preprocess", "forward", "post")
-# case -> (family, weights, engine.end2end, predict's nms). Random weights only where the trained
-# file finds next to nothing on these boards (YOLO11: trained at 256 px on 320x240 boards).
+# case -> (family, weights, engine.end2end, predict's nms).
 CASES: dict[str, tuple[str, str, bool | str, bool | None]] = {
     "v8": ("yolov8", "trained", "auto", None),
     "v8-random": ("yolov8", "random", "auto", None),
@@ -58,7 +59,7 @@ CASES: dict[str, tuple[str, str, bool | str, bool | None]] = {
     "yolo26-random": ("yolo26", "random", "auto", None),
     "yolo26-e2e-random": ("yolo26", "random", True, False),
 }
-DEFAULT_CASES = ["v8", "yolo11", "yolo11-random", "yolo26", "yolo26-e2e"]
+DEFAULT_CASES = ["v8", "yolo11", "yolo26", "yolo26-e2e"]
 
 
 @dataclass
@@ -91,6 +92,7 @@ class Case:
     engine: Engine
     sides: list[Side]
     candidates: float  # mean anchors per frame whose best class score passes conf (before NMS/top-k)
+    selection_ms: float  # mean ms of the engine's NMS/top-k alone (part of its post-processing)
 
 
 def demo_as_ultralytics(path: Path) -> Path:
@@ -124,15 +126,20 @@ def checkpoint(family: str, weights: str, tmp: Path) -> tuple[Path, str]:
     return save_checkpoint(reference_net(family, "n", 5), path, family, "n"), "random init, spread scores"
 
 
-def candidates_per_frame(engine: Engine, images: list[np.ndarray]) -> float:
-    """Anchors whose best class score passes conf, before NMS/top-k (what post-processing sorts)."""
-    counts = []
+def selection_load(engine: Engine, images: list[np.ndarray]) -> tuple[float, float]:
+    """Mean candidates per frame (anchors whose best class score passes conf) and mean ms of the
+    engine's NMS or top-k alone on them (best of 3; timed apart from the rounds): how much of the
+    post-processing is selection, the rest being masks."""
+    counts, times = [], []
     nc = len(engine.names)
-    with torch.inference_mode():
+    choose = select_end_to_end if engine.info.end2end else select  # as Engine.detections picks
+    with torch.no_grad():
         for image in images:
             preds, _ = engine.run_network(engine.to_input([image], engine.plans([image])))
-            counts.append(int((preds[0, 4 : 4 + nc].amax(0) > engine.config.conf).sum()))
-    return statistics.mean(counts)
+            pred = preds[0].float()
+            counts.append(int((pred[4 : 4 + nc].amax(0) > engine.config.conf).sum()))
+            times.append(min(timed(lambda p=pred: choose(p, nc, engine.nms))[0] for _ in range(3)))
+    return statistics.mean(counts), statistics.mean(times)
 
 
 def make_case(name: str, images: list[np.ndarray], args: argparse.Namespace, tmp: Path) -> Case:
@@ -173,7 +180,7 @@ def make_case(name: str, images: list[np.ndarray], args: argparse.Namespace, tmp
             side.run(image)
     head = "one-to-one, top-k" if engine.info.end2end else "one-to-many, NMS"
     label = f"{engine.info.arch} ({head})" if family == "yolo26" else engine.info.arch
-    return Case(label, weights, engine, sides, candidates_per_frame(engine, images))
+    return Case(label, weights, engine, sides, *selection_load(engine, images))
 
 
 def run_rounds(cases: list[Case], images: list[np.ndarray], rounds: int, threads: int) -> None:
@@ -233,17 +240,18 @@ def tables(cases: list[Case]) -> list[str]:
         )
     lines += [
         "",
-        "| model | side | preprocess ms | forward ms | post-processing ms | outside stages ms | "
-        "post-processing share |",
-        "|---|---|---|---|---|---|---|",
+        "| model | side | preprocess ms | forward ms | post-processing ms | of which NMS/top-k ms | "
+        "outside stages ms | post-processing share |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for case in cases:  # means: instance counts differ per board, so stage medians would not add up
         for side in case.sides:
             pre, fwd, post = (statistics.mean(side.stages[s]) for s in STAGES)
             outside = statistics.mean(side.wall) - pre - fwd - post
+            selection = f"{case.selection_ms:.1f}" if side is case.sides[0] else "-"
             lines.append(
-                f"| {case.name} | {side.name} | {pre:.1f} | {fwd:.1f} | {post:.1f} | {outside:.1f} | "
-                f"{post / (pre + fwd + post):.0%} |"
+                f"| {case.name} | {side.name} | {pre:.1f} | {fwd:.1f} | {post:.1f} | {selection} | "
+                f"{outside:.1f} | {post / (pre + fwd + post):.0%} |"
             )
     return lines
 
