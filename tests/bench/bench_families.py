@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -138,7 +139,7 @@ def selection_load(engine: Engine, images: list[np.ndarray]) -> tuple[float, flo
             preds, _ = engine.run_network(engine.to_input([image], engine.plans([image])))
             pred = preds[0].float()
             counts.append(int((pred[4 : 4 + nc].amax(0) > engine.config.conf).sum()))
-            times.append(min(timed(lambda p=pred: choose(p, nc, engine.nms))[0] for _ in range(3)))
+            times.append(min(timed(partial(choose, pred, nc, engine.nms))[0] for _ in range(3)))
     return statistics.mean(counts), statistics.mean(times)
 
 
