@@ -1,0 +1,159 @@
+"""A GenICam camera as a ``FrameSource``: opened by serial, configured, read frame by frame.
+
+Triggered lines call ``read`` once per PLC trigger. With ``trigger: software`` the read fires
+the camera itself — after the camera says it is ready for a trigger, never blind — so the frame
+is exposed after the PLC said the part is in place. With ``trigger: line`` the camera is fired
+by its own input and the read takes its frames in order.
+
+Frame accounting: the camera's frame counter (BlockID) travels with every buffer; a jump is
+counted as lost frames, and in triggered mode it fails the part it lands on (which frame
+belongs to which part is no longer certain). A failed or incomplete buffer is counted and never
+becomes a frame: in free run the read goes on to the next buffer, in triggered mode the part
+is failed safe (``BadFrameError``). A removed device is a lost source; the reader re-opens it
+by serial with its backoff, and the counter restarts at the new acquisition.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from inspector.errors import SourceError, SourceUnavailable
+from inspector.logging import get_logger
+from inspector.sources.base import BadFrameError, FrameSource, SourceOptions
+from inspector.sources.genicam.config import GenicamSourceConfig
+from inspector.sources.genicam.configure import ConfigureError, configure
+from inspector.sources.genicam.convert import to_bgr
+from inspector.sources.genicam.driver import Camera, Driver, Grab, load_driver, select_device
+
+log = get_logger("inspector.sources")
+
+STATS_EVERY_S = 1.0  # how often the driver's stream counters are read (on the capture thread)
+
+
+class GenicamSource:
+    """One GenICam camera. ``driver`` replaces the configured one (tests, simulators)."""
+
+    def __init__(self, config: GenicamSourceConfig, triggered: bool, driver: Driver | None = None) -> None:
+        self._config = config
+        self._triggered = triggered
+        self._driver = driver
+        self._camera: Camera | None = None
+        self._serial: str | None = None  # the camera found first: re-opened by this serial
+        self._last_block: int | None = None
+        self._lock = threading.Lock()
+        self._counts = {"lost_frames": 0, "failed_buffers": 0, "timeouts": 0}
+        self._driver_stats: dict[str, int] = {}
+        self._stats_t = 0.0
+        self._convert: Callable[[np.ndarray], np.ndarray] = lambda view: to_bgr(view, config.pixel_format)
+
+    def open(self) -> None:
+        cfg = self._config
+        self.release()
+        driver = self._driver or load_driver(cfg.driver)
+        self._driver = driver
+        found = driver.enumerate(cfg.transport)
+        info = select_device(found, self._serial or cfg.device, cfg.id)
+        camera = driver.open(info)
+        try:
+            configure(camera, cfg)
+            latest = cfg.grab == "latest" and cfg.trigger != "line"  # a line trigger's frames are all parts
+            camera.start(cfg.buffers, latest_only=latest)
+        except ConfigureError as exc:
+            camera.close()
+            raise SourceError(f"source {cfg.id}: {exc}") from None
+        except SourceError:
+            camera.close()
+            raise
+        self._camera, self._serial, self._last_block = camera, info.serial, None
+        log.info("genicam_opened", source=cfg.id, device=info.describe(), trigger=cfg.trigger)
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        camera = self._camera
+        if camera is None:
+            return False, None
+        if camera.removed():
+            raise SourceUnavailable(f"source {self._config.id}: camera {self._serial} was removed")
+        if self._triggered and self._config.trigger == "software":
+            self._fire(camera)
+        deadline = time.monotonic() + self._config.grab_timeout_ms / 1000.0
+        while True:
+            left_ms = max(1, round((deadline - time.monotonic()) * 1000.0))
+            grab = camera.retrieve(left_ms, self._convert)
+            self._refresh_stats(camera)
+            if grab is None:
+                return self._timed_out(camera)
+            lost = self._account(grab)
+            if not grab.ok:
+                self._count("failed_buffers")
+                why = grab.error
+                log.warning("genicam_failed_buffer", source=self._config.id, block=grab.block_id, error=why)
+                if self._triggered:
+                    raise BadFrameError(f"camera buffer failed: {grab.error}", f"block {grab.block_id}")
+                if time.monotonic() >= deadline:
+                    return False, None
+                continue
+            if lost and self._triggered:
+                raise BadFrameError(f"{lost} camera frame(s) lost before this one", f"block {grab.block_id}")
+            return True, grab.image
+
+    def _fire(self, camera: Camera) -> None:
+        """Trigger one exposure once the camera accepts it (a trigger fired before is lost)."""
+        if not camera.wait_trigger_ready(self._config.grab_timeout_ms):
+            raise SourceUnavailable(f"source {self._config.id}: camera not ready for a trigger")
+        camera.fire_software_trigger()
+
+    def _timed_out(self, camera: Camera) -> tuple[bool, np.ndarray | None]:
+        self._count("timeouts")
+        if camera.removed():
+            raise SourceUnavailable(f"source {self._config.id}: camera {self._serial} was removed")
+        log.warning("genicam_grab_timeout", source=self._config.id, timeout_ms=self._config.grab_timeout_ms)
+        return False, None
+
+    def _account(self, grab: Grab) -> int:
+        """Frames the counter skipped since the previous buffer (wrap-aware; 0 for the first)."""
+        assert self._camera is not None
+        last, self._last_block = self._last_block, grab.block_id
+        if last is None:
+            return 0
+        modulus = 1 << self._camera.counter_bits
+        lost = (grab.block_id - last - 1) % modulus
+        if lost and lost < modulus // 2:  # a jump backwards (a restarted counter) is no loss
+            self._count("lost_frames", lost)
+            log.warning("genicam_frames_lost", source=self._config.id, lost=lost, block=grab.block_id)
+            return lost
+        return 0
+
+    def _count(self, key: str, n: int = 1) -> None:
+        with self._lock:
+            self._counts[key] += n
+
+    def _refresh_stats(self, camera: Camera) -> None:
+        now = time.monotonic()
+        if now - self._stats_t >= STATS_EVERY_S:
+            self._stats_t = now
+            stats = dict(camera.statistics())
+            with self._lock:
+                self._driver_stats = stats
+
+    def counters(self) -> Mapping[str, int]:
+        """Lost frames, failed buffers, grab timeouts and the driver's stream counters (any thread)."""
+        with self._lock:
+            return {**self._counts, **self._driver_stats}
+
+    def release(self) -> None:
+        camera, self._camera = self._camera, None
+        if camera is not None:
+            camera.close()
+
+    @property
+    def ended(self) -> bool:
+        return False  # a camera never ends; a lost one is re-opened
+
+
+def build(config: GenicamSourceConfig, options: SourceOptions) -> FrameSource:
+    """The camera (or the stand-in device)."""
+    return options.device or GenicamSource(config, options.triggered)
