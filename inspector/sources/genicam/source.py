@@ -1,9 +1,10 @@
 """A GenICam camera as a ``FrameSource``: opened by serial, configured, read frame by frame.
 
-Triggered lines call ``read`` once per PLC trigger. With ``trigger: software`` the read fires
-the camera itself — after the camera says it is ready for a trigger, never blind — so the frame
-is exposed after the PLC said the part is in place. With ``trigger: line`` the camera is fired
-by its own input and the read takes its frames in order.
+Triggered lines call ``read`` once per PLC trigger. With ``trigger: software`` each read
+fires the camera itself (in free run: one exposure per frame the line asks for), after the
+camera says it is ready for a trigger, never blind: the frame is exposed after the PLC said the
+part is in place. With ``trigger: line`` the camera is fired by its own input and the read
+takes its frames in order (one per PLC trigger; a counter gap fails the part it lands on).
 
 Frame accounting: the camera's frame counter (BlockID) travels with every buffer; a jump is
 counted as lost frames, and in triggered mode it fails the part it lands on (which frame
@@ -77,10 +78,10 @@ class GenicamSource:
             return False, None
         if camera.removed():
             raise SourceUnavailable(f"source {self._config.id}: camera {self._serial} was removed")
-        if self._triggered and self._config.trigger == "software":
-            self._fire(camera)
         deadline = time.monotonic() + self._config.grab_timeout_ms / 1000.0
         while True:
+            if self._config.trigger == "software":  # one exposure per read: per PLC trigger, or paced
+                self._fire(camera)
             left_ms = max(1, round((deadline - time.monotonic()) * 1000.0))
             grab = camera.retrieve(left_ms, self._convert)
             self._refresh_stats(camera)
@@ -91,11 +92,11 @@ class GenicamSource:
                 self._count("failed_buffers")
                 why = grab.error
                 log.warning("genicam_failed_buffer", source=self._config.id, block=grab.block_id, error=why)
-                if self._triggered:
-                    raise BadFrameError(f"camera buffer failed: {grab.error}", f"block {grab.block_id}")
+                if self._triggered:  # the PLC's part: failed safe, the buffer never becomes its frame
+                    raise BadFrameError(f"camera buffer failed: {why}", f"block {grab.block_id}")
                 if time.monotonic() >= deadline:
                     return False, None
-                continue
+                continue  # free run: on to the next buffer
             if lost and self._triggered:
                 raise BadFrameError(f"{lost} camera frame(s) lost before this one", f"block {grab.block_id}")
             return True, grab.image

@@ -1,0 +1,118 @@
+"""The genicam source's config, device selection, pixel conversion and missing-driver errors
+(no camera stack needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from inspector.config.checks import check_line
+from inspector.config.settings import InspectorConfig
+from inspector.errors import ConfigError, SourceError, SourceUnavailable
+from inspector.sources.genicam import config as genicam_config
+from inspector.sources.genicam.config import GenicamSourceConfig
+from inspector.sources.genicam.convert import to_bgr
+from inspector.sources.genicam.driver import DeviceInfo, require, select_device
+from inspector.sources.registry import SOURCE_KINDS
+from tests.sources.genicam.conftest import mosaic
+
+FOUND = (
+    DeviceInfo("40012345", "top", "192.168.10.21", "acA1300-60gm", "BaslerGigE"),
+    DeviceInfo("40012346", "side", "192.168.10.22", "acA1300-60gm", "BaslerGigE"),
+    DeviceInfo("22334455", "top", "", "a2A1920-160ucBAS", "BaslerUsb"),
+)
+
+
+def test_genicam_is_a_registered_source_kind() -> None:
+    assert SOURCE_KINDS["genicam"].config_type is GenicamSourceConfig
+
+
+def test_unknown_keys_and_out_of_range_values_are_refused_by_key_path() -> None:
+    with pytest.raises(ValidationError) as err:
+        GenicamSourceConfig.model_validate({"kind": "genicam", "exposure": 100, "gige": {"packet_size": 100}})
+    locations = {tuple(e["loc"]) for e in err.value.errors()}
+    assert ("exposure",) in locations and ("gige", "packet_size") in locations
+
+
+def test_features_keep_their_order_and_refuse_bad_names() -> None:
+    config = GenicamSourceConfig(kind="genicam", features={"LineSelector": "Line2", "LineMode": "Output"})
+    assert list(config.features) == ["LineSelector", "LineMode"]
+    with pytest.raises(ValidationError, match="not GenICam feature names"):
+        GenicamSourceConfig(kind="genicam", features={"Line Selector": "Line2"})
+
+
+@pytest.mark.parametrize(
+    ("wanted", "serial"), [("40012346", "40012346"), ("side", "40012346"), ("192.168.10.21", "40012345")]
+)
+def test_a_device_is_found_by_serial_user_name_or_ip(wanted: str, serial: str) -> None:
+    assert select_device(FOUND, wanted, "cam0").serial == serial
+
+
+def test_an_ambiguous_device_is_refused_listing_what_was_found() -> None:
+    with pytest.raises(SourceError, match="ambiguous") as err:
+        select_device(FOUND, "top", "cam0")
+    assert not isinstance(err.value, SourceUnavailable)  # a config problem: retrying cannot help
+    assert "40012345" in str(err.value) and "22334455" in str(err.value)
+    with pytest.raises(SourceError, match="ambiguous"):
+        select_device(FOUND, None, "cam0")  # no device named and more than one camera
+
+
+def test_a_missing_device_is_retried_and_lists_what_was_found() -> None:
+    with pytest.raises(SourceUnavailable, match=r"'40099999' not found; found: .*serial 40012345 'top'"):
+        select_device(FOUND, "40099999", "cam0")
+    with pytest.raises(SourceUnavailable, match="found: none"):
+        select_device((), None, "cam0")
+
+
+def test_a_missing_driver_is_one_config_error_naming_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pypylon" else real(name, *a)
+    )
+    config = InspectorConfig(sources=[{"kind": "genicam", "id": "top"}])
+    with pytest.raises(ConfigError) as err:
+        check_line(config, engine_given=True, output_given=True)
+    assert err.value.exit_code == 2
+    assert err.value.problems == (("sources.0.driver", genicam_config.driver_missing("pylon", "pypylon")),)
+    assert "pip install 'inspector[pylon]'" in str(err.value)
+
+
+def test_requiring_an_absent_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(genicam_config.DRIVER_MODULE, "pylon", "no_such_pylon_module")
+    with pytest.raises(SourceError, match=r"pip install 'inspector\[pylon\]'"):
+        require("pylon")
+
+
+def board(path: Path) -> np.ndarray:
+    from tests.sources.genicam.conftest import boards
+
+    return cv2.imread(str(boards(path, 1)[0]))
+
+
+@pytest.mark.parametrize("top_left", ["RG", "BG", "GR", "GB"])
+def test_bayer_is_debayered_with_opencvs_name_for_the_genicam_pattern(top_left: str) -> None:
+    red = np.zeros((32, 48, 3), np.uint8)
+    red[:, :, 2] = 200  # a red scene: the wrong OpenCV code turns it blue or green
+    frame = to_bgr(mosaic(red, top_left), f"Bayer{top_left}8")
+    assert frame.shape == (32, 48, 3) and frame.flags.c_contiguous
+    assert (frame[4:-4, 4:-4] == (0, 0, 200)).all()
+
+
+def test_mono_10_and_12_bit_keep_their_top_8_bits() -> None:
+    words = np.array([[0, 1023, 512, 4]], np.uint16)
+    assert to_bgr(words, "Mono10")[0, :, 0].tolist() == [0, 255, 128, 1]
+    assert to_bgr(words * 4, "Mono12")[0, :, 0].tolist() == [0, 255, 128, 1]
+    assert to_bgr(np.array([[65535]], np.uint16), "Mono12")[0, 0, 0] == 255  # saturates, never wraps
+
+
+def test_rgb_and_bgr_frames_come_out_bgr_and_owned(tmp_path: Path) -> None:
+    image = board(tmp_path)
+    rgb = np.ascontiguousarray(image[:, :, ::-1])
+    assert np.array_equal(to_bgr(rgb, "RGB8"), image)
+    copy = to_bgr(image, "BGR8")
+    assert np.array_equal(copy, image) and not np.shares_memory(copy, image)  # the buffer goes back
