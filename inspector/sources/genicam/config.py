@@ -18,6 +18,7 @@ PixelFormat = Literal[
 ]
 AutoMode = Literal["off", "once", "continuous"]
 DRIVER_MODULE = {"pylon": "pypylon", "aravis": "gi"}  # what each driver imports, and the extra's name
+AVAILABLE_DRIVERS = ("pylon",)  # the drivers this version implements
 
 
 class SensorRoi(Section):
@@ -133,6 +134,10 @@ class GenicamSourceConfig(SourceCommon):
 
     def environment_problems(self) -> list[tuple[str, str]]:
         """(key, reason) for what this machine lacks to run the source: the driver's package."""
+        if self.driver not in AVAILABLE_DRIVERS:
+            return [
+                ("driver", f"driver {self.driver} is not available in this version of inspector; use pylon")
+            ]
         module = DRIVER_MODULE[self.driver]
         if importlib.util.find_spec(module) is None:
             return [("driver", driver_missing(self.driver, module))]

@@ -116,3 +116,9 @@ def test_rgb_and_bgr_frames_come_out_bgr_and_owned(tmp_path: Path) -> None:
     assert np.array_equal(to_bgr(rgb, "RGB8"), image)
     copy = to_bgr(image, "BGR8")
     assert np.array_equal(copy, image) and not np.shares_memory(copy, image)  # the buffer goes back
+
+
+def test_a_driver_this_version_lacks_is_refused_at_check() -> None:
+    config = InspectorConfig(sources=[{"kind": "genicam", "id": "top", "driver": "aravis"}])
+    with pytest.raises(ConfigError, match=r"sources\.0\.driver: driver aravis is not available"):
+        check_line(config, engine_given=True, output_given=True)
