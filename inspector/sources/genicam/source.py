@@ -81,7 +81,7 @@ class GenicamSource:
         deadline = time.monotonic() + self._config.grab_timeout_ms / 1000.0
         while True:
             if self._config.trigger == "software":  # one exposure per read: per PLC trigger, or paced
-                self._fire(camera)
+                self._fire(camera, deadline)
             left_ms = max(1, round((deadline - time.monotonic()) * 1000.0))
             grab = camera.retrieve(left_ms, self._convert)
             self._refresh_stats(camera)
@@ -101,9 +101,9 @@ class GenicamSource:
                 raise BadFrameError(f"{lost} camera frame(s) lost before this one", f"block {grab.block_id}")
             return True, grab.image
 
-    def _fire(self, camera: Camera) -> None:
+    def _fire(self, camera: Camera, deadline: float) -> None:
         """Trigger one exposure once the camera accepts it (a trigger fired before is lost)."""
-        if not camera.wait_trigger_ready(self._config.grab_timeout_ms):
+        if not camera.wait_trigger_ready(max(1, round((deadline - time.monotonic()) * 1000.0))):
             raise SourceUnavailable(f"source {self._config.id}: camera not ready for a trigger")
         camera.fire_software_trigger()
 
