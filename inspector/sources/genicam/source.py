@@ -53,6 +53,11 @@ class GenicamSource:
 
     def open(self) -> None:
         cfg = self._config
+        if cfg.trigger == "line" and not self._triggered:
+            # idle between parts is normal then, and a read cannot tell it from a dead camera
+            raise SourceError(
+                f"source {cfg.id}: trigger: line needs plc.mode: triggered (one PLC trigger per part)"
+            )
         self.release()
         driver = self._driver or load_driver(cfg.driver)
         self._driver = driver

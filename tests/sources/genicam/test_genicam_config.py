@@ -122,3 +122,11 @@ def test_a_driver_this_version_lacks_is_refused_at_check() -> None:
     config = InspectorConfig(sources=[{"kind": "genicam", "id": "top", "driver": "aravis"}])
     with pytest.raises(ConfigError, match=r"sources\.0\.driver: driver aravis is not available"):
         check_line(config, engine_given=True, output_given=True)
+
+
+def test_a_line_trigger_needs_a_plc_triggered_line() -> None:
+    from inspector.sources.genicam.source import GenicamSource
+
+    source = GenicamSource(GenicamSourceConfig(kind="genicam", trigger="line"), triggered=False)
+    with pytest.raises(SourceError, match=r"trigger: line needs plc\.mode: triggered"):
+        source.open()

@@ -152,3 +152,25 @@ def test_a_removed_camera_is_lost_then_reopened_by_serial(tmp_path: Path) -> Non
         assert stats.device["lost_frames"] == 0  # the counter restarted at 0: not a loss
     finally:
         reader.close()
+
+
+def test_a_line_trigger_is_configured_though_the_emulator_cannot_fire_it(tmp_path: Path) -> None:
+    boards(tmp_path, 1)
+    line = {"source": "Line1", "edge": "falling", "delay_us": 100.0}
+    source = opened(
+        GenicamSource(emulated(tmp_path, trigger="line", line_trigger=line, grab_timeout_ms=200), True)
+    )
+    try:
+        camera = source._camera
+        assert camera is not None
+        assert (camera.get("TriggerMode"), camera.get("TriggerSource")) == ("On", "Line1")
+        assert (camera.get("TriggerActivation"), camera.get("TriggerDelay")) == ("FallingEdge", 100.0)
+        assert source.read() == (False, None)  # no edge can be made here: the grab times out
+        assert source.counters()["timeouts"] == 1
+    finally:
+        source.release()
+    debounced = emulated(tmp_path, trigger="line", line_trigger={**line, "debounce_us": 10.0})
+    with pytest.raises(
+        SourceError, match=r"line_trigger\.debounce_us: the camera has no writable LineDebouncerTime"
+    ):
+        GenicamSource(debounced, True).open()  # the emulator has no debouncer node
