@@ -6,16 +6,19 @@ Enumerating every transport layer broadcasts a GigE discovery packet: ``transpor
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 from pypylon import genicam, pylon  # the optional extra: this module is imported lazily
 
 from inspector.errors import SourceUnavailable
+from inspector.logging import get_logger
 from inspector.sources.genicam.config import FeatureValue
 from inspector.sources.genicam.driver import Convert, DeviceInfo, FeatureError, Grab
 
+log = get_logger("inspector.sources")
 TRANSPORT_LAYERS = {"gige": "BaslerGigE", "usb3": "BaslerUsb", "emulation": "BaslerCamEmu"}
 STREAM_COUNTERS = {  # pylon stream grabber statistics -> the names the stats event uses
     "failed_buffers_driver": "Statistic_Failed_Buffer_Count",
@@ -120,18 +123,30 @@ class PylonCamera:
             raise FeatureError(_short(exc)) from None
 
     def start(self, buffers: int, latest_only: bool) -> None:
-        self._camera.MaxNumBuffer.Value = buffers
         strategy = pylon.GrabStrategy_LatestImageOnly if latest_only else pylon.GrabStrategy_OneByOne
-        self._camera.StartGrabbing(strategy)
+        with self._device("start grabbing"):
+            self._camera.MaxNumBuffer.Value = buffers
+            self._camera.StartGrabbing(strategy)
 
     def wait_trigger_ready(self, timeout_ms: int) -> bool:
-        return bool(self._camera.WaitForFrameTriggerReady(timeout_ms, pylon.TimeoutHandling_Return))
+        with self._device("wait for trigger ready"):
+            return bool(self._camera.WaitForFrameTriggerReady(timeout_ms, pylon.TimeoutHandling_Return))
 
     def fire_software_trigger(self) -> None:
-        self._camera.ExecuteSoftwareTrigger()
+        with self._device("software trigger"):
+            self._camera.ExecuteSoftwareTrigger()
+
+    @contextmanager
+    def _device(self, what: str) -> Iterator[None]:
+        """A pylon error while talking to the device (gone, unplugged) is a lost source."""
+        try:
+            yield
+        except genicam.GenericException as exc:
+            raise SourceUnavailable(f"{what} on {self.info.describe()}: {_short(exc)}") from None
 
     def retrieve(self, timeout_ms: int, convert: Convert) -> Grab | None:
-        result = self._camera.RetrieveResult(timeout_ms, pylon.TimeoutHandling_Return)
+        with self._device("retrieve"):
+            result = self._camera.RetrieveResult(timeout_ms, pylon.TimeoutHandling_Return)
         if result is None or not result.IsValid():
             return None
         try:
@@ -145,18 +160,19 @@ class PylonCamera:
             result.Release()
 
     def removed(self) -> bool:
-        return bool(self._camera.IsCameraDeviceRemoved())
+        with self._device("removal check"):
+            return bool(self._camera.IsCameraDeviceRemoved())
 
     def statistics(self) -> Mapping[str, int]:
+        counts = {}
         try:
             nodes = self._camera.GetStreamGrabberNodeMap()
+            for key, name in STREAM_COUNTERS.items():
+                node = nodes.GetNode(name)
+                if node is not None and genicam.IsReadable(node):
+                    counts[key] = int(node.GetValue())
         except genicam.GenericException:
-            return {}
-        counts = {}
-        for key, name in STREAM_COUNTERS.items():
-            node = nodes.GetNode(name)
-            if node is not None and genicam.IsReadable(node):
-                counts[key] = int(node.GetValue())
+            pass  # a device going away: the counters read so far stand, the next read retries
         return counts
 
     def close(self) -> None:
@@ -169,4 +185,7 @@ class PylonCamera:
             camera.Close()
         except genicam.GenericException:
             pass  # a removed device refuses even this; destroying it below frees it all the same
-        camera.DestroyDevice()
+        try:
+            camera.DestroyDevice()
+        except genicam.GenericException as exc:
+            log.warning("genicam_close_failed", device=self.info.describe(), error=_short(exc))

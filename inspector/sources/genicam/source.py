@@ -27,7 +27,7 @@ from inspector.logging import get_logger
 from inspector.sources.base import BadFrameError, FrameSource, SourceOptions
 from inspector.sources.genicam.config import GenicamSourceConfig
 from inspector.sources.genicam.configure import ConfigureError, configure
-from inspector.sources.genicam.convert import to_bgr
+from inspector.sources.genicam.convert import PixelFormatError, to_bgr
 from inspector.sources.genicam.driver import Camera, Driver, Grab, load_driver, select_device
 
 log = get_logger("inspector.sources")
@@ -88,7 +88,12 @@ class GenicamSource:
             if self._config.trigger == "software":  # one exposure per read: per PLC trigger, or paced
                 self._fire(camera, deadline)
             left_ms = max(1, round((deadline - time.monotonic()) * 1000.0))
-            grab = camera.retrieve(left_ms, self._convert)
+            try:
+                grab = camera.retrieve(left_ms, self._convert)
+            except PixelFormatError as exc:  # the camera sends another format than pixel_format says
+                raise SourceError(
+                    f"source {self._config.id}: {exc} (pixel_format {self._config.pixel_format})"
+                ) from None
             self._refresh_stats(camera)
             if grab is None:
                 return self._timed_out(camera)

@@ -174,3 +174,14 @@ def test_a_line_trigger_is_configured_though_the_emulator_cannot_fire_it(tmp_pat
         SourceError, match=r"line_trigger\.debounce_us: the camera has no writable LineDebouncerTime"
     ):
         GenicamSource(debounced, True).open()  # the emulator has no debouncer node
+
+
+def test_frames_in_another_format_than_configured_are_refused_by_name(tmp_path: Path) -> None:
+    boards(tmp_path, 1, grey=True)
+    config = emulated(tmp_path, pixel_format="Mono8", trigger="software", features={"PixelFormat": "Mono12"})
+    source = opened(GenicamSource(config, False))
+    try:
+        with pytest.raises(SourceError, match=r"expected a 2-D uint8 buffer.*\(pixel_format Mono8\)"):
+            source.read()
+    finally:
+        source.release()
