@@ -18,7 +18,7 @@ PixelFormat = Literal[
 ]
 AutoMode = Literal["off", "once", "continuous"]
 DRIVER_MODULE = {"pylon": "pypylon", "aravis": "gi"}  # what each driver imports, and the extra's name
-AVAILABLE_DRIVERS = ("pylon",)  # the drivers this version implements
+AVAILABLE_DRIVERS = ("pylon", "aravis")  # the drivers this version implements
 
 
 class SensorRoi(Section):

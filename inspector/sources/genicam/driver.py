@@ -30,6 +30,7 @@ class DeviceInfo:
     ip: str = ""
     model: str = ""
     transport: str = ""
+    handle: str = ""  # how the driver opens it (a device id or an address); the serial where empty
 
     def matches(self, wanted: str) -> bool:
         return wanted in (self.serial, self.user_name, self.ip)
@@ -48,6 +49,7 @@ class Grab:
     block_id: int  # the camera's frame counter (BlockID / frame_id)
     timestamp: int  # the camera's tick counter (0 where the device has none)
     error: str = ""  # why the buffer failed
+    skipped: int = 0  # newer-frame grabbing: frames passed over on purpose just before this one
 
     @property
     def ok(self) -> bool:
@@ -63,6 +65,7 @@ class Camera(Protocol):
 
     info: DeviceInfo
     counter_bits: int  # width of the frame counter (it wraps after 2**bits - 1)
+    counter_first: int  # the counter's first value after a wrap (GigE Vision 1.x skips 0)
 
     def has(self, name: str) -> bool:
         """Whether the feature exists and can be written now."""
@@ -106,8 +109,9 @@ class Driver(Protocol):
 
     name: str
 
-    def enumerate(self, transport: str) -> Sequence[DeviceInfo]:
-        """Devices on ``transport`` (any, gige, usb3, emulation)."""
+    def enumerate(self, transport: str, wanted: str | None) -> Sequence[DeviceInfo]:
+        """Devices on ``transport`` (any, gige, usb3, emulation). ``wanted`` (the configured device)
+        lets a driver narrow the search: an IP address is asked directly, not by broadcast."""
 
     def open(self, info: DeviceInfo) -> Camera:
         """Open one enumerated device; SourceUnavailable when it is busy or gone."""
@@ -129,7 +133,13 @@ def load_driver(driver: str) -> Driver:
         from inspector.sources.genicam.pylon import PylonDriver
 
         return PylonDriver()
-    raise SourceError(f"driver {driver} is not available in this version of inspector (use driver: pylon)")
+    try:
+        from inspector.sources.genicam.aravis import AravisDriver
+    except (ImportError, ValueError) as exc:  # PyGObject without the Aravis typelib
+        raise SourceError(
+            f"driver aravis needs Aravis 0.8's GObject bindings (apt gir1.2-aravis-0.8): {exc}"
+        ) from None
+    return AravisDriver()
 
 
 def select_device(found: Sequence[DeviceInfo], wanted: str | None, source_id: str) -> DeviceInfo:

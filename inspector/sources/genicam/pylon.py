@@ -54,7 +54,7 @@ class PylonDriver:
         factory = pylon.TlFactory.GetInstance()
         return factory if transport == "any" else factory.CreateTl(TRANSPORT_LAYERS[transport])
 
-    def enumerate(self, transport: str) -> Sequence[DeviceInfo]:
+    def enumerate(self, transport: str, wanted: str | None) -> Sequence[DeviceInfo]:
         layer = self._layer(transport)
         if layer is None:
             return []
@@ -74,6 +74,7 @@ class PylonDriver:
 
 class PylonCamera:
     counter_bits = 64  # BlockID is 64-bit on GigE Vision 2 and USB3 Vision (pylon extends GEV1's 16 bits)
+    counter_first = 0
 
     def __init__(self, camera: Any, info: DeviceInfo) -> None:
         self._camera = camera
@@ -151,11 +152,12 @@ class PylonCamera:
             return None
         try:
             block, stamp = int(result.BlockID), int(result.TimeStamp)
+            skipped = int(result.GetNumberOfSkippedImages())  # LatestImageOnly's, not losses
             if not result.GrabSucceeded():
                 why = f"{result.GetErrorDescription()} (code {result.GetErrorCode():#x})"
-                return Grab(None, block, stamp, why)
+                return Grab(None, block, stamp, why, skipped)
             with result.GetArrayZeroCopy() as view:  # the driver's buffer: converted, never kept
-                return Grab(convert(np.asarray(view)), block, stamp)
+                return Grab(convert(np.asarray(view)), block, stamp, "", skipped)
         finally:
             result.Release()
 

@@ -46,7 +46,7 @@ class GenicamSource:
         self._serial: str | None = None  # the camera found first: re-opened by this serial
         self._last_block: int | None = None
         self._lock = threading.Lock()
-        self._counts = {"lost_frames": 0, "failed_buffers": 0, "timeouts": 0}
+        self._counts = {"lost_frames": 0, "skipped_frames": 0, "failed_buffers": 0, "timeouts": 0}
         self._driver_stats: dict[str, int] = {}
         self._stats_t = 0.0
         self._convert: Callable[[np.ndarray], np.ndarray] = lambda view: to_bgr(view, config.pixel_format)
@@ -61,8 +61,8 @@ class GenicamSource:
         self.release()
         driver = self._driver or load_driver(cfg.driver)
         self._driver = driver
-        found = driver.enumerate(cfg.transport)
-        info = select_device(found, self._serial or cfg.device, cfg.id)
+        wanted = self._serial or cfg.device
+        info = select_device(driver.enumerate(cfg.transport, wanted), wanted, cfg.id)
         camera = driver.open(info)
         try:
             configure(camera, cfg)
@@ -74,7 +74,7 @@ class GenicamSource:
         except SourceError:
             camera.close()
             raise
-        self._camera, self._serial, self._last_block = camera, info.serial, None
+        self._camera, self._serial, self._last_block = camera, info.serial or None, None
         log.info("genicam_opened", source=cfg.id, device=info.describe(), trigger=cfg.trigger)
 
     def read(self) -> tuple[bool, np.ndarray | None]:
@@ -130,9 +130,14 @@ class GenicamSource:
         last, self._last_block = self._last_block, grab.block_id
         if last is None:
             return 0
-        modulus = 1 << self._camera.counter_bits
-        lost = (grab.block_id - last - 1) % modulus
-        if lost and lost < modulus // 2:  # a jump backwards (a restarted counter) is no loss
+        first = self._camera.counter_first
+        modulus = (1 << self._camera.counter_bits) - first  # the counter's values: first .. 2**bits - 1
+        gap = ((grab.block_id - first) - (last - first) - 1) % modulus
+        if gap >= modulus // 2:  # a jump backwards (a restarted counter) is no loss
+            return 0
+        self._count("skipped_frames", min(gap, grab.skipped))
+        lost = max(0, gap - grab.skipped)  # grab: latest passes over frames on purpose
+        if lost:
             self._count("lost_frames", lost)
             log.warning("genicam_frames_lost", source=self._config.id, lost=lost, block=grab.block_id)
             return lost
@@ -158,6 +163,8 @@ class GenicamSource:
     def release(self) -> None:
         camera, self._camera = self._camera, None
         if camera is not None:
+            self._stats_t = 0.0
+            self._refresh_stats(camera)  # the final driver counters stay readable
             camera.close()
 
     @property

@@ -118,9 +118,11 @@ def test_rgb_and_bgr_frames_come_out_bgr_and_owned(tmp_path: Path) -> None:
     assert np.array_equal(copy, image) and not np.shares_memory(copy, image)  # the buffer goes back
 
 
-def test_a_driver_this_version_lacks_is_refused_at_check() -> None:
+def test_a_missing_aravis_binding_names_its_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "gi" else real(n, *a))
     config = InspectorConfig(sources=[{"kind": "genicam", "id": "top", "driver": "aravis"}])
-    with pytest.raises(ConfigError, match=r"sources\.0\.driver: driver aravis is not available"):
+    with pytest.raises(ConfigError, match=r"sources\.0\.driver: .*pip install 'inspector\[aravis\]'"):
         check_line(config, engine_given=True, output_given=True)
 
 
