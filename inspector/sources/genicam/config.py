@@ -5,7 +5,10 @@ Kept free of any driver import: ``inspector check`` loads it without pypylon or 
 
 from __future__ import annotations
 
+import glob
 import importlib.util
+import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -18,7 +21,6 @@ PixelFormat = Literal[
 ]
 AutoMode = Literal["off", "once", "continuous"]
 DRIVER_MODULE = {"pylon": "pypylon", "aravis": "gi"}  # what each driver imports, and the extra's name
-AVAILABLE_DRIVERS = ("pylon", "aravis")  # the drivers this version implements
 
 
 class SensorRoi(Section):
@@ -134,14 +136,24 @@ class GenicamSourceConfig(SourceCommon):
 
     def environment_problems(self) -> list[tuple[str, str]]:
         """(key, reason) for what this machine lacks to run the source: the driver's package."""
-        if self.driver not in AVAILABLE_DRIVERS:
-            return [
-                ("driver", f"driver {self.driver} is not available in this version of inspector; use pylon")
-            ]
         module = DRIVER_MODULE[self.driver]
         if importlib.util.find_spec(module) is None:
             return [("driver", driver_missing(self.driver, module))]
+        if self.driver == "aravis" and not _aravis_typelib():
+            return [
+                (
+                    "driver",
+                    "driver aravis needs Aravis 0.8's GObject bindings: apt-get install gir1.2-aravis-0.8",
+                )
+            ]
         return []
+
+
+def _aravis_typelib() -> bool:
+    """Whether Aravis-0.8.typelib is where GObject introspection looks (without importing gi)."""
+    dirs = [*os.environ.get("GI_TYPELIB_PATH", "").split(os.pathsep), "/usr/lib/girepository-1.0"]
+    dirs += glob.glob("/usr/lib/*/girepository-1.0") + glob.glob("/usr/local/lib*/girepository-1.0")
+    return any(Path(d, "Aravis-0.8.typelib").is_file() for d in dirs if d)
 
 
 def driver_missing(driver: str, module: str) -> str:

@@ -132,3 +132,33 @@ def test_a_line_trigger_needs_a_plc_triggered_line() -> None:
     source = GenicamSource(GenicamSourceConfig(kind="genicam", trigger="line"), triggered=False)
     with pytest.raises(SourceError, match=r"trigger: line needs plc\.mode: triggered"):
         source.open()
+
+
+class CounterOnly:
+    """Just a frame counter's shape: what the accounting reads of a camera."""
+
+    def __init__(self, bits: int, first: int) -> None:
+        self.counter_bits, self.counter_first = bits, first
+
+
+@pytest.mark.parametrize(
+    ("bits", "first", "blocks", "skipped", "lost"),
+    [
+        (16, 1, [65534, 65535, 1, 2], 0, 0),  # GigE Vision 1.x: 65535 wraps to 1, no loss
+        (16, 1, [65534, 2], 0, 2),  # 65535 and 1 missing across the wrap
+        (64, 0, [7, 8, 11], 0, 2),
+        (64, 0, [7, 8, 11], 2, 0),  # grab: latest passed over two on purpose
+        (64, 0, [90, 91, 0, 1], 0, 0),  # a restarted acquisition counts from 0 again
+    ],
+)
+def test_counter_gaps_are_lost_frames_wrap_and_skips_aside(
+    bits: int, first: int, blocks: list[int], skipped: int, lost: int
+) -> None:
+    from inspector.sources.genicam.driver import Grab
+    from inspector.sources.genicam.source import GenicamSource
+
+    source = GenicamSource(GenicamSourceConfig(kind="genicam"), triggered=False)
+    source._camera = CounterOnly(bits, first)  # type: ignore[assignment]
+    for i, block in enumerate(blocks):
+        source._account(Grab(None, block, 0, skipped=skipped if i == len(blocks) - 1 else 0))
+    assert source.counters()["lost_frames"] == lost
