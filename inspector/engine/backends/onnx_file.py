@@ -196,13 +196,14 @@ def parse(path: Path, buf: bytes) -> OnnxFile:
     for number, value in fields(buf, graph):
         if number in values:
             values[number].append(span_of(value))
-    weights, dtypes = {}, set()
+    weights: dict[str, tuple[int, ...]] = {}
+    types: set[int] = set()
     for span in values[5]:
-        name, shape, dtype = initializer(buf, span)
+        name, shape, elem_type = initializer(buf, span)
         weights[name] = shape
-        dtypes.add(dtype)
+        types.add(elem_type)
     inputs = tuple(s for s in (signature(buf, v) for v in values[11]) if s.name not in weights)
-    dtype = {frozenset({1}): "float32", frozenset({10}): "float16"}.get(frozenset(dtypes), "mixed")
+    dtype = {frozenset({1}): "float32", frozenset({10}): "float16"}.get(frozenset(types), "mixed")
     return OnnxFile(path, meta, inputs, tuple(signature(buf, v) for v in values[12]), weights, dtype)
 
 
