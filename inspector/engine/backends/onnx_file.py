@@ -262,8 +262,9 @@ def checked_signature(path: Path, onnx: OnnxFile, nc: int, end2end: bool) -> boo
         )
     preds, protos = outputs
     nm = protos.dims[1] if isinstance(protos.dims[1], int) else 32
-    rows = end2end and preds.dims[1] != 4 + nc + nm and preds.dims[2] == 6 + nm
-    if not rows and preds.dims[1] != 4 + nc + nm:
+    width, depth = preds.dims[1:]  # a dynamic export names some axes instead: checked when run
+    rows = end2end and width != 4 + nc + nm and (depth == 6 + nm or isinstance(depth, str))
+    if not rows and isinstance(width, int) and width != 4 + nc + nm:
         raise ModelError(
             f"model file {path}: its predictions are {shape_text(preds)}, which does not fit its metadata's "
             f"{nc} classes and {nm} masks: expected (batch, {4 + nc + nm}, anchors); {EXPECTED}"
