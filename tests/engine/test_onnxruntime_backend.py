@@ -29,6 +29,7 @@ Source = Callable[[str], Path]
 CASES = {
     "yolov8": (0.4, None),
     "yolo11": (0.25, None),
+    "yolo11-dynamic": (0.25, None),  # ultralytics' dynamic=True: run at its metadata's imgsz
     "yolo26": (0.25, None),
     "yolo26-end2end": (0.1, False),
 }
