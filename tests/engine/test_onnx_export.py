@@ -109,6 +109,7 @@ def test_yolo26_end_to_end_export_keeps_the_contract(
     assert shapes_of(out)[OUTPUT_NAMES[0]] == (1, 4 + 5 + 32, 12 * 12 + 6 * 6 + 3 * 3)
 
 
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")  # ultralytics' TorchScript export fixture
 def test_exports_are_refused_as_sources(
     tiny_seg_checkpoint: Path,
     torchscript_export: Path,
@@ -127,3 +128,7 @@ def test_exports_are_refused_as_sources(
     )
     assert code == 2 and "a TorchScript export" in err
     assert not (tmp_path / "ts.onnx").exists() and not (tmp_path / "again.onnx").exists()
+    code, _, err = export(
+        capsys, str(tiny_seg_checkpoint), "--format", "onnx", "-o", str(first), "--half", "--force"
+    )
+    assert code == 2 and "writes float32 only" in err
