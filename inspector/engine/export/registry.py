@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from inspector.engine.export.onnx import write_onnx
+
 
 @dataclass(frozen=True)
 class ExportRequest:
@@ -28,4 +30,6 @@ class ExportResult:
 
 Exporter = Callable[[ExportRequest], ExportResult]
 
-EXPORTERS: Mapping[str, Exporter] = {}
+EXPORTERS: Mapping[str, Exporter] = {
+    "onnx": write_onnx,  # fixed-shape float32 graph, checked with ONNX Runtime
+}
