@@ -58,6 +58,7 @@ class StatsReporter(threading.Thread):
                 "read_failures": s.read_failures,
                 "reconnects": s.reconnects,
                 "reconnect_attempts": s.reconnect_attempts,
+                **s.device,
             }
             for s in (r.stats() for r in line.readers)
         }

@@ -61,7 +61,9 @@ def camera_probe(readers: Sequence[SourceReader]) -> Callable[[], ComponentHealt
         lost = [r.source_id for r in readers if r.state is SourceState.LOST]
         if lost:
             return ComponentHealth("camera", HealthState.DEGRADED, "lost: " + ", ".join(lost))
-        return ComponentHealth("camera", HealthState.OK, f"{len(readers)} source(s)")
+        lost_frames = sum(r.stats().device.get("lost_frames", 0) for r in readers)
+        detail = f", {lost_frames} camera frame(s) lost" if lost_frames else ""
+        return ComponentHealth("camera", HealthState.OK, f"{len(readers)} source(s){detail}")
 
     return probe
 
@@ -168,6 +170,12 @@ def _link_metrics(outputs: Outputs) -> list[Metric]:
     return metrics
 
 
+def _device_metrics(samples: tuple[tuple[tuple[tuple[str, str], ...], float], ...]) -> list[Metric]:
+    """Industrial cameras' own counters (lost frames, failed buffers, driver stream counters)."""
+    help = "A camera's own counters: lost_frames, failed_buffers, timeouts, driver stream counters."
+    return [Metric("inspector_source_device_total", "counter", help, samples)] if samples else []
+
+
 def line_metrics(
     delivery: DeliveryStage,
     lane: RescueLane,
@@ -182,6 +190,11 @@ def line_metrics(
         sources = [r.stats() for r in readers]
         reconnects = tuple(((("source", s.source_id),), float(s.reconnects)) for s in sources)
         frames = tuple(((("source", s.source_id),), float(s.frames)) for s in sources)
+        device = tuple(
+            ((("source", s.source_id), ("counter", name)), float(n))
+            for s in sources
+            for name, n in s.device.items()
+        )
         return [
             Metric.single(
                 "inspector_verdicts_total", "counter", "Frames answered at the output.", delivery.delivered
@@ -195,6 +208,7 @@ def line_metrics(
             Metric("inspector_queue_dropped_total", "counter", "Items dropped by queue overflow.", drops),
             Metric("inspector_source_frames_total", "counter", "Frames read per source.", frames),
             Metric("inspector_source_reconnects_total", "counter", "Source reconnects.", reconnects),
+            *_device_metrics(device),
             *_link_metrics(outputs),
         ]
 

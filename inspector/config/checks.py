@@ -29,15 +29,19 @@ class LineCheck:
 
 
 def source_problems(config: InspectorConfig) -> list[Problem]:
-    """At least one source, ids unique."""
+    """At least one source, ids unique, each kind's optional driver installed."""
     if not config.sources:
         return [("sources", "at least one source is needed")]
     ids = [c.id for c in config.sources]
-    return [
+    problems = [
         (f"sources.{index}.id", f"duplicate source id {source_id!r}")
         for index, source_id in enumerate(ids)
         if source_id in ids[:index]
     ]
+    for index, source in enumerate(config.sources):  # a kind's needs on this machine (a driver extra)
+        needs = getattr(source, "environment_problems", None)
+        problems += [(f"sources.{index}.{key}", why) for key, why in (needs() if needs else [])]
+    return problems
 
 
 def engine_problems(config: InspectorConfig) -> list[Problem]:

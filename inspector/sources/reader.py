@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import Enum
 
 import numpy as np
@@ -44,6 +44,8 @@ class SourceStats:
     lost_since: float | None  # monotonic time the source was lost, None while connected
     last_frame_t: float | None
     bad_frames: int = 0  # frames read but not inspectable (failed safe)
+    # the device's own counters where it keeps some (an industrial camera: lost frames, failed buffers)
+    device: Mapping[str, int] = field(default_factory=dict)
 
 
 class SourceReader:
@@ -94,7 +96,12 @@ class SourceReader:
                 self.lost_since,
                 self.last_frame_t,
                 self.bad_frames,
+                self._device_counters(),
             )
+
+    def _device_counters(self) -> Mapping[str, int]:
+        counters = getattr(self._source, "counters", None)
+        return dict(counters()) if callable(counters) else {}
 
     @property
     def ended(self) -> bool:

@@ -15,6 +15,7 @@ from inspector.section import Section
 from inspector.sources import camera, folder, synthetic
 from inspector.sources.base import FrameSource, SourceOptions
 from inspector.sources.config import SourceConfig
+from inspector.sources.genicam import source as genicam
 
 C = TypeVar("C", bound=Section)
 
@@ -44,6 +45,7 @@ SOURCE_KINDS: Mapping[str, SourceKind[Any]] = by_kind(
     SourceKind(camera.CameraSourceConfig, camera.build),
     SourceKind(folder.FolderSourceConfig, folder.build),
     SourceKind(synthetic.SyntheticSourceConfig, synthetic.build),
+    SourceKind(genicam.GenicamSourceConfig, genicam.build),
 )
 
 

@@ -18,11 +18,14 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import torch
 
 from tests.support.reference import build_checkpoint, synthetic_image, yolo
+
+T = TypeVar("T")
 
 
 def median_ms(run: Callable[[], object], frames: int, warmup: int = 3, per_call: int = 1) -> float:
@@ -38,11 +41,17 @@ def median_wall_cpu_ms(
         run()
     wall, cpu = [], []
     for _ in range(frames):
-        t0, c0 = time.perf_counter(), time.process_time()
-        run()
-        wall.append((time.perf_counter() - t0) * 1000 / per_call)
-        cpu.append((time.process_time() - c0) * 1000 / per_call)
+        wall_ms, cpu_ms, _ = timed(run)
+        wall.append(wall_ms / per_call)
+        cpu.append(cpu_ms / per_call)
     return statistics.median(wall), statistics.median(cpu)
+
+
+def timed(run: Callable[[], T]) -> tuple[float, float, T]:
+    """Wall and process-CPU milliseconds of one call, and what it returned."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    out = run()
+    return (time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000, out
 
 
 def cpu_comparison(ckpt: Path, images: list[np.ndarray], args: argparse.Namespace) -> None:

@@ -31,7 +31,7 @@ def test_demo_yaml_is_valid() -> None:
 
 def test_line_example_is_valid() -> None:
     config = load_config(CONFIG_DIR / "line-example.yaml")
-    assert {s.kind for s in config.sources} == {"camera", "folder", "synthetic"}
+    assert {s.kind for s in config.sources} == {"camera", "folder", "synthetic", "genicam"}
 
 
 def field_names(model: type[BaseModel]) -> set[str]:

@@ -1,0 +1,79 @@
+"""pylon's camera emulation for the genicam tests.
+
+Only the emulation transport layer is ever enumerated (``transport: emulation``): enumerating
+all of pylon's transports broadcasts a GigE discovery packet on the real network. pypylon is a
+dev dependency; where it is missing the tests skip naming it (and fail under CI=true).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+
+from inspector.sources.genicam.config import GenicamSourceConfig
+
+os.environ.setdefault("PYLON_CAMEMU", "3")  # read when pylon starts: three emulated cameras
+SERIALS = ("0815-0000", "0815-0001", "0815-0002")
+
+
+def require_pypylon() -> None:
+    if importlib.util.find_spec("pypylon") is not None:
+        return
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail("pypylon is not installed but CI is set: '.[dev]' must bring it", pytrace=False)
+    pytest.skip("pypylon is not installed (pip install 'inspector[pylon]')")
+
+
+@pytest.fixture
+def pylon() -> None:
+    require_pypylon()
+
+
+def boards(folder: Path, count: int, size: tuple[int, int] = (160, 120), grey: bool = False) -> list[Path]:
+    """``count`` synthetic PCB boards as PNG files, in name order (what the emulator serves)."""
+    from inspector.sources.synthetic import pcb_scene
+
+    folder.mkdir(parents=True, exist_ok=True)
+    scene = pcb_scene(size[0], size[1], seed=3)
+    paths = []
+    for i in range(count):
+        image = scene(i)
+        path = folder / f"board_{i:03d}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if grey else image)
+        paths.append(path)
+    return paths
+
+
+def emulated(folder: Path, serial: str = SERIALS[0], **overrides: Any) -> GenicamSourceConfig:
+    """An emulated camera serving the images in ``folder`` (in name order, looping)."""
+    features = {"TestImageSelector": "Off", "ImageFileMode": "On", "ImageFilename": str(folder)}
+    features.update(overrides.pop("features", {}))
+    entry = {
+        "kind": "genicam",
+        "id": "cam0",
+        "device": serial,
+        "transport": "emulation",
+        "features": features,
+    }
+    return GenicamSourceConfig.model_validate({**entry, **overrides})
+
+
+def mosaic(image: np.ndarray, top_left: str) -> np.ndarray:
+    """The Bayer mosaic a sensor with ``top_left`` 2x2 ('RG': R G / G B) records of a BGR image."""
+    channel = {"B": 0, "G": 1, "R": 2}
+    pattern = {"RG": ("RG", "GB"), "BG": ("BG", "GR"), "GR": ("GR", "BG"), "GB": ("GB", "RG")}[top_left]
+    out = np.empty(image.shape[:2], np.uint8)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            out[dy::2, dx::2] = image[dy::2, dx::2, channel[pattern[dy][dx]]]
+    return out
+
+
+MakeConfig = Callable[..., GenicamSourceConfig]
