@@ -24,7 +24,7 @@ import torch
 from inspector.engine.backends.openvino import F32_REFERENCE_SUFFIX
 from inspector.engine.backends.openvino_model import METADATA_SECTION, import_openvino
 from inspector.engine.backends.precision_check import warmup_frame
-from inspector.engine.letterbox import apply_letterbox, check_imgsz, plan_letterbox
+from inspector.engine.letterbox import apply_letterbox, check_imgsz, plan_letterbox, rect_input
 from inspector.engine.loaders import LoadedModel, ModelInfo, load_model
 from inspector.engine.torchscript import ScriptedSegmenter
 from inspector.errors import ModelError
@@ -56,11 +56,10 @@ def source_model(request: ExportRequest) -> LoadedModel:
 
 
 def input_hw(request: ExportRequest, info: ModelInfo) -> tuple[int, int]:
-    """The fixed input: --imgsz, else the trained size, each side a stride multiple."""
-    if request.frame is not None and request.imgsz is None:
-        # TODO(rect input): the rectangular input chosen from the camera frame comes with the
-        # shared letterbox helper; until then the exporter takes the size as --imgsz H,W.
-        raise ModelError("--frame is not supported by --format openvino yet; give the input as --imgsz H,W")
+    """The fixed input: ``--frame`` gives a rectangle fitting the camera (its long side the
+    ``--imgsz`` side or the trained size), else ``--imgsz`` or the trained size; stride multiples."""
+    if request.frame is not None:
+        return rect_input(request.frame, max(request.imgsz or info.imgsz), info.stride)
     height, width = request.imgsz or info.imgsz
     return check_imgsz(height, info.stride), check_imgsz(width, info.stride)
 
