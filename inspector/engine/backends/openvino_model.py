@@ -4,9 +4,9 @@ itself.
 
 Metadata, in ultralytics' keys (one reader, ``engine.exported``, serves every format):
 
-* ONNX files: their ``metadata_props``, which OpenVINO's ONNX reader puts into the model's
-  ``rt_info`` under ``framework`` (each value ``str()`` of the Python value);
-* IRs written by ``inspector model export``: the same ``rt_info`` section, written the same way;
+* ONNX files: their ``metadata_props``, read by the ONNX backend's reader (``onnx_file``);
+* IRs written by ``inspector model export``: the model's ``rt_info`` section ``framework``, each
+  value ``str()`` of the Python value (where OpenVINO's own ONNX reader puts ``metadata_props``);
 * IRs written by ultralytics: the ``metadata.yaml`` beside the ``.xml``.
 """
 
@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 from inspector.engine.backends.extras import require
+from inspector.engine.backends.onnx_file import read_onnx
 from inspector.engine.checkpoint import reason_of
 from inspector.engine.exported import ExportMetadata, checked_metadata, export_metadata, family_named_in
 from inspector.engine.formats import FileKind, ir_in, sniff
@@ -75,8 +76,7 @@ def literal(text: str) -> Any:
 
 
 def rt_info_metadata(model: Any) -> dict[str, Any]:
-    """The ``framework`` section of the model's ``rt_info`` as Python values ({} when absent).
-    TODO(onnx_file): the ONNX backend's metadata reader parses the same strings; share it once merged."""
+    """The ``framework`` section of the model's ``rt_info`` as Python values ({} when absent)."""
     if not model.has_rt_info([METADATA_SECTION]):
         return {}
     section = model.get_rt_info()[METADATA_SECTION]
@@ -101,7 +101,10 @@ def yaml_metadata(xml: Path) -> dict[str, Any]:
 
 def read_openvino_model(core: Any, path: Path) -> ReadModel:
     """The model at ``path`` read (not compiled), with its checked metadata."""
-    xml, _ = model_file(path)
+    xml, kind = model_file(path)
+    # An ONNX file is read by the ONNX backend's reader first: the same metadata and the same
+    # error for a truncated or damaged file, whichever backend runs it.
+    onnx_meta = read_onnx(xml).metadata if kind is FileKind.ONNX else None
     try:
         model = core.read_model(str(xml))
     except Exception as exc:  # untrusted bytes: whatever breaks, the user gets one clear line
@@ -110,7 +113,7 @@ def read_openvino_model(core: Any, path: Path) -> ReadModel:
         raise ModelError(
             f"model file {xml}: OpenVINO cannot read it ({reason}); expected {expected} exported by {HOW}"
         ) from None
-    meta = rt_info_metadata(model) or yaml_metadata(xml)
+    meta = onnx_meta if onnx_meta is not None else rt_info_metadata(model) or yaml_metadata(xml)
     if "names" not in meta:  # another tool's metadata_props: not what an export of a YOLO model says
         meta = {}
     typed = export_metadata(xml, checked_metadata(xml, meta, HOW), HOW)
