@@ -184,6 +184,8 @@ def test_ultralytics_exports_load_and_match_predict(
         with pytest.raises(ModelError, match=r"cut\.onnx: not a complete ONNX model"):
             open_openvino(cut, EngineConfig(device="cpu"), CPU)
     if fmt == "openvino":  # the folder's metadata.yaml is what names the classes
+        inside = open_openvino(exported / "best.xml", EngineConfig(device="cpu"), CPU)  # the .xml itself
+        assert inside.info.names == info.names
         (exported / "metadata.yaml").unlink()
         with pytest.raises(ModelError, match=r"best\.xml: an export without ultralytics metadata"):
             open_openvino(exported, EngineConfig(device="cpu"), CPU)
