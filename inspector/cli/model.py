@@ -21,7 +21,9 @@ def register(sub: Any, name: str) -> None:
     parser = sub.add_parser(name, help="inspect or convert a segmentation model file (YOLOv8/11/26-seg)")
     actions = parser.add_subparsers(dest="model_action", required=True, metavar="ACTION")
     info = actions.add_parser("info", help="what a model file is: format, arch, scale, classes, input size")
-    info.add_argument("file", type=Path, help="model file (best.pt, inspector model, TorchScript)")
+    info.add_argument(
+        "file", type=Path, help="model file (best.pt, inspector model, TorchScript, ONNX, OpenVINO IR)"
+    )
     info.add_argument("--json", action="store_true", help="print one JSON object")
     info.set_defaults(handler=handle_info)
     convert = actions.add_parser(
@@ -67,10 +69,34 @@ def register_export(actions: Any) -> None:
     export.set_defaults(handler=handle_export)
 
 
-def handle_info(args: argparse.Namespace) -> int:
+def describe(path: Path) -> dict[str, Any]:
+    """A checkpoint is read as the torch loader reads it; an export is opened on the CPU by the
+    backend that runs it (a TensorRT engine needs its GPU)."""
+    import torch
+
+    from inspector.engine.backends.registry import open_network
+    from inspector.engine.config import EngineConfig
+    from inspector.engine.formats import FileKind, sniff
     from inspector.engine.loaders import load_model
 
-    info = load_model(args.file).info.as_dict()
+    if sniff(path) is FileKind.TORCH:
+        return load_model(path).info.as_dict()
+    network, choice = open_network(path, EngineConfig(model=path, device="cpu"), torch.device("cpu"))
+    return {**network.info.as_dict(), "backend": choice.name}
+
+
+def quiet_logs() -> None:
+    """Warnings and errors to stderr: stdout is the command's own answer (``--json``)."""
+    import sys
+
+    from inspector.logging import LogConfig, configure_logging
+
+    configure_logging(LogConfig(format="console", level="warning"), stream=sys.stderr)
+
+
+def handle_info(args: argparse.Namespace) -> int:
+    quiet_logs()
+    info = describe(args.file)
     if info.get("arch") == "yolov8-seg" and len(info.get("names") or ()) == 1:
         info["note"] = FASTSAM_NOTE
     if args.json:
@@ -114,6 +140,7 @@ def handle_export(args: argparse.Namespace) -> int:
     from inspector.engine.export.options import export_request
     from inspector.engine.export.registry import EXPORTERS
 
+    quiet_logs()
     request = export_request(args)
     exporter = EXPORTERS.get(args.format)
     if exporter is None:

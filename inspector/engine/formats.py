@@ -45,6 +45,8 @@ def ir_in(folder: Path) -> Path:
 
 def sniff(path: Path) -> FileKind:
     """The kind of model file at ``path``; ``ModelError`` naming the file when it is none of them."""
+    if not path.exists():
+        raise ModelError(f"model file {path} does not exist")
     if path.is_dir():
         ir_in(path)
         return FileKind.OPENVINO

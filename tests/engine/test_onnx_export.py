@@ -4,6 +4,7 @@ ultralytics-style metadata, checked against the source model when written."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -90,6 +91,13 @@ def test_frame_gives_a_rectangular_input_and_batch(
     assert "128x160, batch 2" in text  # 4:3 at a long side of 160: 120 rows, padded to 128
     assert shapes_of(out)["images"] == (2, 3, 128, 160)
     assert ast.literal_eval(metadata_of(out)["imgsz"]) == [128, 160]
+
+    code = main(["model", "info", str(out), "--json"])
+    text, err = capsys.readouterr()
+    assert code == 0, err
+    info = json.loads(text)
+    assert info["format"] == "onnx" and info["backend"] == "onnxruntime" and info["imgsz"] == [128, 160]
+    assert info["arch"] == "yolov8-seg" and info["names"][1] == "solder_bridge" and info["fixed_imgsz"]
 
 
 def test_yolo26_end_to_end_export_keeps_the_contract(
