@@ -16,6 +16,7 @@ from inspector.engine import EngineConfig, load_engine
 from inspector.engine.backends.openvino import open_openvino
 from inspector.engine.backends.openvino_model import import_openvino, rt_info_metadata
 from inspector.errors import ModelError
+from inspector.logging import LogConfig, configure_logging
 from tests.support.logs import LogCapture
 from tests.support.reference import synthetic_image
 
@@ -95,6 +96,7 @@ def test_int8_export_runs_as_int8_behind_its_f32_reference(
     code, printed = export(capsys, tiny_seg_checkpoint, out, "--imgsz", SIDE, "--int8", "--calib", str(calib))
     assert code == 0 and "int8 weights" in printed, printed
     assert (tmp_path / "int8-f32.xml").is_file()  # what the start-up check compares with
+    configure_logging(LogConfig(format="json", level="debug"), stream=logs.stream)  # the CLI quieted it
     int8 = {"precision": "int8", "check_iou": 0.0}
     engine = load_engine(EngineConfig(model=out, device="cpu", openvino=int8))
     assert engine.info.weights_dtype == "int8" and engine.infer([synthetic_image(120, 160, seed=9)])
