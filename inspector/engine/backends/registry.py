@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from inspector.engine.backends.tensorrt import open_tensorrt
 from inspector.engine.config import EngineConfig
 from inspector.engine.formats import FileKind, sniff
 from inspector.engine.network import Network
@@ -24,6 +25,7 @@ OpenNetwork = Callable[[Path, EngineConfig, torch.device], Network]
 
 BACKENDS: Mapping[str, OpenNetwork] = {
     "torch": open_torch,  # eager YOLOv8/11/26-seg (ultralytics / inspector files) and TorchScript exports
+    "tensorrt": open_tensorrt,  # NVIDIA GPU: a plan built from ONNX (cached) or a .engine file
 }
 
 # Which backends can run which kind of file, in the order ``auto`` prefers them.

@@ -1,0 +1,249 @@
+"""TensorRT on an NVIDIA GPU (``engine.backend: tensorrt``).
+
+Two kinds of model file:
+
+* an ONNX file (ultralytics ``format=onnx`` or ``inspector model export --format onnx``): a plan
+  is built at first start for its fixed input shape and batch, in ``engine.tensorrt.precision``
+  (fp16 by default), and cached under ``engine.tensorrt.cache_dir`` keyed by GPU model and compute
+  capability, TensorRT version, the ONNX file's hash, input shape, batch and precision
+  (``tensorrt_plan``). A cached plan whose key differs is rebuilt, never loaded.
+* a plan (ultralytics ``format=engine``, or ``inspector model export --format tensorrt``): its
+  metadata header gives names, size, stride, task; its TensorRT version and GPU are checked.
+
+fp16 is checked at start against fp32 (``engine.tensorrt.check_iou``). The fp32 reference is a
+TensorRT fp32 plan of the same ONNX file (built and cached like the fp16 one): the same graph on
+the same runtime, so the check sees the precision and nothing else. A plan file brings no fp32
+twin (and no source to build one): its precision (``args.half``) is logged and the check is
+skipped, saying so. I/O buffers are torch CUDA tensors; the plan runs on torch's current stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+import inspector
+from inspector.engine.backends.extras import require
+from inspector.engine.backends.tensorrt_build import (
+    build_plan,
+    capturing_logger,
+    deserialize,
+    gpu_identity,
+    onnx_facts,
+    torch_dtype,
+)
+from inspector.engine.backends.tensorrt_plan import (
+    PlanKey,
+    cached_plan_state,
+    check_plan_gpu,
+    check_plan_version,
+    file_sha256,
+    plan_metadata,
+    plan_path,
+    read_plan_metadata,
+    write_plan,
+)
+from inspector.engine.config import EngineConfig
+from inspector.engine.exported import PRETTY_ARCH, ExportMetadata, checked_metadata, rows_as_pairs
+from inspector.engine.formats import FileKind, sniff
+from inspector.engine.loaders import ModelInfo
+from inspector.engine.network import RawHead
+from inspector.errors import ModelError
+from inspector.logging import get_logger
+
+log = get_logger("inspector.engine")
+
+ONNX_HOW = "ultralytics (format=onnx) or `inspector model export SRC --format onnx`"
+ARCH_OF = {"yolov8": "yolov8-seg", "fastsam": "yolov8-seg", "yolo11": "yolo11-seg", "yolo26": "yolo26-seg"}
+
+
+@dataclass(frozen=True, eq=False)
+class TensorRtNetwork:
+    """A ``Network`` run by a deserialized TensorRT engine with static torch CUDA buffers. Outputs
+    are views of those buffers, which the next call overwrites (as CUDA-graph outputs are)."""
+
+    info: ModelInfo
+    device: torch.device
+    dtype: torch.dtype
+    max_batch: int
+    precision: str  # what the plan computes in ("fp16" | "fp32"); the I/O may be float32 either way
+    context: Any
+    buffers: dict[str, torch.Tensor]
+    input_name: str
+    outputs: tuple[str, str]  # (predictions, prototypes)
+    keep: tuple[Any, ...]  # runtime, engine, logger: TensorRT needs them alive as long as the context
+    layout: torch.memory_format = torch.contiguous_format
+
+    def __call__(self, x: torch.Tensor) -> RawHead:
+        static = self.buffers[self.input_name]
+        n = int(x.shape[0])
+        if tuple(x.shape[1:]) != tuple(static.shape[1:]) or not 0 < n <= static.shape[0]:
+            raise ModelError(
+                f"TensorRT plan {self.info.path} takes batches of shape {tuple(static.shape)} "
+                f"(or fewer frames), got {tuple(x.shape)}"
+            )
+        with torch.cuda.device(self.device):
+            static[:n].copy_(x)  # a short last batch leaves the rest of the buffer as it was
+            if not self.context.execute_async_v3(torch.cuda.current_stream(self.device).cuda_stream):
+                raise ModelError(f"TensorRT plan {self.info.path}: execution failed")
+        preds, protos = (self.buffers[name][:n] for name in self.outputs)
+        if self.info.end2end and preds.shape[-1] != protos.shape[1] + 4 + self.info.nc:
+            preds = rows_as_pairs(preds, self.info.nc)  # (B, K, 6+nm) ready rows
+        return preds, protos
+
+
+def model_info(path: Path, meta: ExportMetadata, precision: str, tensorrt: str) -> ModelInfo:
+    found = PRETTY_ARCH.search(meta.description)
+    family = found.group(1).lower() if found else ""
+    arch = "yolo26-seg" if meta.head == "Segment26" else ARCH_OF.get(family, "yolov8-seg")
+    return ModelInfo(
+        path=str(path),
+        format="tensorrt",
+        arch=arch,
+        scale=(found.group(2) or "?").lower() if found else "?",
+        nc=len(meta.names),
+        names=meta.names,
+        params=0,  # a plan holds no parameter list
+        imgsz=meta.imgsz,
+        stride=meta.stride,
+        fixed_imgsz=True,
+        weights_dtype="float16" if precision == "fp16" else "float32",
+        extra={"tensorrt": tensorrt, "tensorrt_precision": precision, "ultralytics_version": meta.version},
+        end2end=meta.end2end,
+    )
+
+
+def bind(
+    trt: Any, engine: Any, device: torch.device
+) -> tuple[Any, dict[str, torch.Tensor], str, tuple[str, str]]:
+    """An execution context with one static torch buffer per I/O tensor, addresses set once."""
+    context = engine.create_execution_context()
+    buffers: dict[str, torch.Tensor] = {}
+    inputs: list[str] = []
+    outputs: list[str] = []
+    for i in range(engine.num_io_tensors):
+        name = engine.get_tensor_name(i)
+        shape = tuple(engine.get_tensor_shape(name))
+        if min(shape) < 0:
+            raise ModelError(f"a dynamic-shape plan (tensor {name} {shape}); export it with a fixed size")
+        buffers[name] = torch.empty(
+            shape, dtype=torch_dtype(trt, engine.get_tensor_dtype(name)), device=device
+        )
+        context.set_tensor_address(name, buffers[name].data_ptr())
+        is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
+        (inputs if is_input else outputs).append(name)
+    by_rank = {buffers[name].dim(): name for name in outputs}
+    if len(inputs) != 1 or sorted(by_rank) != [3, 4]:
+        raise ModelError(
+            f"expected one input and two outputs (predictions, prototypes), found {inputs} {outputs}"
+        )
+    return context, buffers, inputs[0], (by_rank[3], by_rank[4])
+
+
+def network_from_plan(
+    trt: Any, path: Path, plan: bytes, meta: ExportMetadata, precision: str, device: torch.device
+) -> TensorRtNetwork:
+    logger = capturing_logger(trt)
+    with torch.cuda.device(device):
+        runtime, engine = deserialize(trt, logger, path, plan)
+        try:
+            context, buffers, input_name, outputs = bind(trt, engine, device)
+        except ModelError as exc:
+            raise ModelError(f"model file {path}: {exc}") from None
+    static = buffers[input_name]
+    info = model_info(path, meta, precision, str(trt.__version__))
+    return TensorRtNetwork(
+        info, device, static.dtype, int(static.shape[0]), precision, context, buffers, input_name, outputs,
+        (runtime, engine, logger),
+    )  # fmt: skip
+
+
+def cached_plan(trt: Any, onnx: Path, config: EngineConfig, device: torch.device, precision: str) -> Path:
+    """The cached plan for ``onnx`` at ``precision`` on this GPU and TensorRT, built if needed."""
+    facts = onnx_facts(onnx)
+    meta = checked_metadata(onnx, facts.metadata, ONNX_HOW)
+    gpu, cc = gpu_identity(device)
+    key = PlanKey(gpu, cc, str(trt.__version__), file_sha256(onnx), facts.input_shape, precision)
+    path = plan_path(onnx, config.tensorrt.cache_dir, key)
+    state = cached_plan_state(path, key)
+    if state != "ok":
+        log.info("tensorrt_plan_building", model=str(onnx), plan=str(path), reason=state, **key.as_dict())
+        logger = capturing_logger(trt)
+        with torch.cuda.device(device):
+            plan = build_plan(trt, logger, onnx, precision, config.tensorrt.workspace_mib, facts.fp16_input)
+        write_plan(path, plan_metadata(meta, key, f"inspector {inspector.__version__}"), plan)
+    log.info("tensorrt_plan", model=str(onnx), plan=str(path), cached=state == "ok", precision=precision)
+    return path
+
+
+def open_plan_file(
+    trt: Any, path: Path, device: torch.device, precision: str | None = None
+) -> TensorRtNetwork:
+    """A plan file (ultralytics' or inspector's); its header's version and GPU checked first."""
+    offset, raw, meta = read_plan_metadata(path)
+    check_plan_version(path, raw, str(trt.__version__))
+    check_plan_gpu(path, raw, *gpu_identity(device))
+    args = raw.get("args")
+    args = args if isinstance(args, dict) else {}
+    ran = precision or str(raw.get("precision") or ("fp16" if args.get("half") else "fp32"))
+    with path.open("rb") as f:
+        f.seek(offset)
+        plan = f.read()
+    return network_from_plan(trt, path, plan, meta, ran, device)
+
+
+def check_fp16(
+    trt: Any, onnx: Path, network: TensorRtNetwork, config: EngineConfig, device: torch.device
+) -> None:
+    """fp16 against an fp32 plan of the same ONNX file on a warm-up frame (``check_precision``)."""
+    from inspector.engine.backends.precision_check import check_precision
+
+    reference = open_plan_file(trt, cached_plan(trt, onnx, config, device, "fp32"), device, "fp32")
+    try:
+        worst = check_precision(
+            network, reference, network.info.imgsz, config.tensorrt.check_iou, "tensorrt fp16", config
+        )
+    finally:
+        del reference
+        torch.cuda.empty_cache()
+    log.info("tensorrt_precision_checked", worst_mask_iou=round(worst, 4), min_iou=config.tensorrt.check_iou)
+
+
+def require_cuda(device: torch.device) -> None:
+    if device.type != "cuda":
+        raise ModelError(
+            f"engine.backend tensorrt: TensorRT needs a CUDA GPU, and engine.device is {device}; "
+            "set engine.device: cuda (or auto on a machine with an NVIDIA GPU), or use "
+            "engine.backend onnxruntime/openvino on a CPU"
+        )
+
+
+def open_tensorrt(path: Path, config: EngineConfig, device: torch.device) -> TensorRtNetwork:
+    """The TensorRT runtime: an ONNX file (plan built and cached) or a plan file, on ``device``."""
+    require_cuda(device)
+    trt = require("tensorrt", "tensorrt")
+    kind = sniff(path)
+    if kind is FileKind.TENSORRT:
+        network = open_plan_file(trt, path, device)
+        log.info("tensorrt_precision_check_skipped", reason="a plan file brings no fp32 twin to compare with")
+    elif kind is FileKind.ONNX:
+        precision = config.tensorrt.precision
+        network = open_plan_file(trt, cached_plan(trt, path, config, device, precision), device, precision)
+        network = rebrand(network, path)
+        if precision == "fp16" and config.tensorrt.check_iou > 0:
+            check_fp16(trt, path, network, config, device)
+    else:
+        raise ModelError(f"engine.backend tensorrt cannot run {path}: it is {kind.described}")
+    log.info("tensorrt_loaded", model=str(path), precision=network.precision, batch=network.max_batch)
+    return network
+
+
+def rebrand(network: TensorRtNetwork, onnx: Path) -> TensorRtNetwork:
+    """The network as loaded from ``onnx`` (the user's file), not from the cached plan's path."""
+    from dataclasses import replace
+
+    extra = {**network.info.extra, "tensorrt_plan": network.info.path}
+    return replace(network, info=replace(network.info, path=str(onnx), extra=extra))
