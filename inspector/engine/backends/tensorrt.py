@@ -44,6 +44,7 @@ from inspector.engine.backends.tensorrt_plan import (
     plan_metadata,
     plan_path,
     read_plan_metadata,
+    ready_rows,
     write_plan,
 )
 from inspector.engine.config import EngineConfig
@@ -75,6 +76,7 @@ class TensorRtNetwork:
     input_name: str
     outputs: tuple[str, str]  # (predictions, prototypes)
     keep: tuple[Any, ...]  # runtime, engine, logger: TensorRT needs them alive as long as the context
+    ready_rows: bool = False  # an end-to-end export's (B, K, 6+nm) rows instead of (B, 4+nc+nm, A)
     layout: torch.memory_format = torch.contiguous_format
 
     def __call__(self, x: torch.Tensor) -> RawHead:
@@ -90,8 +92,8 @@ class TensorRtNetwork:
             if not self.context.execute_async_v3(torch.cuda.current_stream(self.device).cuda_stream):
                 raise ModelError(f"TensorRT plan {self.info.path}: execution failed")
         preds, protos = (self.buffers[name][:n] for name in self.outputs)
-        if self.info.end2end and preds.shape[-1] != protos.shape[1] + 4 + self.info.nc:
-            preds = rows_as_pairs(preds, self.info.nc)  # (B, K, 6+nm) ready rows
+        if self.ready_rows:
+            preds = rows_as_pairs(preds, self.info.nc)
         return preds, protos
 
 
@@ -155,9 +157,11 @@ def network_from_plan(
             raise ModelError(f"model file {path}: {exc}") from None
     static = buffers[input_name]
     info = model_info(path, meta, precision, str(trt.__version__))
+    preds, protos = (buffers[name] for name in outputs)
+    rows = ready_rows(tuple(preds.shape), tuple(protos.shape), info.nc, info.end2end)
     return TensorRtNetwork(
         info, device, static.dtype, int(static.shape[0]), precision, context, buffers, input_name, outputs,
-        (runtime, engine, logger),
+        (runtime, engine, logger), ready_rows=rows,
     )  # fmt: skip
 
 

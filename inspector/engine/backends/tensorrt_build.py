@@ -107,6 +107,8 @@ def set_precision(trt: Any, config: Any, precision: str, fp16_input: bool, path:
         if hasattr(flags, "TF32"):
             config.clear_flag(flags.TF32)  # on by default on Ampere+: 10-bit mantissas in convolutions
         return
+    if precision == "int8":
+        config.set_flag(flags.INT8)  # the calibrator's ranges; layers without one run fp16
     if hasattr(flags, "FP16"):
         config.set_flag(flags.FP16)
     elif not fp16_input:
@@ -119,9 +121,16 @@ def set_precision(trt: Any, config: Any, precision: str, fp16_input: bool, path:
 
 
 def build_plan(
-    trt: Any, logger: Any, onnx: Path, precision: str, workspace_mib: int, fp16_input: bool
+    trt: Any,
+    logger: Any,
+    onnx: Path,
+    precision: str,
+    workspace_mib: int,
+    fp16_input: bool,
+    calibrator: Any = None,
 ) -> bytes:
-    """A serialized engine built from ``onnx`` for the current CUDA device."""
+    """A serialized engine built from ``onnx`` for the current CUDA device; ``precision`` int8
+    needs ``calibrator`` (TensorRT 10's implicit quantization)."""
     builder = trt.Builder(logger)
     network = builder.create_network(0)  # explicit batch is the only mode in TensorRT 10
     parser = trt.OnnxParser(network, logger)
@@ -131,6 +140,8 @@ def build_plan(
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
     set_precision(trt, config, precision, fp16_input, onnx)
+    if calibrator is not None:
+        config.int8_calibrator = calibrator
     log.info("tensorrt_build_started", model=str(onnx), precision=precision, tensorrt=trt.__version__)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

@@ -200,3 +200,10 @@ def plan_metadata(source: dict[str, Any], key: PlanKey, exporter: str) -> dict[s
         "precision": key.precision,
         "plan_key": key.as_dict(),
     }
+
+
+def ready_rows(preds: tuple[int, ...], protos: tuple[int, ...], nc: int, end2end: bool) -> bool:
+    """Whether predictions of shape ``preds`` are an end-to-end export's (B, K, 6+nm) ready rows
+    (ultralytics YOLO26 ``nms=False``) rather than the head's (B, 4+nc+nm, anchors)."""
+    nm = protos[1]
+    return end2end and preds[2] == 6 + nm and preds[1] != 4 + nc + nm

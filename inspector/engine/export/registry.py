@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from inspector.engine.export.tensorrt import export_tensorrt
+
 
 @dataclass(frozen=True)
 class ExportRequest:
@@ -28,4 +30,6 @@ class ExportResult:
 
 Exporter = Callable[[ExportRequest], ExportResult]
 
-EXPORTERS: Mapping[str, Exporter] = {}
+EXPORTERS: Mapping[str, Exporter] = {
+    "tensorrt": export_tensorrt,  # ONNX, then a plan for this machine's GPU with ultralytics' header
+}
