@@ -111,15 +111,15 @@ def raw_difference(
 
 def export_tensorrt(request: ExportRequest) -> ExportResult:
     """Write ONNX, build the plan for this GPU, check it against the source model, then save it."""
-    from inspector.engine.export.onnx import check_input, write_onnx
-    from inspector.engine.export.registry import ExportResult
-
     if not torch.cuda.is_available():
         raise ModelError(
             "--format tensorrt builds a plan for the GPU it will run on and needs a CUDA GPU here; on "
             "this machine export --format onnx and let engine.backend tensorrt build the plan at first start"
         )
     trt = require("tensorrt", "tensorrt")
+    from inspector.engine.export.onnx import check_input, write_onnx
+    from inspector.engine.export.registry import ExportResult
+
     device = torch.device("cuda", torch.cuda.current_device())
     precision = plan_precision(trt, request)
     with tempfile.TemporaryDirectory(prefix=".tensorrt-export-", dir=request.output.parent) as tmp:
