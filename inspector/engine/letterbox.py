@@ -60,3 +60,14 @@ def apply_letterbox(image: np.ndarray, plan: Letterbox) -> np.ndarray:
 def check_imgsz(imgsz: int, stride: int) -> int:
     """``imgsz`` rounded up to a multiple of the stride (as ultralytics does)."""
     return max(int(math.ceil(imgsz / stride) * stride), stride)
+
+
+def rect_input(frame_hw: tuple[int, int], side: int, stride: int) -> tuple[int, int]:
+    """The fixed (h, w) input that fits a camera's frames, as ultralytics' ``rect`` predict
+    letterboxes them: the frame scaled so its long side is ``side``, each side then padded up to a
+    stride multiple. A 640x480 frame at 640 gives 480x640, a quarter less work than 640x640."""
+    side = check_imgsz(side, stride)
+    h, w = frame_hw
+    r = min(side / h, side / w)
+    new_h, new_w = max(round(h * r), 1), max(round(w * r), 1)
+    return new_h + (side - new_h) % stride, new_w + (side - new_w) % stride

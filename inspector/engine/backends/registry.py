@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from inspector.engine.backends.onnxruntime import open_onnxruntime
 from inspector.engine.backends.tensorrt import open_tensorrt
 from inspector.engine.config import EngineConfig
 from inspector.engine.formats import FileKind, sniff
@@ -25,6 +26,7 @@ OpenNetwork = Callable[[Path, EngineConfig, torch.device], Network]
 
 BACKENDS: Mapping[str, OpenNetwork] = {
     "torch": open_torch,  # eager YOLOv8/11/26-seg (ultralytics / inspector files) and TorchScript exports
+    "onnxruntime": open_onnxruntime,  # ONNX exports by ultralytics or inspector; CPU, or CUDA with -gpu
     "tensorrt": open_tensorrt,  # NVIDIA GPU: a plan built from ONNX (cached) or a .engine file
 }
 

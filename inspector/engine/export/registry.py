@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from inspector.engine.export.onnx import write_onnx
 from inspector.engine.export.tensorrt import export_tensorrt
 
 
@@ -31,5 +32,6 @@ class ExportResult:
 Exporter = Callable[[ExportRequest], ExportResult]
 
 EXPORTERS: Mapping[str, Exporter] = {
+    "onnx": write_onnx,  # fixed-shape float32 graph, checked with ONNX Runtime
     "tensorrt": export_tensorrt,  # ONNX, then a plan for this machine's GPU with ultralytics' header
 }
