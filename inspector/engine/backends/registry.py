@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from inspector.engine.backends.onnxruntime import open_onnxruntime
+from inspector.engine.backends.openvino import open_openvino
 from inspector.engine.backends.tensorrt import open_tensorrt
 from inspector.engine.config import EngineConfig
 from inspector.engine.formats import FileKind, sniff
@@ -28,6 +29,7 @@ BACKENDS: Mapping[str, OpenNetwork] = {
     "torch": open_torch,  # eager YOLOv8/11/26-seg (ultralytics / inspector files) and TorchScript exports
     "onnxruntime": open_onnxruntime,  # ONNX exports by ultralytics or inspector; CPU, or CUDA with -gpu
     "tensorrt": open_tensorrt,  # NVIDIA GPU: a plan built from ONNX (cached) or a .engine file
+    "openvino": open_openvino,  # OpenVINO IR or ONNX on the CPU (f32 / bf16 / f16 / int8)
 }
 
 # Which backends can run which kind of file, in the order ``auto`` prefers them.
