@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from inspector.engine.backends.registry import BACKENDS, open_network
-from inspector.engine.backends.tensorrt_build import metadata_value, onnx_facts
+from inspector.engine.backends.tensorrt_build import onnx_facts
 from inspector.engine.backends.tensorrt_plan import encode_plan
 from inspector.engine.config import EngineConfig
 from inspector.engine.export.registry import EXPORTERS, ExportRequest
@@ -18,16 +18,27 @@ from inspector.errors import ModelError
 
 
 def onnx_file(path: Path, dims: list[int | str], fp16: bool = False) -> Path:
-    """A one-node ONNX graph (images -> Identity) with ultralytics-style metadata (``str()`` values)."""
+    """An ONNX graph with a segmentation export's signature (input ``images``, outputs predictions
+    (B, 4+2+32, A) and prototypes (B, 32, h/4, w/4)) and ultralytics-style metadata (``str()``
+    values). The outputs are constants: what is read here is the file, not what it computes."""
+    import numpy as np
     import onnx
-    from onnx import TensorProto, helper
+    from onnx import TensorProto, helper, numpy_helper
 
     elem = TensorProto.FLOAT16 if fp16 else TensorProto.FLOAT
+    dtype = np.float16 if fp16 else np.float32
+    preds, protos = np.zeros((1, 38, 126), dtype), np.zeros((1, 32, 16, 24), dtype)
     graph = helper.make_graph(
-        [helper.make_node("Identity", ["images"], ["output0"])],
+        [
+            helper.make_node("Constant", [], ["output0"], value=numpy_helper.from_array(preds)),
+            helper.make_node("Constant", [], ["output1"], value=numpy_helper.from_array(protos)),
+        ],
         "g",
         [helper.make_tensor_value_info("images", elem, dims)],
-        [helper.make_tensor_value_info("output0", elem, dims)],
+        [
+            helper.make_tensor_value_info("output0", elem, list(preds.shape)),
+            helper.make_tensor_value_info("output1", elem, list(protos.shape)),
+        ],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     for key, value in {
@@ -37,7 +48,7 @@ def onnx_file(path: Path, dims: list[int | str], fp16: bool = False) -> Path:
         "names": {0: "good_joint", 1: "solder_bridge"},
         "args": {"batch": 1, "half": False, "nms": False},
         "end2end": False,
-        "description": "Ultralytics YOLO26n-seg model",
+        "description": "Ultralytics YOLO11n-seg model",
     }.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, str(value)
@@ -94,7 +105,11 @@ def test_an_onnx_files_metadata_and_fixed_input_are_read_without_tensorrt(tmp_pa
     assert facts.metadata["names"] == {0: "good_joint", 1: "solder_bridge"}
     assert facts.metadata["imgsz"] == [64, 96] and facts.metadata["end2end"] is False
     assert onnx_facts(onnx_file(tmp_path / "half.onnx", [8, 3, 64, 96], fp16=True)).fp16_input
-    assert metadata_value("Ultralytics YOLO26n-seg model") == "Ultralytics YOLO26n-seg model"
+    assert (facts.info.arch, facts.info.scale, facts.info.names) == (
+        "yolo11-seg",
+        "n",
+        ("good_joint", "solder_bridge"),
+    )
 
 
 def test_a_dynamic_or_damaged_onnx_file_is_refused_by_name(tmp_path: Path) -> None:
@@ -103,5 +118,5 @@ def test_a_dynamic_or_damaged_onnx_file_is_refused_by_name(tmp_path: Path) -> No
         onnx_facts(dynamic)
     truncated = tmp_path / "truncated.onnx"
     truncated.write_bytes(dynamic.read_bytes()[:40])
-    with pytest.raises(ModelError, match=r"truncated.onnx: not a readable ONNX model"):
+    with pytest.raises(ModelError, match=r"truncated.onnx: not a complete ONNX model"):
         onnx_facts(truncated)

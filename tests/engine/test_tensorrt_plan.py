@@ -84,7 +84,11 @@ def test_a_cached_plan_is_used_only_for_its_exact_key(tmp_path: Path) -> None:
     assert cached_plan_state(path, KEY) == "missing"
     write_plan(path, plan_metadata(ultralytics_header(), KEY, "inspector 0.1.0"), PLAN)
     assert cached_plan_state(path, KEY) == "ok"
-    for other in (replace(KEY, tensorrt="10.14.1.48"), replace(KEY, gpu="NVIDIA L4"), replace(KEY, precision="fp32")):
+    for other in (
+        replace(KEY, tensorrt="10.14.1.48"),
+        replace(KEY, gpu="NVIDIA L4"),
+        replace(KEY, precision="fp32"),
+    ):
         assert cached_plan_state(path, other) == "stale"  # rebuilt, never loaded
     path.write_bytes(b"\x00\x00")  # a torn file from some other writer
     assert cached_plan_state(path, KEY) == "unreadable"
@@ -93,12 +97,16 @@ def test_a_cached_plan_is_used_only_for_its_exact_key(tmp_path: Path) -> None:
 
 def test_an_inspector_plan_carries_ultralytics_keys_and_what_it_is_valid_for(tmp_path: Path) -> None:
     path = tmp_path / "best.engine"
-    write_plan(path, plan_metadata(ultralytics_header(), replace(KEY, precision="fp32"), "inspector 0.1.0"), PLAN)
+    write_plan(
+        path, plan_metadata(ultralytics_header(), replace(KEY, precision="fp32"), "inspector 0.1.0"), PLAN
+    )
     offset, raw, meta = read_plan_metadata(path)
     assert path.read_bytes()[offset:] == PLAN
     assert meta.names == ("good_joint", "solder_bridge") and meta.imgsz == (480, 640) and meta.batch == 1
     assert raw["tensorrt"] == "10.13.0.35" and raw["gpu"] == KEY.gpu and raw["compute_capability"] == "9.0"
-    assert raw["precision"] == "fp32" and raw["args"]["half"] is False and raw["exporter"] == "inspector 0.1.0"
+    assert (
+        raw["precision"] == "fp32" and raw["args"]["half"] is False and raw["exporter"] == "inspector 0.1.0"
+    )
     assert raw["plan_key"]["onnx_sha256"] == KEY.onnx_sha256
     assert sniff(path) is FileKind.TENSORRT
     assert len(file_sha256(path)) == 64
@@ -107,7 +115,12 @@ def test_an_inspector_plan_carries_ultralytics_keys_and_what_it_is_valid_for(tmp
 def test_an_ultralytics_engine_header_reads_through_the_shared_metadata(tmp_path: Path) -> None:
     path = engine_file(tmp_path / "yolo11n-seg.engine", ultralytics_header())
     offset, raw, meta = read_plan_metadata(path)
-    assert (offset, meta.stride, meta.imgsz, meta.end2end) == (4 + len(json.dumps(raw)), 32, (160, 160), False)
+    assert (offset, meta.stride, meta.imgsz, meta.end2end) == (
+        4 + len(json.dumps(raw)),
+        32,
+        (160, 160),
+        False,
+    )
     assert meta.names == ("good_joint", "solder_bridge")
     check_plan_version(path, raw, "10.13.0.35")  # ultralytics records no TensorRT version: TensorRT checks
     check_plan_gpu(path, raw, "NVIDIA L4", "8.9")  # nor a GPU
@@ -122,7 +135,9 @@ def test_an_ultralytics_engine_header_reads_through_the_shared_metadata(tmp_path
         ({"imgsz": "big"}, r"export metadata is malformed"),
     ],
 )
-def test_engines_inspector_cannot_run_are_refused_by_name(tmp_path: Path, changes: dict[str, Any], message: str) -> None:
+def test_engines_inspector_cannot_run_are_refused_by_name(
+    tmp_path: Path, changes: dict[str, Any], message: str
+) -> None:
     path = engine_file(tmp_path / "other.engine", ultralytics_header(**changes))
     with pytest.raises(ModelError, match=message) as caught:
         read_plan_metadata(path)
@@ -133,13 +148,15 @@ def test_engines_inspector_cannot_run_are_refused_by_name(tmp_path: Path, change
     ("content", "message"),
     [
         (b"", r"no metadata header"),
-        (b"\x10\x00\x00\x00{\"task\"", r"no metadata header"),  # length beyond the file: truncated
+        (b'\x10\x00\x00\x00{"task"', r"no metadata header"),  # length beyond the file: truncated
         (b"\x05\x00\x00\x00{abc}" + PLAN, r"not a TensorRT plan with a metadata header"),
         (b"\x02\x00\x00\x00[]" + PLAN, r"not a JSON object"),
         (encode_plan(ultralytics_header(), b""), r"followed by no engine"),
     ],
 )
-def test_damaged_engine_files_name_the_file_and_what_was_expected(tmp_path: Path, content: bytes, message: str) -> None:
+def test_damaged_engine_files_name_the_file_and_what_was_expected(
+    tmp_path: Path, content: bytes, message: str
+) -> None:
     path = tmp_path / "damaged.engine"
     path.write_bytes(content)
     with pytest.raises(ModelError, match=message) as caught:
@@ -147,7 +164,9 @@ def test_damaged_engine_files_name_the_file_and_what_was_expected(tmp_path: Path
     assert str(path) in str(caught.value)
 
 
-def test_a_plan_for_another_tensorrt_release_is_refused_naming_both_and_how_to_rebuild(tmp_path: Path) -> None:
+def test_a_plan_for_another_tensorrt_release_is_refused_naming_both_and_how_to_rebuild(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "best.engine"
     raw = plan_metadata(ultralytics_header(), KEY, "inspector 0.1.0")
     check_plan_version(path, raw, "10.13.0.40")  # another build of the same release loads
@@ -161,7 +180,9 @@ def test_a_plan_for_another_tensorrt_release_is_refused_naming_both_and_how_to_r
 def test_a_plan_for_another_gpu_is_refused_naming_both(tmp_path: Path) -> None:
     raw = plan_metadata(ultralytics_header(), KEY, "inspector 0.1.0")
     check_plan_gpu(tmp_path / "best.engine", raw, KEY.gpu, "9.0")
-    with pytest.raises(ModelError, match=r"built for NVIDIA H100 80GB HBM3 \(compute 9.0\).*this GPU is NVIDIA L4"):
+    with pytest.raises(
+        ModelError, match=r"built for NVIDIA H100 80GB HBM3 \(compute 9.0\).*this GPU is NVIDIA L4"
+    ):
         check_plan_gpu(tmp_path / "best.engine", raw, "NVIDIA L4", "8.9")
 
 

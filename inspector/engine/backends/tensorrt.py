@@ -19,7 +19,7 @@ skipped, saying so. I/O buffers are torch CUDA tensors; the plan runs on torch's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import torch
 import inspector
 from inspector.engine.backends.extras import require
 from inspector.engine.backends.tensorrt_build import (
+    OnnxFacts,
     build_plan,
     capturing_logger,
     deserialize,
@@ -48,7 +49,7 @@ from inspector.engine.backends.tensorrt_plan import (
     write_plan,
 )
 from inspector.engine.config import EngineConfig
-from inspector.engine.exported import PRETTY_ARCH, ExportMetadata, checked_metadata, rows_as_pairs
+from inspector.engine.exported import PRETTY_ARCH, ExportMetadata, rows_as_pairs
 from inspector.engine.formats import FileKind, sniff
 from inspector.engine.loaders import ModelInfo
 from inspector.engine.network import RawHead
@@ -57,7 +58,6 @@ from inspector.logging import get_logger
 
 log = get_logger("inspector.engine")
 
-ONNX_HOW = "ultralytics (format=onnx) or `inspector model export SRC --format onnx`"
 ARCH_OF = {"yolov8": "yolov8-seg", "fastsam": "yolov8-seg", "yolo11": "yolo11-seg", "yolo26": "yolo26-seg"}
 
 
@@ -165,10 +165,15 @@ def network_from_plan(
     )  # fmt: skip
 
 
-def cached_plan(trt: Any, onnx: Path, config: EngineConfig, device: torch.device, precision: str) -> Path:
+def end2end_of(config: EngineConfig) -> bool | None:
+    return None if config.end2end == "auto" else bool(config.end2end)
+
+
+def cached_plan(
+    trt: Any, onnx: Path, config: EngineConfig, device: torch.device, precision: str
+) -> tuple[Path, OnnxFacts]:
     """The cached plan for ``onnx`` at ``precision`` on this GPU and TensorRT, built if needed."""
-    facts = onnx_facts(onnx)
-    meta = checked_metadata(onnx, facts.metadata, ONNX_HOW)
+    facts = onnx_facts(onnx, end2end_of(config))
     gpu, cc = gpu_identity(device)
     key = PlanKey(gpu, cc, str(trt.__version__), file_sha256(onnx), facts.input_shape, precision)
     path = plan_path(onnx, config.tensorrt.cache_dir, key)
@@ -178,9 +183,9 @@ def cached_plan(trt: Any, onnx: Path, config: EngineConfig, device: torch.device
         logger = capturing_logger(trt)
         with torch.cuda.device(device):
             plan = build_plan(trt, logger, onnx, precision, config.tensorrt.workspace_mib, facts.fp16_input)
-        write_plan(path, plan_metadata(meta, key, f"inspector {inspector.__version__}"), plan)
+        write_plan(path, plan_metadata(facts.metadata, key, f"inspector {inspector.__version__}"), plan)
     log.info("tensorrt_plan", model=str(onnx), plan=str(path), cached=state == "ok", precision=precision)
-    return path
+    return path, facts
 
 
 def open_plan_file(
@@ -205,7 +210,7 @@ def check_fp16(
     """fp16 against an fp32 plan of the same ONNX file on a warm-up frame (``check_precision``)."""
     from inspector.engine.backends.precision_check import check_precision
 
-    reference = open_plan_file(trt, cached_plan(trt, onnx, config, device, "fp32"), device, "fp32")
+    reference = open_plan_file(trt, cached_plan(trt, onnx, config, device, "fp32")[0], device, "fp32")
     try:
         worst = check_precision(
             network, reference, network.info.imgsz, config.tensorrt.check_iou, "tensorrt fp16", config
@@ -235,8 +240,8 @@ def open_tensorrt(path: Path, config: EngineConfig, device: torch.device) -> Ten
         log.info("tensorrt_precision_check_skipped", reason="a plan file brings no fp32 twin to compare with")
     elif kind is FileKind.ONNX:
         precision = config.tensorrt.precision
-        network = open_plan_file(trt, cached_plan(trt, path, config, device, precision), device, precision)
-        network = rebrand(network, path)
+        plan, facts = cached_plan(trt, path, config, device, precision)
+        network = as_loaded_from(open_plan_file(trt, plan, device, precision), facts.info)
         if precision == "fp16" and config.tensorrt.check_iou > 0:
             check_fp16(trt, path, network, config, device)
     else:
@@ -245,9 +250,8 @@ def open_tensorrt(path: Path, config: EngineConfig, device: torch.device) -> Ten
     return network
 
 
-def rebrand(network: TensorRtNetwork, onnx: Path) -> TensorRtNetwork:
-    """The network as loaded from ``onnx`` (the user's file), not from the cached plan's path."""
-    from dataclasses import replace
-
-    extra = {**network.info.extra, "tensorrt_plan": network.info.path}
-    return replace(network, info=replace(network.info, path=str(onnx), extra=extra))
+def as_loaded_from(network: TensorRtNetwork, onnx: ModelInfo) -> TensorRtNetwork:
+    """The network described as the user's ONNX file (family, scale, weights read from it), with
+    the cached plan it runs named in ``extra``."""
+    extra = {**onnx.extra, **network.info.extra, "tensorrt_plan": network.info.path}
+    return replace(network, info=replace(onnx, format="tensorrt", extra=extra))

@@ -10,7 +10,6 @@ build fp16 there is refused with what to do instead.
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,56 +17,40 @@ from typing import Any
 
 import torch
 
-from inspector.engine.backends.extras import require
+from inspector.engine.backends.onnx_file import describe_onnx, read_onnx
 from inspector.engine.backends.tensorrt_plan import REBUILD
-from inspector.engine.checkpoint import reason_of
+from inspector.engine.loaders import ModelInfo
 from inspector.errors import ModelError
 from inspector.logging import get_logger
 
 log = get_logger("inspector.engine")
 
-ONNX_FLOAT16 = 10  # onnx.TensorProto.FLOAT16
 VERSION_MISMATCH = re.compile(r"expecting library version (\S+?),? got (\S+?)[,.]? ", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class OnnxFacts:
-    """What the build needs to know about an ONNX file before TensorRT reads it."""
+    """What the build needs to know about an ONNX file before TensorRT reads it (read by the
+    shared ONNX reader, ``backends/onnx_file.py``)."""
 
-    metadata: dict[str, Any]  # ultralytics' metadata_props as Python values
+    info: ModelInfo  # names, family, scale, size: as every backend running .onnx reports them
+    metadata: dict[str, Any]  # ultralytics' metadata_props as Python values: the plan's header
     input_shape: tuple[int, int, int, int]  # fixed (batch, 3, h, w)
     fp16_input: bool
 
 
-def metadata_value(text: str) -> Any:
-    """ultralytics writes ``str(value)`` of each metadata entry: read the literal back."""
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, RecursionError, MemoryError):
-        return text
-
-
-def onnx_facts(path: Path) -> OnnxFacts:
-    """Metadata and input of an ONNX file (read with the ``onnx`` package, weights left out)."""
-    onnx = require("onnx", "tensorrt")
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:  # untrusted bytes: whatever breaks, the user gets one clear line
-        raise ModelError(f"model file {path}: not a readable ONNX model ({reason_of(exc)})") from None
-    meta = {entry.key: metadata_value(entry.value) for entry in model.metadata_props}
-    initializers = {init.name for init in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in initializers]
-    if len(inputs) != 1:
-        raise ModelError(f"model file {path}: expected one input (images), found {len(inputs)}")
-    tensor = inputs[0].type.tensor_type
-    dims = tuple(int(d.dim_value) if d.HasField("dim_value") else -1 for d in tensor.shape.dim)
-    if len(dims) != 4 or dims[1] != 3 or min(dims) <= 0:
+def onnx_facts(path: Path, end2end: bool | None = None) -> OnnxFacts:
+    """Metadata and fixed input of a segmentation export; a dynamic input is refused (a plan is
+    built for one shape and batch)."""
+    graph = describe_onnx(path, end2end)
+    dims = graph.input.dims
+    if not all(isinstance(d, int) and d > 0 for d in dims):
         raise ModelError(
-            f"model file {path}: its input has shape {dims} (-1 = dynamic); TensorRT plans here are "
-            "built for a fixed (batch, 3, h, w) input: export it with a fixed size (dynamic=False)"
+            f"model file {path}: its input has shape {dims}; TensorRT plans here are built for a fixed "
+            "(batch, 3, h, w) input: export it with a fixed size (dynamic=False)"
         )
-    shape = (dims[0], dims[1], dims[2], dims[3])
-    return OnnxFacts(meta, shape, tensor.elem_type == ONNX_FLOAT16)
+    shape = (int(dims[0]), int(dims[1]), int(dims[2]), int(dims[3]))
+    return OnnxFacts(graph.info, read_onnx(path).metadata, shape, graph.dtype == torch.float16)
 
 
 def gpu_identity(device: torch.device) -> tuple[str, str]:
