@@ -63,8 +63,8 @@ ARCH_OF = {"yolov8": "yolov8-seg", "fastsam": "yolov8-seg", "yolo11": "yolo11-se
 
 @dataclass(frozen=True, eq=False)
 class TensorRtNetwork:
-    """A ``Network`` run by a deserialized TensorRT engine with static torch CUDA buffers. Outputs
-    are views of those buffers, which the next call overwrites (as CUDA-graph outputs are)."""
+    """A ``Network`` run by a deserialized TensorRT engine, its I/O in static torch CUDA buffers
+    whose addresses the execution context holds; each call copies the batch in and the outputs out."""
 
     info: ModelInfo
     device: torch.device
@@ -91,7 +91,8 @@ class TensorRtNetwork:
             static[:n].copy_(x)  # a short last batch leaves the rest of the buffer as it was
             if not self.context.execute_async_v3(torch.cuda.current_stream(self.device).cuda_stream):
                 raise ModelError(f"TensorRT plan {self.info.path}: execution failed")
-        preds, protos = (self.buffers[name][:n] for name in self.outputs)
+        # Copies: the engine may call again (the next chunk of a long batch) before it reads these.
+        preds, protos = (self.buffers[name][:n].clone() for name in self.outputs)
         if self.ready_rows:
             preds = rows_as_pairs(preds, self.info.nc)
         return preds, protos

@@ -81,7 +81,7 @@ def plan_path(model: Path, cache_dir: Path | None, key: PlanKey) -> Path:
 
 
 def encode_plan(meta: dict[str, Any], plan: bytes) -> bytes:
-    header = json.dumps(meta).encode()
+    header = json.dumps(meta, default=str).encode()
     return len(header).to_bytes(4, "little", signed=True) + header + plan
 
 

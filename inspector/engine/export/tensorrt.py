@@ -93,20 +93,16 @@ def plan_precision(trt: Any, request: ExportRequest) -> str:
     return "int8"
 
 
-def raw_difference(
-    network: Any, request: ExportRequest, example: torch.Tensor, device: torch.device
-) -> float:
-    """Largest difference of the raw outputs: the plan on this GPU vs the source model in fp32."""
+def raw_difference(network: Any, request: ExportRequest, example: torch.Tensor) -> float:
+    """Largest difference of the raw outputs: the plan on this GPU vs the source model in fp32 on
+    the CPU (exact fp32: torch's CUDA convolutions may use TF32)."""
     from inspector.engine.export.onnx import load_source
 
-    module = load_source(request.source, request.end2end).module.eval().to(device)
+    module = load_source(request.source, request.end2end).module.eval()
     with torch.inference_mode():
         want = module(example)
-        got = network(example.to(network.dtype))
-        diff = max(float((g.float() - w.float()).abs().max()) for g, w in zip(got, want, strict=True))
-    del module
-    torch.cuda.empty_cache()
-    return diff
+        got = network(example.to(network.device, network.dtype))
+        return max(float((g.float().cpu() - w).abs().max()) for g, w in zip(got, want, strict=True))
 
 
 def export_tensorrt(request: ExportRequest) -> ExportResult:
@@ -143,7 +139,7 @@ def export_tensorrt(request: ExportRequest) -> ExportResult:
         staged = Path(tmp) / "plan.engine"
         write_plan(staged, plan_metadata(facts.metadata, key, f"inspector {inspector.__version__}"), plan)
         network = open_plan_file(trt, staged, device, precision)
-        diff = raw_difference(network, request, check_input(request.batch, hw).to(device), device)
+        diff = raw_difference(network, request, check_input(request.batch, hw))
         del network
         staged.replace(request.output)
     detail = f"{precision} plan, {hw[0]}x{hw[1]}, batch {request.batch}, TensorRT {trt.__version__}, {gpu}"
