@@ -51,7 +51,7 @@ from inspector.engine.backends.tensorrt_plan import (
 from inspector.engine.config import EngineConfig
 from inspector.engine.exported import PRETTY_ARCH, ExportMetadata, rows_as_pairs
 from inspector.engine.formats import FileKind, sniff
-from inspector.engine.loaders import ModelInfo
+from inspector.engine.loaders import ModelInfo, check_head_mode
 from inspector.engine.network import RawHead
 from inspector.errors import ModelError
 from inspector.logging import get_logger
@@ -113,7 +113,7 @@ def model_info(path: Path, meta: ExportMetadata, precision: str, tensorrt: str) 
         imgsz=meta.imgsz,
         stride=meta.stride,
         fixed_imgsz=True,
-        weights_dtype="float16" if precision == "fp16" else "float32",
+        weights_dtype={"fp16": "float16", "int8": "int8"}.get(precision, "float32"),
         extra={"tensorrt": tensorrt, "tensorrt_precision": precision, "ultralytics_version": meta.version},
         end2end=meta.end2end,
     )
@@ -238,6 +238,8 @@ def open_tensorrt(path: Path, config: EngineConfig, device: torch.device) -> Ten
     kind = sniff(path)
     if kind is FileKind.TENSORRT:
         network = open_plan_file(trt, path, device)
+        # an export's head was fixed when it was written: engine.end2end can only match it
+        check_head_mode(network.info.end2end, end2end_of(config), network.info.arch, path, available=False)
         log.info("tensorrt_precision_check_skipped", reason="a plan file brings no fp32 twin to compare with")
     elif kind is FileKind.ONNX:
         precision = config.tensorrt.precision
