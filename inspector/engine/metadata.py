@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from inspector.engine.archive import open_archive
+from inspector.engine.formats import FileKind, sniff
 from inspector.errors import ModelError
 
 DEMO_MODEL = Path(__file__).resolve().parent.parent / "models" / "demo-pcb-seg.pt"
@@ -58,8 +59,11 @@ class StubUnpickler(pickle.Unpickler):
 
 def archive_problem(path: Path) -> str | None:
     """What is wrong with a model file's zip archive (empty, truncated, corrupted, ...), or None:
-    the loader's own check, without torch, so ``check`` refuses what loading would."""
+    the loader's own check, without torch, so ``check`` refuses what loading would. An export
+    (ONNX, OpenVINO, TensorRT) is no archive: its backend checks it at load."""
     try:
+        if sniff(path) is not FileKind.TORCH:
+            return None
         open_archive(path).close()
     except ModelError as exc:
         return str(exc)

@@ -46,9 +46,16 @@ class OnnxRuntimeNetwork:
     graph: OnnxGraph
 
     def __call__(self, x: torch.Tensor) -> RawHead:
-        n = int(x.shape[0])
         batch = self.graph.batch
-        if batch and n < batch:  # a fixed-batch graph takes exactly its batch: pad, then drop the padding
+        if not batch or x.shape[0] == batch:
+            return self.run(x)
+        # A fixed-batch graph takes exactly its batch: run in chunks, the last padded with blank frames.
+        outs = [self.run(chunk) for chunk in x.split(batch)]
+        return torch.cat([o[0] for o in outs]), torch.cat([o[1] for o in outs])
+
+    def run(self, x: torch.Tensor) -> RawHead:
+        n, batch = int(x.shape[0]), self.graph.batch
+        if batch > n:
             x = torch.cat((x, x.new_zeros((batch - n, *x.shape[1:]))))
         feed = {self.graph.input.name: np.ascontiguousarray(x.detach().cpu().numpy())}
         names = [self.graph.outputs[0].name, self.graph.outputs[1].name]

@@ -25,7 +25,6 @@ from typing import Any
 
 import torch
 
-import inspector
 from inspector.engine.backends.extras import require
 from inspector.engine.backends.tensorrt_build import (
     OnnxFacts,
@@ -184,7 +183,9 @@ def cached_plan(
         logger = capturing_logger(trt)
         with torch.cuda.device(device):
             plan = build_plan(trt, logger, onnx, precision, config.tensorrt.workspace_mib, facts.fp16_input)
-        write_plan(path, plan_metadata(facts.metadata, key, f"inspector {inspector.__version__}"), plan)
+        from inspector.engine.export.onnx import inspector_version
+
+        write_plan(path, plan_metadata(facts.metadata, key, f"inspector {inspector_version()}"), plan)
     log.info("tensorrt_plan", model=str(onnx), plan=str(path), cached=state == "ok", precision=precision)
     return path, facts
 

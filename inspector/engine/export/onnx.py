@@ -13,6 +13,7 @@ after that check.
 
 from __future__ import annotations
 
+import importlib.metadata
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-import inspector
 from inspector.engine.backends.extras import require
 from inspector.engine.checkpoint import reason_of
 from inspector.engine.formats import FileKind, sniff
@@ -80,12 +80,19 @@ def check_input(batch: int, hw: tuple[int, int]) -> torch.Tensor:
     return nn.functional.interpolate(coarse, size=hw, mode="bilinear", align_corners=False).contiguous()
 
 
+def inspector_version() -> str:
+    try:
+        return importlib.metadata.version("inspector")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
 def metadata(info: ModelInfo, hw: tuple[int, int], batch: int, source: Path) -> dict[str, Any]:
     """ultralytics' keys and values (``str()`` of each is written), plus ``exporter``."""
     return {
         "description": f"inspector export of {pretty_name(info)} ({info.nc} classes) from {source.name}",
         "author": "inspector",
-        "exporter": f"inspector {inspector.__version__}",
+        "exporter": f"inspector {inspector_version()}",
         "stride": info.stride,
         "task": "segment",
         "head": "Segment26" if info.arch == "yolo26-seg" else "Segment",

@@ -23,7 +23,6 @@ import cv2
 import numpy as np
 import torch
 
-import inspector
 from inspector.engine.backends.extras import require
 from inspector.engine.backends.tensorrt import open_plan_file
 from inspector.engine.backends.tensorrt_build import build_plan, capturing_logger, gpu_identity, onnx_facts
@@ -113,7 +112,7 @@ def export_tensorrt(request: ExportRequest) -> ExportResult:
             "this machine export --format onnx and let engine.backend tensorrt build the plan at first start"
         )
     trt = require("tensorrt", "tensorrt")
-    from inspector.engine.export.onnx import check_input, write_onnx
+    from inspector.engine.export.onnx import check_input, inspector_version, write_onnx
     from inspector.engine.export.registry import ExportResult
 
     device = torch.device("cuda", torch.cuda.current_device())
@@ -137,7 +136,7 @@ def export_tensorrt(request: ExportRequest) -> ExportResult:
         with torch.cuda.device(device):
             plan = build_plan(trt, logger, onnx_path, precision, WORKSPACE_MIB, facts.fp16_input, calibrator)
         staged = Path(tmp) / "plan.engine"
-        write_plan(staged, plan_metadata(facts.metadata, key, f"inspector {inspector.__version__}"), plan)
+        write_plan(staged, plan_metadata(facts.metadata, key, f"inspector {inspector_version()}"), plan)
         network = open_plan_file(trt, staged, device, precision)
         diff = raw_difference(network, request, check_input(request.batch, hw))
         del network
