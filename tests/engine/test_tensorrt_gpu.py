@@ -111,7 +111,13 @@ def test_plans_are_cached_by_key_and_a_stale_one_is_rebuilt(onnx_export: Path, t
 
 
 def test_fp16_is_checked_against_an_fp32_plan_at_start(onnx_export: Path, tmp_path: Path) -> None:
+    import tensorrt as trt
+
     config = trt_config(onnx_export, tmp_path, precision="fp16", check_iou=0.5)
+    if not hasattr(trt.BuilderFlag, "FP16"):  # TensorRT 11: strongly typed, fp16 only from an fp16 graph
+        with pytest.raises(ModelError, match=r"strongly typed networks.*set engine.tensorrt.precision: fp32"):
+            open_tensorrt(onnx_export, config, CUDA)
+        return
     network = open_tensorrt(onnx_export, config, CUDA)
     assert network.precision == "fp16" and network.info.extra["tensorrt_precision"] == "fp16"
     assert sorted(p.name.split(".")[1] for p in tmp_path.glob("*.engine")) == ["fp16", "fp32"]

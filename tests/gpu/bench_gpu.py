@@ -8,16 +8,13 @@ Everything built (checkpoints, ONNX files, TensorRT plans, ultralytics' engines)
 ``--workdir`` and reused, so ``prepare`` can run while the GPU is busy with something else and
 ``speed`` times only the runs, on an idle GPU.
 
-``speed``: per-frame time, FP16, batch 1 and 8, of inspector (torch backend; TensorRT backend
-built from inspector's ONNX export) against ultralytics predict on the same weights (.pt) and on
-ultralytics' own TensorRT export of them; same 640x480 frames, interleaved rounds, medians.
-One extra row: inspector TensorRT with the rectangular 480x640 input that fits those frames.
-
-``memory``: peak GPU memory of one process per row (scale n and s, imgsz 320/640/1280, inspector
-torch fp16 and ultralytics predict fp16; inspector TensorRT fp16 at 640): torch's
-``max_memory_allocated`` (tensors torch allocated; TensorRT's own memory is not in it) and
-nvidia-smi's memory of the process (everything, the CUDA context included). Each row runs in its
-own process so no row inherits another's peak.
+``speed``: per-frame time, batch 1 and 8, of inspector (torch fp16; TensorRT from its ONNX
+export, fp16 — fp32 on TensorRT 11 — and one row with the 480x640 input that fits the frames)
+vs ultralytics predict (.pt fp16) and its own TensorRT export (fp16); 640x480 frames,
+interleaved rounds, medians. ``memory``: peak GPU memory, one process per row (n and s at imgsz
+320/640/1280, inspector torch and ultralytics predict, fp16; inspector TensorRT at 640): torch's
+``max_memory_allocated`` (TensorRT's own memory is not in it) and nvidia-smi's figure for the
+process (everything, the CUDA context included).
 """
 
 from __future__ import annotations
@@ -48,10 +45,8 @@ from inspector.engine.export.registry import ExportRequest  # noqa: E402
 from tests.support.reference import build_checkpoint, synthetic_image, yolo  # noqa: E402
 
 FRAME_HW = (480, 640)
-MEMORY_ROWS = [(s, i, b) for s in "ns" for i in (320, 640, 1280) for b in ("torch", "ultralytics")] + [
-    ("n", 640, "tensorrt"),
-    ("s", 640, "tensorrt"),
-]
+MEMORY_ROWS = [(s, i, b) for s in "ns" for i in (320, 640, 1280) for b in ("torch", "ultralytics")]
+MEMORY_ROWS += [("n", 640, "tensorrt"), ("s", 640, "tensorrt")]
 
 
 def has_tensorrt() -> bool:
@@ -86,10 +81,17 @@ def onnx_for(ckpt: Path, imgsz: int, batch: int, frame: tuple[int, int] | None =
     return out
 
 
+def trt_precision() -> str:
+    """fp16 where TensorRT builds it from a float32 graph (TensorRT 10), else fp32 (TensorRT 11)."""
+    import tensorrt as trt
+
+    return "fp16" if hasattr(trt.BuilderFlag, "FP16") else "fp32"
+
+
 def trt_engine(onnx: Path) -> Any:
-    """inspector's TensorRT backend, fp16, the plan cached beside the ONNX file; no start-up check
+    """inspector's TensorRT backend, the plan cached beside the ONNX file; no start-up check
     (the tests check fp16 against fp32; here it would only add a second build)."""
-    options = TensorRtOptions(precision="fp16", check_iou=0.0)
+    options = TensorRtOptions(precision=trt_precision(), check_iou=0.0)
     return load_engine(EngineConfig(model=onnx, backend="tensorrt", device="cuda", tensorrt=options))
 
 
@@ -108,7 +110,7 @@ def ultralytics_engine(ckpt: Path, imgsz: int, batch: int) -> Path:
 def trt_setups(ckpt: Path, imgsz: int, batch: int, frames: list[Any]) -> dict[str, Callable[[], Any]]:
     kwargs = {"imgsz": imgsz, "half": True, "device": 0, "batch": batch, "verbose": False}
     setups: dict[str, Callable[[], Any]] = {
-        "inspector tensorrt fp16": lambda: functools.partial(
+        f"inspector tensorrt {trt_precision()}": lambda: functools.partial(
             trt_engine(onnx_for(ckpt, imgsz, batch)).infer, frames
         ),
         "ultralytics TensorRT export fp16": lambda: functools.partial(
@@ -116,8 +118,8 @@ def trt_setups(ckpt: Path, imgsz: int, batch: int, frames: list[Any]) -> dict[st
         ),
     }
     if batch == 1:
-        setups[f"inspector tensorrt fp16, rect {FRAME_HW[0]}x{FRAME_HW[1]}"] = lambda: functools.partial(
-            trt_engine(onnx_for(ckpt, imgsz, 1, FRAME_HW)).infer, frames
+        setups[f"inspector tensorrt {trt_precision()}, rect {FRAME_HW[0]}x{FRAME_HW[1]}"] = lambda: (
+            functools.partial(trt_engine(onnx_for(ckpt, imgsz, 1, FRAME_HW)).infer, frames)
         )
     return setups
 
