@@ -193,18 +193,15 @@ def speed(args: argparse.Namespace) -> None:
 
 def smi_mib(pid: int) -> float | None:
     """nvidia-smi's memory of process ``pid`` in MiB (None when nvidia-smi cannot say)."""
+    query = ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"]
     try:
-        text = subprocess.run(
-            ["nvidia-smi", "--query-compute-apps=pid,used_memory", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=20, check=True,
-        ).stdout  # fmt: skip
+        text = subprocess.run(query, capture_output=True, text=True, timeout=20, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    for line in text.splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) == 2 and parts[0] == str(pid) and parts[1].isdigit():
-            return float(parts[1])
-    return None
+    rows = dict(
+        tuple(p.strip() for p in line.split(",")) for line in text.splitlines() if line.count(",") == 1
+    )
+    return float(rows[str(pid)]) if rows.get(str(pid), "").isdigit() else None
 
 
 def memory_row(scale: str, imgsz: int, backend: str, ckpt: Path) -> dict[str, Any]:
