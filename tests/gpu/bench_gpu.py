@@ -198,9 +198,8 @@ def smi_mib(pid: int) -> float | None:
         text = subprocess.run(query, capture_output=True, text=True, timeout=20, check=True).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    rows = dict(
-        tuple(p.strip() for p in line.split(",")) for line in text.splitlines() if line.count(",") == 1
-    )
+    pairs = (line.split(",") for line in text.splitlines() if line.count(",") == 1)
+    rows = {pid_text.strip(): mib.strip() for pid_text, mib in pairs}
     return float(rows[str(pid)]) if rows.get(str(pid), "").isdigit() else None
 
 
