@@ -193,3 +193,29 @@ def test_release_and_ready_rows() -> None:
     assert ready_rows((1, 300, 6 + nm), (1, nm, 40, 40), nc, end2end=True)  # YOLO26 nms=False rows
     assert not ready_rows((1, 4 + nc + nm, 2100), (1, nm, 40, 40), nc, end2end=True)  # one-to-one head out
     assert not ready_rows((1, 4 + nc + nm, 2100), (1, nm, 40, 40), nc, end2end=False)
+
+
+def test_an_ultralytics_onnx_exports_metadata_makes_a_readable_plan_header(
+    tiny_seg_checkpoint: Path, tmp_path: Path
+) -> None:
+    """What a plan built from a user's ONNX file carries: the file's own metadata (read without
+    TensorRT) plus the key, read back as every plan is."""
+    import shutil
+    import warnings
+
+    from inspector.engine.backends.tensorrt_build import onnx_facts
+    from tests.support.reference import yolo
+
+    source = shutil.copy(tiny_seg_checkpoint, tmp_path / "best.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter's tracer notes
+        onnx = Path(yolo(source).export(format="onnx", imgsz=96, simplify=False, verbose=False))
+    facts = onnx_facts(onnx)
+    assert facts.input_shape == (1, 3, 96, 96) and not facts.fp16_input
+    key = replace(KEY, onnx_sha256=file_sha256(onnx), input_shape=facts.input_shape)
+    plan = plan_path(onnx, None, key)
+    write_plan(plan, plan_metadata(facts.metadata, key, "inspector 0.1.0"), PLAN)
+    _, raw, meta = read_plan_metadata(plan)
+    assert meta.names == facts.info.names and meta.imgsz == (96, 96) and meta.stride == 32
+    assert raw["plan_key"] == key.as_dict() and cached_plan_state(plan, key) == "ok"
+    assert plan.parent == tmp_path / "best.onnx.tensorrt"
