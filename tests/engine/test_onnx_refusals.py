@@ -41,6 +41,17 @@ def test_truncated_export_is_named(exported: Path, tmp_path: Path, keep: float) 
     assert "expected an ONNX segmentation export" in message
 
 
+def test_every_cut_is_refused_by_the_reader(exported: Path, tmp_path: Path) -> None:
+    """Wherever in the header, graph or weights a copy stops, the reader names the file, and never
+    raises anything but a ModelError."""
+    data = exported.read_bytes()
+    cut = tmp_path / "cut.onnx"
+    for keep in [*range(1, 64, 7), *range(64, len(data), len(data) // 37), len(data) - 1]:
+        cut.write_bytes(data[:keep])
+        with pytest.raises(ModelError, match=str(cut)):
+            describe_onnx(cut)
+
+
 def test_garbage_behind_an_onnx_header_is_named(tmp_path: Path) -> None:
     path = tmp_path / "model.onnx"
     path.write_bytes(b"\x08\x07" + bytes(range(256)) * 8)  # sniffed as ONNX by its first byte

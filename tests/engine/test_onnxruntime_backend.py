@@ -29,6 +29,7 @@ Source = Callable[[str], Path]
 CASES = {
     "yolov8": (0.4, None),
     "yolo11": (0.25, None),
+    "yolo11-dynamic": (0.25, None),  # ultralytics' dynamic=True: run at its metadata's imgsz
     "yolo26": (0.25, None),
     "yolo26-end2end": (0.1, False),
 }
@@ -62,13 +63,15 @@ def inspector_onnx(source: Source, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def ultralytics_onnx(source: Source, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
-    """ultralytics' own ``export(format="onnx", imgsz=SIDE)`` (YOLO26 end-to-end: ``nms=False``)."""
+    """ultralytics' own ``export(format="onnx", imgsz=SIDE)`` (YOLO26 end-to-end: ``nms=False``;
+    ``-dynamic``: ``dynamic=True``, batch and input size left open)."""
     made: dict[str, Path] = {}
 
     def export(model: str) -> Path:
         if model not in made:
             copy = shutil.copy(source(model), tmp_path_factory.mktemp("ul-onnx") / "best.pt")
-            options = {"nms": False} if model.endswith("end2end") else {}
+            variant = model.split("-")[-1]
+            options = {"end2end": {"nms": False}, "dynamic": {"dynamic": True}}.get(variant, {})
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the exporter's trace notes
                 made[model] = Path(yolo(copy).export(format="onnx", imgsz=SIDE, verbose=False, **options))
@@ -119,7 +122,7 @@ def assert_matches_predict(path: Path, source: Path, model: str) -> None:
     assert total >= 10  # the comparison is not vacuous
 
 
-@pytest.mark.parametrize("model", list(CASES))
+@pytest.mark.parametrize("model", [m for m in CASES if not m.endswith("dynamic")])
 def test_inspector_export_matches_torch_backend_and_predict(
     inspector_onnx: Callable[[str], Path], source: Source, model: str
 ) -> None:
@@ -138,16 +141,17 @@ def test_inspector_export_matches_torch_backend_and_predict(
     assert_matches_predict(path, source(model), model)
 
 
-@pytest.mark.parametrize("model", ["yolov8", "yolo11", "yolo26", "yolo26-end2end"])
+@pytest.mark.parametrize("model", list(CASES))
 def test_ultralytics_export_loads_and_matches(
     ultralytics_onnx: Callable[[str], Path], source: Source, model: str
 ) -> None:
     path = ultralytics_onnx(model)
     network = BACKENDS["onnxruntime"](path, EngineConfig(model=path, device="cpu"), CPU)
     info = network.info
-    expected = {"yolov8": "yolov8-seg", "yolo11": "yolo11-seg"}.get(model, "yolo26-seg")
+    expected = f"{model.split('-')[0]}-seg"
     assert (info.arch, info.scale, info.nc, info.end2end) == (expected, "n", 5, model.endswith("end2end"))
     assert info.extra["exporter"].startswith("ultralytics 8.")
+    assert network.max_batch == (0 if model.endswith("dynamic") else 1)
     if not info.end2end:  # the default export holds the Network contract itself
         torch_net = BACKENDS["torch"](source(model), EngineConfig(model=source(model), imgsz=SIDE), CPU)
         x = images_batch()

@@ -1,25 +1,23 @@
-"""What an ONNX file says about itself: metadata, input and outputs, weights — read straight from
-its protobuf, so every backend that runs ``.onnx`` (ONNX Runtime, OpenVINO, TensorRT) reads it
-the same way without the ``onnx`` package, and a truncated or foreign file is named before any
-runtime parses it.
+"""What an ONNX file says about itself (metadata, input, outputs, weight shapes), read straight
+from its protobuf: every backend that runs ``.onnx`` reads it the same way without the ``onnx``
+package, and a truncated or foreign file is named before any runtime parses it.
 
-ultralytics (``format=onnx``) and inspector (``inspector model export --format onnx``) write the
-same metadata keys, each value ``str()`` of a Python value. ``describe_onnx`` checks the file is a
-segmentation export the engine can run and says how: its fixed input, its batch and whether its
-first output is end-to-end rows (YOLO26 ``nms=False``: (B, K, 6+nm), to ``rows_as_pairs``) or the
-``Network`` contract's predictions (B, 4+nc+nm, A).
+ultralytics and inspector exports share metadata keys (each value ``str()`` of a Python value).
+``describe_onnx`` checks the file is a segmentation export the engine can run and says how: its
+input, its batch, and whether its first output is end-to-end rows (YOLO26 ``nms=False``: (B, K,
+6+nm), for ``rows_as_pairs``) or the ``Network`` contract's predictions (B, 4+nc+nm, A).
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from inspector.engine.backends.onnx_proto import Malformed, Span, fields, packed, span_of, text
 from inspector.engine.exported import PRETTY_ARCH, checked_metadata, export_metadata
 from inspector.engine.families.registry import c3k2_scale, yolov8_scale
 from inspector.engine.loaders import ModelInfo, check_head_mode
@@ -36,11 +34,6 @@ ARCH_OF_FAMILY = {
     "yolo11": "yolo11-seg",
     "yolo26": "yolo26-seg",
 }
-Span = tuple[int, int]
-
-
-class Malformed(Exception):
-    """The bytes are not a complete protobuf message."""
 
 
 @dataclass(frozen=True)
@@ -70,54 +63,6 @@ class OnnxGraph:
     dtype: torch.dtype  # of the input
     batch: int  # the graph's fixed batch; 0: dynamic
     rows: bool  # predictions are end-to-end rows (B, K, 6+nm)
-
-
-def varint(buf: bytes, pos: int, end: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        if pos >= end or shift > 63:
-            raise Malformed("a number runs past its message")
-        byte = buf[pos]
-        value |= (byte & 0x7F) << shift
-        pos, shift = pos + 1, shift + 7
-        if byte < 0x80:
-            return (value - (1 << 64) if value >= 1 << 63 else value), pos
-
-
-def fields(buf: bytes, span: Span) -> Iterator[tuple[int, int | Span]]:
-    """(field number, value) of a message: an int for a varint, a span for bytes; fixed-width skipped."""
-    pos, end = span
-    while pos < end:
-        key, pos = varint(buf, pos, end)
-        wire = key & 7
-        if wire == 0:
-            value, pos = varint(buf, pos, end)
-            yield key >> 3, value
-            continue
-        if wire == 2:
-            length, pos = varint(buf, pos, end)
-            if length < 0 or pos + length > end:
-                raise Malformed(f"a field of {length} bytes runs past the end")
-            yield key >> 3, (pos, pos + length)
-            pos += length
-        elif wire in (1, 5):
-            pos += 8 if wire == 1 else 4
-        else:
-            raise Malformed(f"wire type {wire} is not valid")
-    if pos != end:
-        raise Malformed("the last field runs past the end")
-
-
-def text(buf: bytes, span: int | Span) -> str:
-    if isinstance(span, int):
-        raise Malformed("a string field holds a number")
-    return buf[span[0] : span[1]].decode("utf-8", errors="replace")
-
-
-def span_of(value: int | Span) -> Span:
-    if isinstance(value, int):
-        raise Malformed("a message field holds a number")
-    return value
 
 
 def signature(buf: bytes, span: Span) -> TensorSignature:
@@ -158,14 +103,6 @@ def initializer(buf: bytes, span: Span) -> tuple[str, tuple[int, ...], int]:
         elif number == 8:
             name = text(buf, value)
     return name, tuple(dims), dtype
-
-
-def packed(buf: bytes, span: Span) -> list[int]:
-    out, pos = [], span[0]
-    while pos < span[1]:
-        value, pos = varint(buf, pos, span[1])
-        out.append(value)
-    return out
 
 
 def literal(path: Path, key: str, value: str) -> Any:
@@ -249,10 +186,15 @@ def checked_signature(path: Path, onnx: OnnxFile, nc: int, end2end: bool) -> boo
     """Whether the predictions are end-to-end rows; a ``ModelError`` when the graph's input or
     outputs are not those of a segmentation export with ``nc`` classes."""
     inputs, outputs = onnx.inputs, onnx.outputs
-    if len(inputs) != 1 or len(inputs[0].dims) != 4 or inputs[0].dims[1] != 3:
-        found = ", ".join(shape_text(s) for s in inputs) or "none"
+    if (
+        len(inputs) != 1
+        or len(inputs[0].dims) != 4
+        or inputs[0].dims[1] != 3
+        or inputs[0].elem_type not in ELEM_TYPES
+    ):
+        found = ", ".join(f"{shape_text(s)} of ONNX type {s.elem_type}" for s in inputs) or "none"
         raise ModelError(
-            f"model file {path}: expected one image input (batch, 3, height, width), found {found}"
+            f"model file {path}: expected one float image input (batch, 3, height, width), found {found}"
         )
     if len(outputs) != 2 or len(outputs[0].dims) != 3 or len(outputs[1].dims) != 4:
         found = ", ".join(shape_text(s) for s in outputs) or "none"
@@ -262,8 +204,9 @@ def checked_signature(path: Path, onnx: OnnxFile, nc: int, end2end: bool) -> boo
         )
     preds, protos = outputs
     nm = protos.dims[1] if isinstance(protos.dims[1], int) else 32
-    rows = end2end and preds.dims[1] != 4 + nc + nm and preds.dims[2] == 6 + nm
-    if not rows and preds.dims[1] != 4 + nc + nm:
+    width, depth = preds.dims[1:]  # a dynamic export names some axes instead: checked when run
+    rows = end2end and width != 4 + nc + nm and (depth == 6 + nm or isinstance(depth, str))
+    if not rows and isinstance(width, int) and width != 4 + nc + nm:
         raise ModelError(
             f"model file {path}: its predictions are {shape_text(preds)}, which does not fit its metadata's "
             f"{nc} classes and {nm} masks: expected (batch, {4 + nc + nm}, anchors); {EXPECTED}"
@@ -280,10 +223,6 @@ def describe_onnx(path: Path, end2end: bool | None = None) -> OnnxGraph:
     arch, scale = family_of(meta.description, meta.head, onnx.weights, rows)
     check_head_mode(meta.end2end, end2end, arch, path, available=False)
     image = onnx.inputs[0]
-    if image.elem_type not in ELEM_TYPES:
-        raise ModelError(
-            f"model file {path}: its input has ONNX type {image.elem_type}; expected float or float16"
-        )
     h, w = image.dims[2:]
     exporter = str(onnx.metadata.get("exporter", "")) or f"ultralytics {meta.version}".strip()
     info = ModelInfo(

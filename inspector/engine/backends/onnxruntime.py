@@ -61,6 +61,13 @@ class OnnxRuntimeNetwork:
         names = [self.graph.outputs[0].name, self.graph.outputs[1].name]
         preds_np, protos_np = self.session.run(names, feed)
         preds, protos = torch.from_numpy(preds_np)[:n], torch.from_numpy(protos_np)[:n]
+        width = 6 + protos.shape[1] if self.graph.rows else 4 + self.info.nc + protos.shape[1]
+        if preds.shape[2 if self.graph.rows else 1] != width:  # a dynamic export's shapes show only now
+            raise ModelError(
+                f"model file {self.info.path}: its predictions came out {tuple(preds.shape)}, which does not "
+                f"fit its {self.info.nc} classes and {protos.shape[1]} masks; expected an ONNX "
+                "segmentation export by ultralytics or inspector"
+            )
         if self.graph.rows:
             preds = rows_as_pairs(preds, self.info.nc)
         return preds, protos
