@@ -48,6 +48,7 @@ class OpenVinoNetwork:
     request: Any  # openvino.InferRequest
     max_batch: int  # the graph's static batch (0: dynamic)
     precision: str  # what ran: f32 | bf16 | f16 | int8
+    ready_rows: bool  # the graph returns an end-to-end export's (B, K, 6+nm) rows
 
     @property
     def device(self) -> torch.device:
@@ -71,7 +72,7 @@ class OpenVinoNetwork:
         out = self.request.infer([batch], share_inputs=True, share_outputs=False)
         preds = torch.from_numpy(out[0][:frames])
         protos = torch.from_numpy(out[1][:frames])
-        if self.info.end2end:
+        if self.ready_rows:
             preds = rows_as_pairs(preds, len(self.info.names))
         return preds, protos
 
@@ -125,7 +126,18 @@ def compile_network(core: Any, read: ReadModel, config: EngineConfig, precision:
     fixed_hw = (shape[2].get_length(), shape[3].get_length()) if static else None
     info = model_info(read, FileKind.ONNX.value if read.path.suffix == ".onnx" else "openvino", fixed_hw)
     max_batch = shape[0].get_length() if static else 0
-    return OpenVinoNetwork(info, compiled, compiled.create_infer_request(), max_batch, precision)
+    request = compiled.create_infer_request()
+    return OpenVinoNetwork(info, compiled, request, max_batch, precision, ready_rows(read))
+
+
+def ready_rows(read: ReadModel) -> bool:
+    """An end-to-end export by ultralytics returns (B, K, 6+nm) rows; inspector's own export of a
+    one-to-one head returns its decoded output (B, 4+nc+nm, anchors), already what top-k reads."""
+    if not read.meta.end2end:
+        return False
+    preds, protos = (output.get_partial_shape() for output in read.model.outputs)
+    last, masks = preds[2], protos[1]
+    return last.is_static and masks.is_static and last.get_length() == 6 + masks.get_length()
 
 
 def f32_reference(core: Any, read: ReadModel, path: Path) -> ReadModel:
@@ -157,6 +169,21 @@ def checked_precision(
     return check_precision(network, reference, frame_hw, options.check_iou, what, config)
 
 
+def check_quantised(read: ReadModel, precision: str) -> None:
+    """int8 runs a quantised model, and a quantised model runs int8 whatever the hint: the
+    configured precision must say so."""
+    if precision == "int8" and not read.quantised:
+        raise ModelError(
+            f"engine.openvino.precision int8: model file {read.path} is not quantised; make one with "
+            "`inspector model export SRC --format openvino --int8 --calib DIR`"
+        )
+    if precision != "int8" and read.quantised:
+        raise ModelError(
+            f"engine.openvino.precision {precision}: model file {read.path} is quantised (int8) and runs "
+            "int8 whatever the hint; set engine.openvino.precision: int8, or use the f32 model"
+        )
+
+
 def open_openvino(path: Path, config: EngineConfig, device: torch.device) -> Network:
     """An OpenVINO IR or ONNX file compiled for the CPU at ``engine.openvino.precision``."""
     if device.type != "cpu":
@@ -172,11 +199,7 @@ def open_openvino(path: Path, config: EngineConfig, device: torch.device) -> Net
     read = read_openvino_model(core, path)
     wanted = None if config.end2end == "auto" else bool(config.end2end)
     check_head_mode(read.meta.end2end, wanted, "this export", read.path, available=False)
-    if precision == "int8" and not read.quantised:
-        raise ModelError(
-            f"engine.openvino.precision int8: model file {read.path} is not quantised; make one with "
-            "`inspector model export SRC --format openvino --int8 --calib DIR`"
-        )
+    check_quantised(read, precision)
     network = compile_network(core, read, config, precision)
     worst = checked_precision(core, network, read, path, config)
     log.info(

@@ -92,8 +92,9 @@ def read_openvino_model(core: Any, path: Path) -> ReadModel:
         model = core.read_model(str(xml))
     except Exception as exc:  # untrusted bytes: whatever breaks, the user gets one clear line
         reason = str(exc).strip().splitlines()[-1][:200] if str(exc).strip() else type(exc).__name__
+        expected = "the .xml with the complete .bin written beside it" if xml.suffix != ".onnx" else "a file"
         raise ModelError(
-            f"model file {xml}: OpenVINO cannot read it ({reason}); expected an export by {HOW}"
+            f"model file {xml}: OpenVINO cannot read it ({reason}); expected {expected} exported by {HOW}"
         ) from None
     meta = rt_info_metadata(model) or yaml_metadata(xml)
     typed = export_metadata(xml, checked_metadata(xml, meta, HOW), HOW)

@@ -125,14 +125,10 @@ def check_precision(
     result = compare(got, want, settings.conf)
     if result.worst_iou < min_iou or result.unexplained:
         backend = what.split()[0] if what.strip() else "<backend>"
-        why = (
-            f"{result.unexplained} instance(s) found at one precision only"
-            if result.unexplained
-            else f"worst mask IoU {result.worst_iou:.3f} over {result.matched} matched instance(s)"
-        )
+        found = f"{result.unexplained} instance(s) found at one precision only, " * bool(result.unexplained)
         raise ModelError(
-            f"{what}: the start-up check against f32 failed ({why}; worst mask IoU "
-            f"{result.worst_iou:.3f}, engine.{backend}.check_iou is {min_iou}); run f32, or lower "
-            f"engine.{backend}.check_iou (0 skips the check) if this difference is acceptable"
+            f"{what}: the start-up check against f32 failed ({found}worst mask IoU {result.worst_iou:.3f} "
+            f"over {result.matched} matched instance(s), engine.{backend}.check_iou is {min_iou}); run f32, "
+            f"or lower engine.{backend}.check_iou (0 skips the check) if this difference is acceptable"
         )
     return result.worst_iou

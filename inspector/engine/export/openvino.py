@@ -87,13 +87,25 @@ def example_input(hw: tuple[int, int], batch: int) -> torch.Tensor:
     return as_input([warmup_frame(hw, seed=i) for i in range(batch)], hw)
 
 
-def convert(ov: Any, module: torch.nn.Module, example: torch.Tensor) -> Any:
-    """The module traced at the example's fixed shape and converted (shape-dependent decoding,
-    such as anchors, becomes constants)."""
+def convert(module: torch.nn.Module, example: torch.Tensor) -> Any:
+    """The module traced at the example's fixed shape and converted by OpenVINO's PyTorch frontend
+    (shape-dependent decoding, such as anchors, becomes constants). The frontend is called directly,
+    not through ``openvino.convert_model``, which sends usage telemetry over the network."""
+    require("openvino", "openvino")
+    from openvino.frontend import FrontEndManager
+    from openvino.frontend.pytorch.ts_decoder import TorchScriptPythonDecoder
+
     with warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore")  # tracer notes on shape-dependent Python: fixed shape, expected
         traced = torch.jit.trace(module.eval(), example, strict=False, check_trace=False)
-        return ov.convert_model(traced, input=list(example.shape), example_input=example)
+        # each object named: the frontend calls back into the decoder, which must outlive conversion
+        decoder = TorchScriptPythonDecoder(traced, example_input=(example,))
+        frontend = FrontEndManager().load_by_framework("pytorch")
+        loaded = frontend.load(decoder)
+        model = frontend.convert(loaded)
+        del loaded, decoder
+    model.reshape(list(example.shape))  # the fixed input the engine letterboxes to
+    return model
 
 
 def calibration_images(folder: Path, hw: tuple[int, int], batch: int) -> list[torch.Tensor]:
@@ -151,7 +163,7 @@ def write_openvino(request: ExportRequest) -> ExportResult:
     info = loaded.info
     hw = input_hw(request, info)
     example = example_input(hw, request.batch)
-    model = with_metadata(convert(ov, loaded.module, example), metadata(info, request, hw))
+    model = with_metadata(convert(loaded.module, example), metadata(info, request, hw))
     out = request.output
     if request.int8_calib is not None:
         f32_twin = out.with_name(out.stem + F32_REFERENCE_SUFFIX + ".xml")
