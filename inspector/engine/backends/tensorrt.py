@@ -121,22 +121,23 @@ def model_info(path: Path, meta: ExportMetadata, precision: str, tensorrt: str) 
 def bind(
     trt: Any, engine: Any, device: torch.device
 ) -> tuple[Any, dict[str, torch.Tensor], str, tuple[str, str]]:
-    """An execution context with one static torch buffer per I/O tensor, addresses set once."""
+    """An execution context with one static torch buffer per I/O tensor, addresses set once. A
+    dynamic plan's input is set to its profile's shape first (one shape: the plan's)."""
     context = engine.create_execution_context()
+    names = [engine.get_tensor_name(i) for i in range(engine.num_io_tensors)]
+    inputs = [n for n in names if engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+    outputs = [n for n in names if n not in inputs]
+    for name in inputs:
+        if min(tuple(engine.get_tensor_shape(name))) < 0:
+            context.set_input_shape(name, tuple(engine.get_tensor_profile_shape(name, 0)[2]))
     buffers: dict[str, torch.Tensor] = {}
-    inputs: list[str] = []
-    outputs: list[str] = []
-    for i in range(engine.num_io_tensors):
-        name = engine.get_tensor_name(i)
-        shape = tuple(engine.get_tensor_shape(name))
+    for name in names:
+        shape = tuple(context.get_tensor_shape(name))
         if min(shape) < 0:
-            raise ModelError(f"a dynamic-shape plan (tensor {name} {shape}); export it with a fixed size")
-        buffers[name] = torch.empty(
-            shape, dtype=torch_dtype(trt, engine.get_tensor_dtype(name)), device=device
-        )
+            raise ModelError(f"tensor {name} has no fixed shape {shape}; export it with a fixed size")
+        dtype = torch_dtype(trt, engine.get_tensor_dtype(name))
+        buffers[name] = torch.empty(shape, dtype=dtype, device=device)
         context.set_tensor_address(name, buffers[name].data_ptr())
-        is_input = engine.get_tensor_mode(name) == trt.TensorIOMode.INPUT
-        (inputs if is_input else outputs).append(name)
     by_rank = {buffers[name].dim(): name for name in outputs}
     if len(inputs) != 1 or sorted(by_rank) != [3, 4]:
         raise ModelError(
@@ -182,7 +183,7 @@ def cached_plan(
         log.info("tensorrt_plan_building", model=str(onnx), plan=str(path), reason=state, **key.as_dict())
         logger = capturing_logger(trt)
         with torch.cuda.device(device):
-            plan = build_plan(trt, logger, onnx, precision, config.tensorrt.workspace_mib, facts.fp16_input)
+            plan = build_plan(trt, logger, onnx, precision, config.tensorrt.workspace_mib, facts)
         from inspector.engine.export.onnx import inspector_version
 
         write_plan(path, plan_metadata(facts.metadata, key, f"inspector {inspector_version()}"), plan)

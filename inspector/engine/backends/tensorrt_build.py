@@ -35,22 +35,22 @@ class OnnxFacts:
 
     info: ModelInfo  # names, family, scale, size: as every backend running .onnx reports them
     metadata: dict[str, Any]  # ultralytics' metadata_props as Python values: the plan's header
-    input_shape: tuple[int, int, int, int]  # fixed (batch, 3, h, w)
+    input_shape: tuple[int, int, int, int]  # the plan's (batch, 3, h, w)
     fp16_input: bool
 
 
 def onnx_facts(path: Path, end2end: bool | None = None) -> OnnxFacts:
-    """Metadata and fixed input of a segmentation export; a dynamic input is refused (a plan is
-    built for one shape and batch)."""
+    """Metadata and input of a segmentation export. A plan is built for one shape and batch: a
+    dynamic export's named axes take its metadata's size and batch (as ultralytics runs it)."""
     graph = describe_onnx(path, end2end)
-    dims = graph.input.dims
-    if not all(isinstance(d, int) and d > 0 for d in dims):
-        raise ModelError(
-            f"model file {path}: its input has shape {dims}; TensorRT plans here are built for a fixed "
-            "(batch, 3, h, w) input: export it with a fixed size (dynamic=False)"
-        )
-    shape = (int(dims[0]), int(dims[1]), int(dims[2]), int(dims[3]))
-    return OnnxFacts(graph.info, read_onnx(path).metadata, shape, graph.dtype == torch.float16)
+    batch, channels, h, w = graph.input.dims
+    fixed = (
+        batch if isinstance(batch, int) and batch > 0 else max(graph.batch, 1),
+        int(channels),
+        h if isinstance(h, int) and h > 0 else graph.info.imgsz[0],
+        w if isinstance(w, int) and w > 0 else graph.info.imgsz[1],
+    )
+    return OnnxFacts(graph.info, read_onnx(path).metadata, fixed, graph.dtype == torch.float16)
 
 
 def gpu_identity(device: torch.device) -> tuple[str, str]:
@@ -109,7 +109,7 @@ def build_plan(
     onnx: Path,
     precision: str,
     workspace_mib: int,
-    fp16_input: bool,
+    facts: OnnxFacts,
     calibrator: Any = None,
 ) -> bytes:
     """A serialized engine built from ``onnx`` for the current CUDA device; ``precision`` int8
@@ -122,7 +122,13 @@ def build_plan(
         raise ModelError(f"model file {onnx}: TensorRT cannot parse this ONNX model ({errors[:500]})")
     config = builder.create_builder_config()
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_mib << 20)
-    set_precision(trt, config, precision, fp16_input, onnx)
+    image = network.get_input(0)
+    if min(tuple(image.shape)) < 0:  # a dynamic export: one profile, exactly the plan's shape
+        profile = builder.create_optimization_profile()
+        shape = facts.input_shape
+        profile.set_shape(image.name, shape, shape, shape)
+        config.add_optimization_profile(profile)
+    set_precision(trt, config, precision, facts.fp16_input, onnx)
     if calibrator is not None:
         config.int8_calibrator = calibrator
     log.info("tensorrt_build_started", model=str(onnx), precision=precision, tensorrt=trt.__version__)

@@ -134,7 +134,7 @@ def export_tensorrt(request: ExportRequest) -> ExportResult:
             calibrator = entropy_calibrator(trt, images, request.batch, device)
         logger = capturing_logger(trt)
         with torch.cuda.device(device):
-            plan = build_plan(trt, logger, onnx_path, precision, WORKSPACE_MIB, facts.fp16_input, calibrator)
+            plan = build_plan(trt, logger, onnx_path, precision, WORKSPACE_MIB, facts, calibrator)
         staged = Path(tmp) / "plan.engine"
         write_plan(staged, plan_metadata(facts.metadata, key, f"inspector {inspector_version()}"), plan)
         network = open_plan_file(trt, staged, device, precision)
