@@ -55,7 +55,8 @@ class TensorRtOptions(Section):
     )
     cache_dir: Path | None = Field(
         None,
-        description="Where built engines are kept, keyed by GPU, TensorRT version, input shape and batch "
-        "(empty = a folder next to the model file).",
+        description="Where built engines are kept, keyed by GPU model and compute capability, TensorRT "
+        "version, the ONNX file's hash, input shape, batch and precision; a plan for another key is "
+        "rebuilt, never loaded (empty = <model>.tensorrt/ next to the model file).",
     )
     workspace_mib: int = Field(1024, ge=64, le=65536, description="Builder workspace limit in MiB.")

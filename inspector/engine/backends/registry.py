@@ -16,6 +16,7 @@ import torch
 
 from inspector.engine.backends.onnxruntime import open_onnxruntime
 from inspector.engine.backends.openvino import open_openvino
+from inspector.engine.backends.tensorrt import open_tensorrt
 from inspector.engine.config import EngineConfig
 from inspector.engine.formats import FileKind, sniff
 from inspector.engine.network import Network
@@ -27,6 +28,7 @@ OpenNetwork = Callable[[Path, EngineConfig, torch.device], Network]
 BACKENDS: Mapping[str, OpenNetwork] = {
     "torch": open_torch,  # eager YOLOv8/11/26-seg (ultralytics / inspector files) and TorchScript exports
     "onnxruntime": open_onnxruntime,  # ONNX exports by ultralytics or inspector; CPU, or CUDA with -gpu
+    "tensorrt": open_tensorrt,  # NVIDIA GPU: a plan built from ONNX (cached) or a .engine file
     "openvino": open_openvino,  # OpenVINO IR or ONNX on the CPU (f32 / bf16 / f16 / int8)
 }
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from inspector.engine.export.onnx import write_onnx
 from inspector.engine.export.openvino import write_openvino
+from inspector.engine.export.tensorrt import export_tensorrt
 
 
 @dataclass(frozen=True)
@@ -33,5 +34,6 @@ Exporter = Callable[[ExportRequest], ExportResult]
 
 EXPORTERS: Mapping[str, Exporter] = {
     "onnx": write_onnx,  # fixed-shape float32 graph, checked with ONNX Runtime
+    "tensorrt": export_tensorrt,  # ONNX, then a plan for this machine's GPU with ultralytics' header
     "openvino": write_openvino,  # OpenVINO IR (f32, --half fp16 weights, --int8 NNCF-quantised)
 }
