@@ -52,6 +52,10 @@ def engine_problems(config: InspectorConfig) -> list[Problem]:
         return []
     if not model.exists():
         return [("engine.model", f"model file {model} does not exist")]
+    if model.is_dir():
+        if len(list(model.glob("*.xml"))) == 1:
+            return []  # an OpenVINO export folder (.xml, .bin, metadata.yaml): its backend checks it
+        return [("engine.model", f"{model} is not a file (nor an OpenVINO export folder with one .xml)")]
     if not model.is_file():
         return [("engine.model", f"{model} is not a file")]
     problem = archive_problem(model)

@@ -56,7 +56,7 @@ class Engine:
 
     @property
     def precision(self) -> str:
-        return "fp16" if self.dtype == torch.float16 else "fp32"
+        return self.network.precision
 
     def reduce_imgsz(self) -> bool:
         """Shrink the network input by about a quarter (stride multiple, at least 2 strides) after

@@ -44,6 +44,11 @@ class Network(Protocol):
     def max_batch(self) -> int:
         """Most frames one call takes (a fixed-batch export); 0 = any."""
 
+    @property
+    def precision(self) -> str:
+        """What the network computes in, as the backend set it (fp32, fp16, bf16, int8, ...):
+        not always the input dtype (a bf16 OpenVINO or fp16 TensorRT network takes float32)."""
+
     def __call__(self, x: torch.Tensor) -> RawHead:
         """Predictions and prototypes of a batch."""
 

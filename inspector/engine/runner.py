@@ -83,6 +83,10 @@ class TorchNetwork:
     module: nn.Module
     forward: Forward
 
+    @property
+    def precision(self) -> str:
+        return "fp16" if self.dtype == torch.float16 else "fp32"
+
     def __call__(self, x: torch.Tensor) -> RawHead:
         return self.forward(x)
 

@@ -201,7 +201,7 @@ def test_wrong_extension_right_content_loads(model_files: dict[str, Path], tmp_p
 @pytest.mark.parametrize(
     ("make", "needle"),
     [
-        pytest.param(lambda tmp: tmp, "is a directory, not a file", id="directory"),
+        pytest.param(lambda tmp: tmp, "a folder, expected one OpenVINO model", id="directory"),
         pytest.param(lambda tmp: tmp / "absent.pt", "does not exist", id="missing"),
     ],
 )

@@ -41,6 +41,10 @@ class OneAtATime:
         return self.inner.layout
 
     @property
+    def precision(self) -> str:
+        return self.inner.precision
+
+    @property
     def max_batch(self) -> int:
         return 1
 

@@ -47,6 +47,10 @@ class Altered:
         return self.inner.layout
 
     @property
+    def precision(self) -> str:
+        return self.inner.precision
+
+    @property
     def max_batch(self) -> int:
         return self.inner.max_batch
 

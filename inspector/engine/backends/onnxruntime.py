@@ -44,6 +44,7 @@ class OnnxRuntimeNetwork:
     max_batch: int
     session: Any  # onnxruntime.InferenceSession
     graph: OnnxGraph
+    precision: str = "fp32"  # the exported graph is float32; ONNX Runtime runs it as it is
 
     def __call__(self, x: torch.Tensor) -> RawHead:
         batch = self.graph.batch
