@@ -58,6 +58,12 @@ def register_export(actions: Any) -> None:
         metavar="WxH",
         help="the camera's frame size: a rectangular input that fits it (long side --imgsz)",
     )
+    export.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="the line's config: --frame from its sources' configured frame size",
+    )
     export.add_argument("--batch", type=int, default=1, help="fixed batch size (default 1)")
     export.add_argument("--half", action="store_true", help="fp16 (TensorRT; OpenVINO f16 weights)")
     export.add_argument("--int8", action="store_true", help="int8 post-training quantisation (needs --calib)")
@@ -141,6 +147,8 @@ def handle_export(args: argparse.Namespace) -> int:
     from inspector.engine.export.registry import EXPORTERS
 
     quiet_logs()
+    if args.config is not None and args.frame is None:
+        args.frame = frame_of_line(args.config)
     request = export_request(args)
     exporter = EXPORTERS.get(args.format)
     if exporter is None:
@@ -149,3 +157,29 @@ def handle_export(args: argparse.Namespace) -> int:
     print(f"wrote {result.path} ({args.format}, {result.detail}, from {args.src})")
     print(f"max abs diff of raw outputs vs the source model: {result.max_abs_diff:.3g}")
     return 0
+
+
+def frame_of_line(path: str) -> str:
+    """``WxH`` every source of the line delivers, from their configured sizes (synthetic
+    width/height, a camera's requested width/height, a GenICam sensor ROI)."""
+    from inspector.cli.config_file import load_given_config
+    from inspector.sources.config import CameraSourceConfig, SyntheticSourceConfig
+    from inspector.sources.genicam.config import GenicamSourceConfig
+
+    sizes: dict[str, str] = {}
+    for i, source in enumerate(load_given_config(path).sources):
+        size: tuple[int | None, int | None] = (None, None)
+        if isinstance(source, (SyntheticSourceConfig, CameraSourceConfig)):
+            size = (source.width, source.height)
+        elif isinstance(source, GenicamSourceConfig) and source.roi is not None:
+            size = (source.roi.width, source.roi.height)
+        if size[0] and size[1]:
+            sizes[f"sources.{i}"] = f"{size[0]}x{size[1]}"
+    if not sizes:
+        raise ModelError(f"--config {path}: no source configures its frame size; give --frame WxH")
+    if len(set(sizes.values())) > 1:
+        found = ", ".join(f"{key} {size}" for key, size in sizes.items())
+        raise ModelError(
+            f"--config {path}: the sources deliver different frame sizes ({found}); give --frame"
+        )
+    return next(iter(sizes.values()))

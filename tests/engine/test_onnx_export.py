@@ -140,3 +140,34 @@ def test_exports_are_refused_as_sources(
         capsys, str(tiny_seg_checkpoint), "--format", "onnx", "-o", str(first), "--half", "--force"
     )
     assert code == 2 and "writes float32 only" in err
+
+
+def test_the_line_config_gives_the_frame(
+    tiny_seg_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = tmp_path / "line.yaml"
+    line.write_text("sources:\n  - {kind: synthetic, id: cam0, width: 640, height: 480}\nplc: {role: off}\n")
+    out = tmp_path / "line.onnx"
+    code, _, err = export(
+        capsys,
+        str(tiny_seg_checkpoint),
+        "--format",
+        "onnx",
+        "-o",
+        str(out),
+        "--imgsz",
+        "160",
+        "--config",
+        str(line),
+    )
+    assert code == 0, err
+    assert shapes_of(out)["images"] == (1, 3, 128, 160)  # the 4:3 frame's rectangle, as --frame 640x480
+
+    line.write_text(
+        "sources:\n  - {kind: synthetic, id: a, width: 640, height: 480}\n"
+        "  - {kind: synthetic, id: b, width: 800, height: 600}\nplc: {role: off}\n"
+    )
+    code, _, err = export(
+        capsys, str(tiny_seg_checkpoint), "--format", "onnx", "-o", str(out), "--config", str(line)
+    )
+    assert code == 2 and "sources.0 640x480, sources.1 800x600" in err
