@@ -108,6 +108,15 @@ class FrameMsg:
     timings_ms: tuple[tuple[str, float], ...] = ()
     detections: Detections | None = None
     verdict: Verdict | None = None
+    # the camera's own view of the frame, where it keeps one (an industrial camera): its frame
+    # counter (GenICam BlockID / GigE Vision frame_id) and its tick timestamp, both as reported
+    device_frame_id: int | None = None
+    device_timestamp: int | None = None
+
+    def device_fields(self) -> dict[str, int]:
+        """The camera's frame counter and timestamp for a log event or a record: only those present."""
+        fields = {"device_frame_id": self.device_frame_id, "device_timestamp": self.device_timestamp}
+        return {name: value for name, value in fields.items() if value is not None}
 
     def with_timing(self, stage: str, ms: float, **changes: object) -> FrameMsg:
         """A copy with one more stage timing and the given fields replaced."""

@@ -16,6 +16,7 @@ from inspector.app.queues import Full, StageQueue
 from inspector.app.stage_thread import Item, Stage, StageContext, failsafe_copy, log
 from inspector.messages import EndOfStream, FailSafeCause, FrameMsg
 from inspector.sources import BadFrameError, SourceReader
+from inspector.sources.base import DeviceStamp
 
 NO_IMAGE = np.zeros((0, 0, 3), np.uint8)  # the image of a fail-safe message for a frame never captured
 
@@ -133,7 +134,17 @@ class CaptureStage(Stage):
         ms = self.reader.last_grab_ms  # the read alone: the fps limiter's wait is idle time, not work
         seq = self.seq.capture(now)
         part = seq if part_id is None else part_id
-        msg = FrameMsg(seq, self.reader.source_id, now, image, part, (("capture", ms),))
+        stamp = self.reader.last_stamp or DeviceStamp()
+        msg = FrameMsg(
+            seq,
+            self.reader.source_id,
+            now,
+            image,
+            part,
+            (("capture", ms),),
+            device_frame_id=stamp.frame_id,
+            device_timestamp=stamp.timestamp,
+        )
         self.processed += int(self.inbox is None)
         self.last_progress = now
         self.emit(msg)
@@ -143,7 +154,17 @@ class CaptureStage(Stage):
         down the line (in seq order, counted by the history rules), never dropped or passed."""
         now = time.monotonic()
         seq = self.seq.capture(now) if isinstance(self.seq, SeqCounter) else self.seq()
-        msg = FrameMsg(seq, self.reader.source_id, now, NO_IMAGE, part_id, (("capture", 0.0),))
+        stamp = self.reader.last_stamp or DeviceStamp()
+        msg = FrameMsg(
+            seq,
+            self.reader.source_id,
+            now,
+            NO_IMAGE,
+            part_id,
+            (("capture", 0.0),),
+            device_frame_id=stamp.frame_id,
+            device_timestamp=stamp.timestamp,
+        )
         self.errors += 1
         self.last_progress = now
         self.emit(failsafe_copy(msg, FailSafeCause.BAD_IMAGE, bad.reason))

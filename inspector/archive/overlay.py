@@ -106,6 +106,7 @@ def record_json(msg: FrameMsg, files: dict[str, str]) -> dict[str, Any]:
         "seq": msg.seq,
         "source_id": msg.source_id,
         "part_id": msg.part_id,
+        **msg.device_fields(),
         "image_size": [int(msg.image.shape[1]), int(msg.image.shape[0])],
         "verdict": verdict.code.name if verdict else None,
         "failsafe": bool(verdict.failsafe) if verdict else None,

@@ -46,6 +46,15 @@ class BadFrameError(SourceError):
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceStamp:
+    """What a camera reports with the frame it just gave (a source's optional ``last_stamp``):
+    its frame counter and its tick timestamp, None where the device gives none."""
+
+    frame_id: int | None = None
+    timestamp: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceOptions:
     """How the line uses a source, beyond its config entry."""
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from inspector.errors import SourceError, SourceUnavailable
 from inspector.logging import get_logger
-from inspector.sources.base import BadFrameError, FrameSource
+from inspector.sources.base import BadFrameError, DeviceStamp, FrameSource
 
 log = get_logger("inspector.sources")
 
@@ -79,6 +79,7 @@ class SourceReader:
         self._next_attempt_t = 0.0
         self._last_wait = 0.0
         self.last_grab_ms = 0.0  # the last frame's read time, fps-limit wait excluded
+        self.last_stamp: DeviceStamp | None = None  # the last frame's camera counter/timestamp, if any
         self.lost_since: float | None = None
         self.last_frame_t: float | None = None
         self._opened = False
@@ -160,6 +161,9 @@ class SourceReader:
         except SourceError as exc:
             log.warning("source_read_error", source=self.source_id, error=str(exc))
             return False, None
+        finally:  # a bad frame keeps its stamp too: its fail-safe record names the camera's frame
+            stamp = getattr(self._source, "last_stamp", None)
+            self.last_stamp = stamp if isinstance(stamp, DeviceStamp) else None
 
     def _took(self, frame: np.ndarray) -> np.ndarray:
         now = time.monotonic()

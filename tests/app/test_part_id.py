@@ -31,3 +31,5 @@ def test_free_run_part_id_is_the_seq_in_log_archive_and_outputs(tmp_path: Path, 
     records = [json.loads(path.read_text()) for path in archive_dir.rglob("*.json")]
     assert rejects and sorted(r["seq"] for r in records) == rejects  # the archive has every reject
     assert all(r["part_id"] == r["seq"] for r in records)
+    # a folder has no camera counter: the device fields are left out, not written as null
+    assert not any("device_frame_id" in e or "device_timestamp" in e for e in [*events, *records])

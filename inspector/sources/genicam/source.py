@@ -24,7 +24,7 @@ import numpy as np
 
 from inspector.errors import SourceError, SourceUnavailable
 from inspector.logging import get_logger
-from inspector.sources.base import BadFrameError, FrameSource, SourceOptions
+from inspector.sources.base import BadFrameError, DeviceStamp, FrameSource, SourceOptions
 from inspector.sources.genicam.config import GenicamSourceConfig
 from inspector.sources.genicam.configure import ConfigureError, configure
 from inspector.sources.genicam.convert import PixelFormatError, to_bgr
@@ -45,6 +45,7 @@ class GenicamSource:
         self._camera: Camera | None = None
         self._serial: str | None = None  # the camera found first: re-opened by this serial
         self._last_block: int | None = None
+        self.last_stamp: DeviceStamp | None = None  # the last buffer's counter and timestamp
         self._lock = threading.Lock()
         self._counts = {"lost_frames": 0, "skipped_frames": 0, "failed_buffers": 0, "timeouts": 0}
         self._driver_stats: dict[str, int] = {}
@@ -78,6 +79,7 @@ class GenicamSource:
         log.info("genicam_opened", source=cfg.id, device=info.describe(), trigger=cfg.trigger)
 
     def read(self) -> tuple[bool, np.ndarray | None]:
+        self.last_stamp = None
         camera = self._camera
         if camera is None:
             return False, None
@@ -98,6 +100,7 @@ class GenicamSource:
             if grab is None:
                 return self._timed_out(camera)
             lost = self._account(grab)
+            self.last_stamp = DeviceStamp(grab.block_id, grab.timestamp or None)  # 0: the device has none
             if not grab.ok:
                 self._count("failed_buffers")
                 why = grab.error

@@ -54,12 +54,19 @@ def test_stream_and_software_trigger_from_the_fake_camera() -> None:
     triggered = GenicamSource(config(trigger="software", roi={"width": 256, "height": 128}), True)
     open_when_up(triggered)
     try:
-        frames = read_frames(triggered, 4)  # one trigger, one frame
+        frames, stamps = [], []
+        for _ in range(4):  # one trigger, one frame
+            frames += read_frames(triggered, 1)
+            stamps.append(triggered.last_stamp)
         camera = triggered._camera
         assert camera is not None and camera.get("TriggerSource") == "Software"
     finally:
         triggered.release()
     assert all(f.shape == (128, 256, 3) for f in frames)
+    ids = [s.frame_id for s in stamps if s is not None]
+    assert len(ids) == 4 and ids == list(range(ids[0], ids[0] + 4))  # the camera's frame_id, in order
+    ticks = [s.timestamp for s in stamps if s is not None and s.timestamp is not None]
+    assert len(ticks) == 4 and ticks == sorted(ticks)  # the fake camera reports its timestamp
     counts = triggered.counters()
     assert counts["lost_frames"] == 0 and counts["failed_buffers"] == 0
 

@@ -3,6 +3,7 @@ simulator's triggered handshake on 127.0.0.1 firing the camera by software trigg
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from inspector.sources.genicam.source import GenicamSource
 from inspector.sources.reader import SourceState
 from tests.sources.genicam.conftest import SERIALS, emulated
 from tests.support import wait_until
+from tests.support.logs import LogCapture
 from tests.support.parts import BlobEngine, DefectRules, RecordingOutput, run_line, write_frames
 
 pytestmark = pytest.mark.usefixtures("pylon")
@@ -46,6 +48,29 @@ def test_bgr8_line_gives_the_folder_sources_verdicts(tmp_path: Path) -> None:
     from_folder = verdicts({"kind": "folder", "id": "cam0", "path": str(tmp_path)}, 8)
     assert len(from_camera) == 8 and from_camera == from_folder
     assert {code for _, code in from_folder} == {VerdictCode.PASS, VerdictCode.REJECT}  # both kinds seen
+
+
+def test_the_cameras_frame_counter_reaches_the_inspection_event_and_the_archive(
+    tmp_path: Path, logs: LogCapture
+) -> None:
+    write_frames(tmp_path / "frames", 6)
+    archive_dir = tmp_path / "archive"
+    config = InspectorConfig(
+        sources=[camera_entry(tmp_path / "frames", grab="sequential")],
+        runtime={**RUNTIME, "max_frames": 6},
+        archive={"enabled": True, "dir": str(archive_dir), "min_free_mib": 0},
+    )
+    out = RecordingOutput()
+    assert run_line(App(build_line(config, LineParts(BlobEngine(), DefectRules(), [out]))))
+    events = sorted(logs.events("inspection"), key=lambda e: e["seq"])
+    ids = [e["device_frame_id"] for e in events]
+    assert len(ids) == 6 and ids == list(range(ids[0], ids[0] + 6))  # one exposure per frame, in order
+    assert all("device_timestamp" not in e for e in events)  # the emulator gives no ticks: not shown
+    by_seq = {m.seq: m.device_frame_id for m in out.messages}
+    assert by_seq == {e["seq"]: e["device_frame_id"] for e in events}
+    records = [json.loads(path.read_text()) for path in archive_dir.rglob("*.json")]
+    assert records and all(r["device_frame_id"] == by_seq[r["seq"]] for r in records)
+    assert all("device_timestamp" not in r for r in records)
 
 
 def triggered_app(sim: PlcSimulator, source: dict[str, Any]) -> tuple[App, PlcOutput]:

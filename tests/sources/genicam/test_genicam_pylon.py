@@ -72,6 +72,22 @@ def test_bgr8_frames_are_the_files_in_order_with_no_loss(tmp_path: Path) -> None
     assert source.counters()["lost_frames"] == 0 and source.counters()["failed_buffers"] == 0
 
 
+def test_frames_carry_the_cameras_increasing_counter_and_no_timestamp(tmp_path: Path) -> None:
+    boards(tmp_path, 2)
+    config = emulated(tmp_path, pixel_format="BGR8", trigger="software", grab="sequential")
+    source = opened(GenicamSource(config, False))
+    try:
+        stamps = []
+        for _ in range(4):
+            read_frames(source, 1)
+            stamps.append(source.last_stamp)
+    finally:
+        source.release()
+    ids = [s.frame_id for s in stamps if s is not None]
+    assert len(ids) == 4 and ids == list(range(ids[0], ids[0] + 4))  # one exposure per read, none lost
+    assert all(s is not None and s.timestamp is None for s in stamps)  # the emulator's ticks are all 0
+
+
 def test_a_refused_feature_is_named_with_its_value(tmp_path: Path) -> None:
     boards(tmp_path, 1)
     config = emulated(tmp_path, features={"ExposureTimeAbs": 1e9})
@@ -140,7 +156,10 @@ def test_a_removed_camera_is_lost_then_reopened_by_serial(tmp_path: Path) -> Non
     reader = SourceReader("cam0", source, threading.Event(), backoff_initial_s=0.05, backoff_max_s=0.2)
     reader.open()
     try:
-        assert reader.grab(timeout=5.0) is not None
+        ids = []
+        for _ in range(3):
+            assert reader.grab(timeout=5.0) is not None
+            ids.append(reader.last_stamp.frame_id if reader.last_stamp else None)
         camera = source._camera
         assert camera is not None
         camera.execute("FirePnPCallback")  # the emulator's unplug
@@ -148,7 +167,9 @@ def test_a_removed_camera_is_lost_then_reopened_by_serial(tmp_path: Path) -> Non
         assert reader.state is SourceState.LOST
         assert reader.grab(timeout=10.0) is not None  # re-enumerated and re-opened by its serial
         stats = reader.stats()
-        assert stats.state is SourceState.CONNECTED and stats.reconnects == 1 and stats.frames == 2
+        assert stats.state is SourceState.CONNECTED and stats.reconnects == 1 and stats.frames == 4
+        assert ids == [ids[0], ids[0] + 1, ids[0] + 2]
+        assert reader.last_stamp is not None and reader.last_stamp.frame_id == ids[0]  # the counter restarted
         assert stats.device["lost_frames"] == 0  # the counter restarted at 0: not a loss
     finally:
         reader.close()
