@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -111,12 +115,33 @@ def test_a_killed_camera_is_lost_then_reopened_when_it_is_back() -> None:
             reader.close()
 
 
+# The other application: a second process that holds the camera until its stdin closes.
+HOLDER = """
+import sys
+from tests.sources.genicam.test_genicam_aravis import config
+from tests.sources.genicam.aravis_fake import open_when_up
+from inspector.sources.genicam.source import GenicamSource
+source = GenicamSource(config(), False)
+open_when_up(source)
+print("holding", flush=True)
+sys.stdin.read()
+source.release()
+"""
+
+
 @pytest.mark.usefixtures("camera")
-def test_a_camera_in_use_is_a_clear_retryable_error_not_a_hang() -> None:
-    first = GenicamSource(config(), False)
-    open_when_up(first)
+def test_a_camera_in_use_by_another_process_is_a_clear_retryable_error_not_a_hang() -> None:
+    root = Path(__file__).resolve().parents[3]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
+        assert holder.stdout is not None
+        lines = iter(holder.stdout.readline, "")  # ends if the holder gives up (open_when_up's timeout)
+        assert any(line.strip() == "holding" for line in lines)  # its log lines come first
         with pytest.raises(SourceUnavailable, match="controlled by another application"):
             GenicamSource(config(), False).open()
     finally:
-        first.release()
+        holder.communicate(input="", timeout=30)
+    assert holder.returncode == 0
