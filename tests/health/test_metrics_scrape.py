@@ -1,7 +1,9 @@
-"""A real scrape of /metrics from a running line (a PLC output on the simulator): promtool accepts it."""
+"""A real scrape of /metrics from a running line (a PLC output on the simulator): promtool accepts
+it, and every metric the Grafana dashboard queries is in it."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import urllib.request
@@ -15,6 +17,11 @@ from tests.support.parts import BlobEngine, DefectRules, write_frames
 from tests.support.parts import supervised_config as make_config
 from tests.support.plc import QUICK
 from tests.support.tools import require_tool
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy" / "grafana-dashboard.json"
+# a metric name in PromQL: an identifier not followed by '(' (functions) and not a label or keyword
+_IDENT = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_NOT_METRICS = {"sum", "by", "le", "or", "and", "scalar", "rate", "increase", "max", "histogram_quantile"}
 
 
 def scrape(tmp_path: Path, sim: PlcSimulator) -> str:
@@ -67,3 +74,30 @@ def test_a_real_scrape_passes_promtool_and_has_the_new_families(tmp_path: Path, 
         ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=30
     )
     assert check.returncode == 0 and not (check.stdout + check.stderr).strip(), check.stdout + check.stderr
+
+
+def prometheus_queries() -> list[str]:
+    dashboard = json.loads(DASHBOARD.read_text())
+    return [
+        target["expr"]
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        if target["datasource"]["type"] == "prometheus"
+    ]
+
+
+def queried_metrics(expr: str) -> set[str]:
+    # labels inside {...} and 'by (...)' lists, and [range] durations, are not metric names
+    bare = re.sub(r"\{[^}]*\}|by \([^)]*\)|\[[^\]]*\]|\"[^\"]*\"", " ", expr)
+    return {m.group() for m in _IDENT.finditer(bare) if m.group() not in _NOT_METRICS}
+
+
+def test_every_dashboard_query_reads_metrics_of_a_real_scrape(tmp_path: Path, sim: PlcSimulator) -> None:
+    queries = prometheus_queries()
+    assert len(queries) >= 12 and any("inspector_failsafes_total" in q for q in queries)
+    names = sample_names(scrape(tmp_path, sim))
+    # the GPU's figures exist only where the engine runs on CUDA
+    gpu = {"inspector_gpu_memory_reserved_bytes", "inspector_gpu_memory_budget_bytes"}
+    missing = {q: sorted(queried_metrics(q) - names - gpu) for q in queries}
+    assert not {q: m for q, m in missing.items() if m}, missing
+    assert all(queried_metrics(q) for q in queries)
