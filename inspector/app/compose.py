@@ -25,6 +25,7 @@ from inspector.app.interfaces import (
 )
 from inspector.app.line import Line, LineControl
 from inspector.app.outputs import CameraLostStatus, Outputs
+from inspector.app.part_metrics import part_metrics
 from inspector.app.processing import InferenceStage, PreprocessStage, RulesStage
 from inspector.app.queues import StageQueue
 from inspector.app.stage_thread import Item, Stage, StageContext
@@ -240,6 +241,8 @@ def watched(
     watch.metrics.add(
         "line", line_metrics(delivery, figures.lane, figures.queues, figures.readers, figures.outputs)
     )
+    figures.stats.parts.register(watch.metrics.registry)
+    watch.metrics.add("parts", part_metrics(figures.stats.parts, figures.outputs))
     watch.add_listener(status_heartbeat(watch.health, figures.outputs, control.intake_stop, engine))
     watch.restart.on_request(functools.partial(_restart, control))
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from inspector.app.part_metrics import PartMetrics
 from inspector.messages import FrameMsg, VerdictCode
 from inspector.rules.log import to_log
 
@@ -68,10 +69,12 @@ class StatsCollector:
         self._lock = threading.Lock()
         self._period = _Window()
         self._total = _Window()
+        self.parts = PartMetrics()  # the same parts, for /metrics
 
     def record(self, msg: FrameMsg, e2e_ms: float) -> None:
         code = msg.verdict.code.name if msg.verdict is not None else VerdictCode.NONE.name
         failsafe = msg.verdict is None or msg.verdict.failsafe
+        self.parts.record(msg, e2e_ms)
         with self._lock:
             for window in (self._period, self._total):
                 window.frames += 1

@@ -167,6 +167,14 @@ def _link_metrics(outputs: Outputs) -> list[Metric]:
         kind: Literal["gauge", "counter"] = "gauge" if key == "pending" else "counter"
         name = f"inspector_plc_{key}" + ("" if kind == "gauge" else "_total")
         metrics.append(Metric.single(name, kind, f"PLC output: {key}.", counts[key]))
+    metrics.append(
+        Metric.single("inspector_plc_link_up", "gauge", "1 while the PLC link is up.", snapshot.link_up)
+    )
+    if snapshot.plc_alive is not None:  # None: the PLC's heartbeat is not watched
+        alive = float(snapshot.plc_alive)
+        metrics.append(
+            Metric.single("inspector_plc_alive", "gauge", "1 while the PLC's heartbeat moves.", alive)
+        )
     return metrics
 
 

@@ -14,12 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from inspector.errors import ConfigError
+from inspector.health.metrics import PROMETHEUS_CONTENT_TYPE
 from inspector.health.state import HealthSnapshot
 from inspector.logging import get_logger
 
 log = get_logger("health.http")
-
-PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def snapshot_json(snapshot: HealthSnapshot) -> dict[str, Any]:

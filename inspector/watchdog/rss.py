@@ -151,9 +151,9 @@ class RssWatchdog:
             # read live: the first check comes one interval after start
             Metric.single("inspector_rss_bytes", "gauge", "Resident set size.", float(self._read())),
             Metric.single(
-                "inspector_rss_slope_mib_per_hour",
+                "inspector_rss_slope_bytes_per_second",
                 "gauge",
                 "RSS slope fitted over the watchdog window.",
-                self.last.slope_mib_per_h,
+                self.last.slope_mib_per_h * MIB / 3600.0,
             ),
         ]

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.tools import require_tool
+
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = ROOT / "systemd" / "inspector.service"
 INSTALL = ROOT / "deploy" / "install.sh"
 MAX_EXPOSURE = 2.5
-
-
-def require_tool(name: str) -> None:
-    """Skip without ``name`` locally; under CI fail, so CI cannot pass without the unit/log checks."""
-    if shutil.which(name) is not None:
-        return
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"{name} is not installed but CI is set: .ci/run must install it", pytrace=False)
-    pytest.skip(f"{name} not installed (.ci/run installs it)")
 
 
 @pytest.fixture

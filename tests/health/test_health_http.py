@@ -54,22 +54,22 @@ def test_prometheus_text_format() -> None:
     )
     assert text == (
         "# HELP inspector_frames_total Frames.\n# TYPE inspector_frames_total counter\n"
-        "inspector_frames_total 12\n"
+        "inspector_frames_total 12.0\n"
         "# HELP inspector_queue_depth Depth.\n# TYPE inspector_queue_depth gauge\n"
-        'inspector_queue_depth{stage="en\\"g"} 3.5\ninspector_queue_depth{stage="rules"} 1\n'
+        'inspector_queue_depth{stage="en\\"g"} 3.5\ninspector_queue_depth{stage="rules"} 1.0\n'
         "# HELP bad_name_1 x\n# TYPE bad_name_1 gauge\nbad_name_1 NaN\n"
     )
 
 
 def test_registry_skips_a_broken_collector() -> None:
-    registry = MetricsRegistry()
+    registry = MetricsRegistry(process=False)
     registry.add("good", lambda: [Metric.single("a", "gauge", "a", 1)])
 
     def broken() -> list[Metric]:
         raise ValueError("nope")
 
     registry.add("bad", broken)
-    assert registry.render() == "# HELP a a\n# TYPE a gauge\na 1\n"
+    assert registry.render() == "# HELP a a\n# TYPE a gauge\na 1.0\n"
 
 
 def get(url: str) -> tuple[int, str, str]:
@@ -102,7 +102,7 @@ def test_http_endpoints_on_localhost() -> None:
         ]
         status, ctype, body = get(server.url + "/metrics")
         assert status == 200 and ctype.startswith("text/plain; version=0.0.4")
-        assert "inspector_up 1\n" in body
+        assert "inspector_up 1.0\n" in body and "process_cpu_seconds_total" in body
         assert get(server.url + "/nope")[0] == 404
     finally:
         server.stop()

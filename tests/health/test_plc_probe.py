@@ -3,6 +3,7 @@ results too late to pulse, free-run deadline fail-safes and the late verdicts af
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,8 @@ def test_stalled_line_in_free_run_degrades_the_plc_component_then_recovers(
         metrics = app.line.watch.metrics.render()
         assert "inspector_plc_deadline_failsafes_total" in metrics
         assert "inspector_plc_late_verdicts_total" in metrics
+        # the PLC's deadline fail-safes count in the fail-safes by code (no verdict reached the output)
+        assert re.search(r'inspector_failsafes_total\{code="900",origin="plc"\} [1-9]', metrics)
         n = len(snaps)
         assert wait_until(lambda: any(c.state is HealthState.OK for c in plc_states(snaps[n:])), 20)
     finally:
