@@ -164,8 +164,15 @@ def layout_labels(msg: FrameMsg, layout: Layout, canvas_size: tuple[int, int]) -
     return tags, rows
 
 
+def capture_time(msg: FrameMsg) -> float:
+    """The wall-clock (epoch) time the frame was captured: its monotonic capture time moved by
+    how long ago that was, so the banner shows when the part passed, not when it was archived."""
+    return time.time() - max(0.0, time.monotonic() - msg.t_capture)
+
+
 def overlay_image(msg: FrameMsg, alpha: float, now: float | None = None) -> np.ndarray:
-    """The operator's picture of the part: banner, numbered instances, legend (BGR uint8)."""
+    """The operator's picture of the part: banner, numbered instances, legend (BGR uint8);
+    ``now``: the banner's time (epoch seconds), else the frame's capture time."""
     height, width = msg.image.shape[:2]
     layout = Layout.for_width(width)
     top = 2 * layout.line
@@ -185,7 +192,7 @@ def overlay_image(msg: FrameMsg, alpha: float, now: float | None = None) -> np.n
             FAIL_BGR if i in failing else (170, 170, 170),
             2 if i in failing else 1,
         )
-    _draw_banner(canvas, msg, layout, time.time() if now is None else now)
+    _draw_banner(canvas, msg, layout, capture_time(msg) if now is None else now)
     tags, rows = layout_labels(msg, layout, (canvas.shape[1], canvas.shape[0]))
     _draw_tags(canvas, tags, failing, layout)
     _draw_legend(canvas, rows, failing, layout)

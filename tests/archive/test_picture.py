@@ -4,14 +4,16 @@ failing ones strong, and labels that never overlap, even on a crowded board."""
 from __future__ import annotations
 
 import calendar
+import dataclasses
 import itertools
+import time
 
 import cv2
 import numpy as np
 import torch
 
 from inspector.archive.labels import Tag, disjoint
-from inspector.archive.picture import Layout, banner_lines, layout_labels, overlay_image
+from inspector.archive.picture import Layout, banner_lines, capture_time, layout_labels, overlay_image
 from inspector.messages import (
     Detections,
     FailSafeCause,
@@ -104,6 +106,14 @@ def test_banner_names_verdict_rule_code_part_seq_camera_and_utc_time() -> None:
     head, where = banner_lines(board(2, 1, 40, failing={1: 2}), NOW)
     assert head == "REJECT  joint_area  code 11  (+1 more)"
     assert where == "part 5678  seq 1234  cam0  2026-12-07 09:10:11 UTC"
+
+
+def test_banner_time_is_the_capture_time_not_the_archive_time() -> None:
+    before = time.time()
+    msg = dataclasses.replace(board(2, 1, 40, failing={}), t_capture=time.monotonic() - 30.0)
+    captured = capture_time(msg)
+    after = time.time()
+    assert before - 30.5 <= captured <= after - 29.5  # 30 s before, however long this took
 
 
 def test_failing_instances_are_strong_and_good_ones_faint() -> None:
