@@ -94,18 +94,24 @@ def _fit(text: str, width: int, scale: float) -> str:
     return text
 
 
-def _tint(image: np.ndarray, det: Detections, i: int, box: np.ndarray, alpha: float, strong: bool) -> None:
-    if tuple(det.masks.shape[-2:]) != image.shape[:2]:
+def _tint_masks(image: np.ndarray, det: Detections, alpha: float, failing: dict[int, Reason]) -> None:
+    """Each mask tinted inside its box: failing ones strongly in red and outlined, others faintly
+    in their class colour (tensors moved to the CPU once, not per instance)."""
+    if len(det) == 0 or tuple(det.masks.shape[-2:]) != image.shape[:2]:
         return
-    rows, cols = box_window(box, *image.shape[:2])
-    mask = det.masks[i, rows, cols].detach().to("cpu").numpy()
-    region = image[rows, cols]
-    bgr = np.array(FAIL_BGR if strong else colour(int(det.class_ids[i])), np.float32)
-    share = alpha if strong else alpha * _FAINT
-    region[mask] = (region[mask].astype(np.float32) * (1 - share) + bgr * share).astype(np.uint8)
-    if strong:
-        contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(region, contours, -1, FAIL_BGR, 2)
+    masks = det.masks.detach().to("cpu")
+    class_ids = det.class_ids.detach().to("cpu").tolist()
+    for i, box in enumerate(det.boxes.detach().to("cpu").numpy()):
+        rows, cols = box_window(box, *image.shape[:2])
+        mask = masks[i, rows, cols].numpy()
+        region = image[rows, cols]
+        strong = i in failing
+        bgr = np.array(FAIL_BGR if strong else colour(int(class_ids[i])), np.float32)
+        share = alpha if strong else alpha * _FAINT
+        region[mask] = (region[mask].astype(np.float32) * (1 - share) + bgr * share).astype(np.uint8)
+        if strong:
+            outline, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            cv2.drawContours(region, outline, -1, FAIL_BGR, 2)
 
 
 def _instance_rects(det: Detections | None, top: int) -> list[Rect]:
@@ -182,8 +188,7 @@ def overlay_image(msg: FrameMsg, alpha: float, now: float | None = None) -> np.n
     det, failing = msg.detections, _failing(msg.verdict)
     rects = _instance_rects(det, top)
     if det is not None:
-        for i, box in enumerate(det.boxes.detach().to("cpu").numpy()):
-            _tint(image, det, i, box, alpha, i in failing)
+        _tint_masks(image, det, alpha, failing)
     for i, (x, y, w, h) in enumerate(rects):
         cv2.rectangle(
             canvas,
