@@ -1,5 +1,8 @@
 """The one logging setup: structlog JSON lines on stdout, console rendering on a TTY.
 
+Under systemd, each line starts with its sd-daemon priority (``<3>`` for an error) so that
+``journalctl -p err`` finds errors; journald strips the prefix and stores the JSON line as it was.
+
 Standard-library loggers (pymodbus, apscheduler, ...) are routed through the
 same processors, and ``native_output_logged`` turns what native libraries (OpenCV,
 FFmpeg, GStreamer) write to file descriptor 2 into ``native_log`` events, so journald
@@ -70,7 +73,44 @@ def _tell_watchers(logger: Any, method: str, event_dict: Any) -> Any:
     return event_dict
 
 
+# sd-daemon(3) priorities: journald strips a leading "<N>" from each line of a stream it reads
+# (SyslogLevelPrefix=, on by default) and stores the line at that priority.
+_JOURNAL_PRIORITIES = (
+    (logging.CRITICAL, 2),
+    (logging.ERROR, 3),
+    (logging.WARNING, 4),
+    (logging.INFO, 6),
+)
+
+
+def journal_priority(levelno: int) -> int:
+    """The syslog priority journald stores for a record of this level (debug and below: 7)."""
+    return next((prio for level, prio in _JOURNAL_PRIORITIES if levelno >= level), 7)
+
+
+def writes_to_journal(stream: Any) -> bool:
+    """True when ``stream`` is the journal stream systemd connected (``JOURNAL_STREAM`` names its
+    device and inode; a child whose stdout was redirected elsewhere inherits the variable)."""
+    expected = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError):  # StringIO, a closed stream
+        return False
+    return bool(expected) and expected == f"{info.st_dev}:{info.st_ino}"
+
+
 class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    def __init__(self, stream: Any, journal: bool = False) -> None:
+        super().__init__(stream)
+        self.journal = journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if not self.journal:
+            return text
+        prefix = f"<{journal_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in text.split("\n"))  # a console traceback too
+
     def emit(self, record: logging.LogRecord) -> None:
         for line in list(_status_line):
             line.clear()
@@ -120,7 +160,7 @@ def configure_logging(config: LogConfig | None = None, stream: Any = None) -> No
             renderer,
         ],
     )
-    handler = _LogHandler(stream)
+    handler = _LogHandler(stream, journal=writes_to_journal(stream))
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -187,3 +187,52 @@ def test_journal_recipes_read_native_lines_and_plain_ones() -> None:
     )
     assert "native_log" in errors.stdout and "structlog_event" in errors.stdout
     assert "[ WARN:0@6.1] global cap_ffmpeg_impl.hpp:453 Stream timeout" in errors.stdout
+
+
+JOURNAL_SCRIPT = """
+import logging
+from inspector.logging import LogConfig, configure_logging, get_logger
+configure_logging(LogConfig(format="json", level="debug"))
+log = get_logger("inspector.journal")
+log.debug("d"); log.info("i"); log.warning("w"); log.error("e"); log.critical("c")
+logging.getLogger("pymodbus").critical("from a library")
+"""
+
+
+def run_logging_child(journal_stream: str | None) -> list[str]:
+    """Run JOURNAL_SCRIPT with stdout on a pipe; ``"pipe"`` sets JOURNAL_STREAM to that pipe's
+    device:inode as systemd does for a journal stream, another value names some other stream."""
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"} | {"PYTHONPATH": str(ROOT)}
+    read_fd, write_fd = os.pipe()
+    info = os.fstat(write_fd)
+    if journal_stream is not None:
+        env["JOURNAL_STREAM"] = f"{info.st_dev}:{info.st_ino}" if journal_stream == "pipe" else journal_stream
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", JOURNAL_SCRIPT],
+            stdout=write_fd,
+            stderr=subprocess.PIPE,
+            env=env,
+            timeout=120,
+        )
+    finally:
+        os.close(write_fd)
+    with os.fdopen(read_fd) as reader:
+        lines = reader.read().splitlines()
+    assert done.returncode == 0, done.stderr
+    return lines
+
+
+def test_journal_stream_lines_carry_their_priority_and_stay_json() -> None:
+    lines = run_logging_child("pipe")
+    prefixes = [line[: line.index(">") + 1] for line in lines]
+    assert prefixes == ["<7>", "<6>", "<4>", "<3>", "<2>", "<2>"]
+    events = [json.loads(line[3:]) for line in lines]  # what journald stores once it strips "<N>"
+    assert [e["event"] for e in events] == ["d", "i", "w", "e", "c", "from a library"]
+    assert [e["level"] for e in events][:5] == ["debug", "info", "warning", "error", "critical"]
+
+
+@pytest.mark.parametrize("journal_stream", [None, "1:2"])
+def test_no_priority_prefix_off_the_journal(journal_stream: str | None) -> None:
+    lines = run_logging_child(journal_stream)
+    assert len(lines) == 6 and all(json.loads(line)["event"] for line in lines)

@@ -1,4 +1,4 @@
-"""The mask-overlay image and the JSON record of one archived part."""
+"""The JSON record of one archived part, and the helpers the overlay drawing shares."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import time
 from dataclasses import asdict
 from typing import Any
 
-import cv2
 import numpy as np
 
 from inspector.messages import Detections, FrameMsg
@@ -37,41 +36,6 @@ def box_window(box: np.ndarray, height: int, width: int) -> tuple[slice, slice]:
     r0, r1 = max(0, int(y1) - 1), min(height, int(np.ceil(y2)) + 1)
     c0, c1 = max(0, int(x1) - 1), min(width, int(np.ceil(x2)) + 1)
     return slice(r0, max(r0, r1)), slice(c0, max(c0, c1))
-
-
-def overlay_image(image: np.ndarray, detections: Detections | None, alpha: float) -> np.ndarray:
-    """The image with each instance mask tinted, its box drawn and labelled (class, score)."""
-    out = image.copy()
-    if detections is None or len(detections) == 0:
-        return out
-    height, width = out.shape[:2]
-    masks = detections.masks.detach().to("cpu")
-    boxes = detections.boxes.detach().to("cpu").numpy()
-    scores = detections.scores.detach().to("cpu").numpy()
-    class_ids = detections.class_ids.detach().to("cpu").numpy()
-    same_size = tuple(masks.shape[-2:]) == (height, width)
-    for i, (box, score, cid) in enumerate(zip(boxes, scores, class_ids, strict=False)):
-        bgr = colour(int(cid))
-        if same_size:
-            rows, cols = box_window(box, height, width)
-            mask = masks[i, rows, cols].numpy()
-            region = out[rows, cols]
-            tinted = region[mask].astype(np.float32) * (1 - alpha) + np.array(bgr, np.float32) * alpha
-            region[mask] = tinted.astype(np.uint8)
-        x1, y1, x2, y2 = (round(float(v)) for v in box)
-        cv2.rectangle(out, (x1, y1), (x2, y2), bgr, 1)
-        name = detections.names[int(cid)] if 0 <= int(cid) < len(detections.names) else str(int(cid))
-        cv2.putText(
-            out,
-            f"{name} {float(score):.2f}",
-            (x1, max(10, y1 - 3)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.4,
-            bgr,
-            1,
-            cv2.LINE_AA,
-        )
-    return out
 
 
 def _instances(detections: Detections | None) -> list[dict[str, Any]]:

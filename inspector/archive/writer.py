@@ -21,7 +21,8 @@ from dataclasses import dataclass
 import cv2
 
 from inspector.archive.config import ArchiveConfig
-from inspector.archive.overlay import overlay_image, record_json
+from inspector.archive.overlay import record_json
+from inspector.archive.picture import overlay_image
 from inspector.archive.quota import QuotaIndex
 from inspector.errors import ConfigError
 from inspector.logging import get_logger
@@ -144,7 +145,7 @@ class ArchiveWriter:
         )
         if not cv2.imwrite(str(image_path), msg.image, params):
             raise OSError(f"cannot write {image_path}")
-        overlay = overlay_image(msg.image, msg.detections, self.config.overlay_alpha)
+        overlay = overlay_image(msg, self.config.overlay_alpha)
         if not cv2.imwrite(str(overlay_path), overlay, params):
             raise OSError(f"cannot write {overlay_path}")
         record = record_json(msg, {"image": image_path.name, "overlay": overlay_path.name})

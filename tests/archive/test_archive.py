@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from inspector.archive.config import ArchiveConfig
+from inspector.archive.picture import Layout
 from inspector.archive.quota import QuotaIndex, stem_of
 from inspector.archive.writer import ArchiveWriter
 from inspector.errors import ConfigError
@@ -94,8 +95,10 @@ def test_rejected_part_is_archived_with_overlay_and_json(tmp_path: Path) -> None
     overlay = cv2.imread(str(json_path.parent / record["files"]["overlay"]))
     assert image is not None and overlay is not None
     assert np.array_equal(image, frame(7).image)
-    assert not np.array_equal(overlay[45, 70], image[45, 70])  # inside a mask: tinted
-    assert np.array_equal(overlay[95, 5], image[95, 5])  # far from any instance: untouched
+    top = 2 * Layout.for_width(100).line  # the banner above the image
+    assert overlay.shape[0] == 100 + top and overlay.shape[1] > 100  # and the legend to its right
+    assert not np.array_equal(overlay[top + 45, 70], image[45, 70])  # inside a mask: tinted
+    assert np.array_equal(overlay[top + 95, 5], image[95, 5])  # far from any instance: untouched
 
 
 def test_which_verdicts_are_archived(tmp_path: Path) -> None:

@@ -169,7 +169,44 @@ def test_log_views_on_sample_lines() -> None:
         "verdicts": {"PASS": 1, "REJECT": 2},
         "failsafe": 1,
         "failsafe_causes": {"failsafe.out_of_memory:907": 1},
+        "plc_failsafes": {"deadline:900": 0, "missed_trigger:906": 0, "shutdown:905": 0},
+        "failsafe_total": 1,
     }
+
+
+def stats_line(final: bool = False, **plc: int) -> str:
+    counters = {"deadline_failsafes": 0, "missed_triggers": 0, "failed_at_shutdown": 0} | plc
+    return json.dumps(
+        {"event": "stats", "level": "info", "frames": 1, "plc": counters} | ({"final": True} if final else {})
+    )
+
+
+@pytest.mark.usefixtures("jq")
+def test_summary_counts_the_plcs_failsafes_over_restarts() -> None:
+    """PLC deadline fail-safes are not inspection events: summary reads them from the stats events'
+    PLC counters (since start), adding each run's last value: a clean stop (final stats), then a
+    crash (the counters start again from 0) and a run still going."""
+    runs = [
+        stats_line(deadline_failsafes=4),
+        stats_line(deadline_failsafes=12, missed_triggers=1),
+        stats_line(final=True, deadline_failsafes=13, missed_triggers=1, failed_at_shutdown=2),
+        stats_line(deadline_failsafes=10),
+        stats_line(deadline_failsafes=15),  # then the daemon crashed: no final stats
+        stats_line(deadline_failsafes=2),
+        '{"event": "stats", "plc": {"error": "link stage gone"}}',  # no counters: skipped
+        SAMPLE.read_text(),
+    ]
+    result = subprocess.run(
+        ["bash", str(LOGS), "summary", "-"], input="\n".join(runs), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["plc_failsafes"] == {
+        "deadline:900": 13 + 15 + 2,
+        "missed_trigger:906": 1,
+        "shutdown:905": 2,
+    }
+    assert summary["failsafe"] == 1 and summary["failsafe_total"] == 1 + 30 + 1 + 2
 
 
 def test_missing_tools_fail_under_ci_and_skip_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
