@@ -64,7 +64,8 @@ class EngineConfig(Section):
         ge=32,
         le=4096,
         description="Network input size in pixels (rounded up to a stride multiple). "
-        "Empty = the size the model was trained at; TorchScript files always use their export size.",
+        "Empty = the size the model was trained at; exports (TorchScript, ONNX, OpenVINO, TensorRT) always "
+        "use their fixed export size.",
     )
     max_det: int = Field(300, ge=1, le=10000, description="Maximum instances kept per frame.")
     classes: tuple[Annotated[int, Field(ge=0, le=9999)], ...] | None = Field(
