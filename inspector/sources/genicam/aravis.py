@@ -7,7 +7,6 @@ opened by that address instead (unicast), and ``transport`` narrows discovery to
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -19,7 +18,7 @@ import numpy as np
 from inspector.errors import SourceUnavailable
 from inspector.logging import get_logger
 from inspector.sources.genicam.config import FeatureValue
-from inspector.sources.genicam.driver import Convert, DeviceInfo, FeatureError, Grab
+from inspector.sources.genicam.driver import Convert, DeviceInfo, FeatureError, Grab, is_address
 
 gi.require_version("Aravis", "0.8")
 from gi.repository import Aravis, GLib  # noqa: E402  # the version must be chosen before the import
@@ -41,14 +40,6 @@ WRITABLE = (Aravis.GcAccessMode.RW, Aravis.GcAccessMode.WO)
 POLL_S = 0.001  # trigger-ready polling step
 
 
-def _is_address(text: str | None) -> bool:
-    try:
-        ipaddress.ip_address(text or "")
-    except ValueError:
-        return False
-    return True
-
-
 def _open(handle: str) -> Any:
     try:
         return Aravis.Camera.new(handle)
@@ -58,7 +49,7 @@ def _open(handle: str) -> Any:
 
 def _info(camera: Any, handle: str, transport: str) -> DeviceInfo:
     serial = camera.get_device_serial_number() or ""
-    ip = handle if _is_address(handle) else ""
+    ip = handle if is_address(handle) else ""
     return DeviceInfo(serial, "", ip, camera.get_model_name() or "", transport, handle)
 
 
@@ -69,7 +60,7 @@ class AravisDriver:
         self._opened: dict[str, Any] = {}  # handle -> camera opened while enumerating by address
 
     def enumerate(self, transport: str, wanted: str | None) -> Sequence[DeviceInfo]:
-        if _is_address(wanted) and transport in ("any", "gige"):
+        if is_address(wanted) and transport in ("any", "gige"):
             assert wanted is not None
             try:
                 camera = _open(wanted)

@@ -8,6 +8,7 @@ grabs into driver buffers and hands each buffer to a ``convert`` callback before
 from __future__ import annotations
 
 import importlib
+import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -19,6 +20,15 @@ from inspector.errors import SourceError, SourceUnavailable
 from inspector.sources.genicam.config import DRIVER_MODULE, FeatureValue, driver_missing
 
 Convert = Callable[[np.ndarray], np.ndarray]  # a view of the driver's buffer -> a new BGR uint8 frame
+
+
+def is_address(text: str | None) -> bool:
+    """Whether ``device`` names an IP address (opened by unicast, without discovery)."""
+    try:
+        ipaddress.ip_address(text or "")
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ counted as lost frames, and in triggered mode it fails the part it lands on (whi
 belongs to which part is no longer certain). A failed or incomplete buffer is counted and never
 becomes a frame: in free run the read goes on to the next buffer, in triggered mode the part
 is failed safe (``BadFrameError``). A removed device is a lost source; the reader re-opens it
-by serial with its backoff, and the counter restarts at the new acquisition.
+by serial (by its address when `device` is an IP) with its backoff, and the counter restarts at
+the new acquisition.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from inspector.sources.base import BadFrameError, DeviceStamp, FrameSource, Sour
 from inspector.sources.genicam.config import GenicamSourceConfig
 from inspector.sources.genicam.configure import ConfigureError, configure
 from inspector.sources.genicam.convert import PixelFormatError, to_bgr
-from inspector.sources.genicam.driver import Camera, Driver, Grab, load_driver, select_device
+from inspector.sources.genicam.driver import Camera, Driver, Grab, is_address, load_driver, select_device
 
 log = get_logger("inspector.sources")
 
@@ -62,7 +63,10 @@ class GenicamSource:
         self.release()
         driver = self._driver or load_driver(cfg.driver)
         self._driver = driver
-        wanted = self._serial or cfg.device
+        # Re-opened by the serial found first, so another camera is never picked up instead; a
+        # device given by IP address is re-opened by that address (unicast: discovery by serial
+        # would broadcast on the plant network).
+        wanted = cfg.device if is_address(cfg.device) else self._serial or cfg.device
         info = select_device(driver.enumerate(cfg.transport, wanted), wanted, cfg.id)
         camera = driver.open(info)
         try:

@@ -3,6 +3,9 @@
 Only the emulation transport layer is ever enumerated (``transport: emulation``): enumerating
 all of pylon's transports broadcasts a GigE discovery packet on the real network. pypylon is a
 dev dependency; where it is missing the tests skip naming it (and fail under CI=true).
+``no_discovery_broadcast`` (autouse) makes that rule a check: a test that reaches a driver's
+broadcasting discovery (pylon's GigE or all transports, Aravis' device list beyond its in-library
+fake interface, an Aravis address off loopback) fails before the packet is sent.
 """
 
 from __future__ import annotations
@@ -21,6 +24,42 @@ from inspector.sources.genicam.config import GenicamSourceConfig
 
 os.environ.setdefault("PYLON_CAMEMU", "3")  # read when pylon starts: three emulated cameras
 SERIALS = ("0815-0000", "0815-0001", "0815-0002")
+
+
+def _guard(driver: Any, allowed: Callable[[str, str | None], bool], what: str) -> Callable[..., Any]:
+    enumerate_devices = driver.enumerate
+
+    def guarded(self: Any, transport: str, wanted: str | None) -> Any:
+        if not allowed(transport, wanted):
+            pytest.fail(f"{what} discovery would broadcast (transport {transport}, device {wanted!r})")
+        return enumerate_devices(self, transport, wanted)
+
+    return guarded
+
+
+def _aravis_is_loopback(transport: str, wanted: str | None) -> bool:
+    import ipaddress
+
+    if transport == "emulation":
+        return True
+    try:
+        return ipaddress.ip_address(wanted or "").is_loopback  # opened by address: unicast
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def no_discovery_broadcast(monkeypatch: pytest.MonkeyPatch) -> None:
+    if importlib.util.find_spec("pypylon") is not None:
+        from inspector.sources.genicam.pylon import PylonDriver
+
+        pylon_safe = _guard(PylonDriver, lambda transport, _: transport in ("emulation", "usb3"), "pylon")
+        monkeypatch.setattr(PylonDriver, "enumerate", pylon_safe)
+    try:
+        from inspector.sources.genicam.aravis import AravisDriver
+    except (ImportError, ValueError):  # no gi, or no Aravis typelib: the Aravis tests skip
+        return
+    monkeypatch.setattr(AravisDriver, "enumerate", _guard(AravisDriver, _aravis_is_loopback, "Aravis"))
 
 
 def require_pypylon() -> None:
