@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from inspector.sources.genicam.config import GenicamSourceConfig
+from inspector.sources.genicam.source import GenicamSource
 
 os.environ.setdefault("PYLON_CAMEMU", "3")  # read when pylon starts: three emulated cameras
 SERIALS = ("0815-0000", "0815-0001", "0815-0002")
@@ -73,6 +74,16 @@ def require_pypylon() -> None:
 @pytest.fixture
 def pylon() -> None:
     require_pypylon()
+
+
+def read_frames(source: GenicamSource, count: int) -> list[np.ndarray]:
+    """``count`` frames read one by one; each read must give a frame."""
+    frames = []
+    for _ in range(count):
+        ok, frame = source.read()
+        assert ok and frame is not None
+        frames.append(frame)
+    return frames
 
 
 def boards(folder: Path, count: int, size: tuple[int, int] = (160, 120), grey: bool = False) -> list[Path]:

@@ -18,6 +18,7 @@ from inspector.sources.genicam.config import GenicamSourceConfig
 from inspector.sources.genicam.source import GenicamSource
 from inspector.sources.reader import SourceReader, SourceState
 from tests.sources.genicam.aravis_fake import ADDRESS, fake_camera, open_when_up, require_aravis, stop
+from tests.sources.genicam.conftest import read_frames
 
 
 @pytest.fixture(autouse=True)
@@ -34,15 +35,6 @@ def config(**overrides: Any) -> GenicamSourceConfig:
 def camera() -> Iterator[None]:
     with fake_camera():
         yield
-
-
-def read_frames(source: GenicamSource, count: int) -> list[np.ndarray]:
-    frames = []
-    for _ in range(count):
-        ok, frame = source.read()
-        assert ok and frame is not None
-        frames.append(frame)
-    return frames
 
 
 @pytest.mark.usefixtures("camera")

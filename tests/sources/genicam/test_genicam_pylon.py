@@ -13,18 +13,9 @@ from inspector.errors import SourceError
 from inspector.sources.base import BadFrameError
 from inspector.sources.genicam.source import GenicamSource
 from inspector.sources.reader import SourceReader, SourceState
-from tests.sources.genicam.conftest import SERIALS, boards, emulated, mosaic
+from tests.sources.genicam.conftest import SERIALS, boards, emulated, mosaic, read_frames
 
 pytestmark = pytest.mark.usefixtures("pylon")
-
-
-def read_frames(source: GenicamSource, count: int) -> list[np.ndarray]:
-    frames = []
-    for _ in range(count):
-        ok, frame = source.read()
-        assert ok and frame is not None
-        frames.append(frame)
-    return frames
 
 
 def opened(config_source: GenicamSource) -> GenicamSource:
