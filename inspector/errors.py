@@ -60,3 +60,11 @@ class PlcError(InspectorError):
 
 class PlcUnavailable(PlcError, RetryableError):
     """The PLC link is down or did not answer in time; retry after backoff."""
+
+
+class UnknownRecipe(InspectorError):
+    """A recipe number no recipe of the config has: the active recipe stays."""
+
+    def __init__(self, number: int) -> None:
+        super().__init__(f"no recipe has number {number}")
+        self.number = number

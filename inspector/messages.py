@@ -112,6 +112,8 @@ class FrameMsg:
     # counter (GenICam BlockID / GigE Vision frame_id) and its tick timestamp, both as reported
     device_frame_id: int | None = None
     device_timestamp: int | None = None
+    # the recipe (product) the part is judged by: its number, 0 for the config's base settings
+    recipe: int = 0
 
     def device_fields(self) -> dict[str, int]:
         """The camera's frame counter and timestamp for a log event or a record: only those present."""

@@ -9,6 +9,7 @@ with ``isinstance`` where the line is built.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -157,3 +158,29 @@ class LinkOutput(Protocol):
     def link_up(self) -> bool: ...
 
     def stats(self) -> PlcStats: ...
+
+
+@dataclass(frozen=True)
+class RecipeEntry:
+    """One product the line can be switched to: its number (what a PLC writes; 0 is the
+    config's base settings) and name, as a recipe list shows them."""
+
+    number: int
+    name: str
+    description: str = ""
+
+
+class RecipeControl(Protocol):
+    """The line's product changeover, one for every way in (the PLC register, OPC UA's
+    ``PrepareRecipe``, a reload): ``request`` asks for a recipe, which takes effect between parts,
+    never mid-part; ``active`` is the one parts are judged by now. Thread-safe."""
+
+    def recipes(self) -> Sequence[RecipeEntry]: ...
+
+    @property
+    def active(self) -> RecipeEntry: ...
+
+    def request(self, number: int, origin: str) -> None:
+        """Switch to recipe ``number`` before the next part; raises ``UnknownRecipe`` (the old one
+        stays) for a number no recipe has. ``origin`` names who asked, for the audit log."""
+        ...
