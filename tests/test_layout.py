@@ -11,7 +11,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "inspector"
 
 GROUND = {"errors", "messages", "logging", "section", "lazy"}  # import nothing of ours but each other
-STAGES = {"sources", "preprocess", "engine", "rules", "plc", "archive"}
+STAGES = {"sources", "preprocess", "engine", "rules", "plc", "archive", "opcua"}
 TOOLS = {"synth", "models"}  # the board generator and the shipped model files: ground floor only
 LEAVES = {"health", "watchdog"}
 # watchdog may use health's small value types; health imports nothing of watchdog

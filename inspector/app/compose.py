@@ -19,11 +19,13 @@ from inspector.app.interfaces import (
     EngineOnDevice,
     InferenceEngine,
     Output,
+    RecipeControl,
     ShrinkingEngine,
     VerdictMaker,
     failsafe_judge,
 )
 from inspector.app.line import Line, LineControl
+from inspector.app.opcua_output import build_opcua, line_state
 from inspector.app.outputs import CameraLostStatus, Outputs
 from inspector.app.part_metrics import part_metrics
 from inspector.app.processing import InferenceStage, PreprocessStage, RulesStage
@@ -60,6 +62,7 @@ class LineParts:
     engine: InferenceEngine | None = None
     rules: VerdictMaker | None = None
     outputs: Sequence[Output] | None = None
+    recipes: RecipeControl | None = None
 
 
 def build_line(
@@ -82,8 +85,15 @@ def build_line(
     rules = parts.build_rules(config, given.rules, engine.names)
     # outputs: the verdict outputs (the PLC) first, then the archive
     archive = parts.build_archive(config)
+    # OPC UA (opcua.enabled): its state source reads names bound below; it is called only after the build
+    opcua = build_opcua(
+        config,
+        given.recipes,
+        lambda: line_state(config, delivery.is_alive, control.intake_stop, watch.health, queues),
+    )
     outputs = Outputs(
-        parts.build_verdict_outputs(config, given.outputs), [archive] if archive is not None else []
+        [*parts.build_verdict_outputs(config, given.outputs), *opcua],
+        [archive] if archive is not None else [],
     )
     parts.announce_engine(config, engine)
     # queues, and the rescue lane that fails safe what they drop

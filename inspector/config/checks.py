@@ -104,6 +104,7 @@ def line_problems(
         problems += classes
     if not output_given:
         problems += plc_problems(config)
+    problems += config.opcua.problems()  # built from config whatever outputs are given
     notes = (NAMES_AT_RUN,) if names is None and not engine_given else ()
     return problems, LineCheck(names, notes)
 

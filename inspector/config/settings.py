@@ -22,6 +22,7 @@ from inspector.engine.config import EngineConfig
 from inspector.errors import ConfigError
 from inspector.health.config import HealthConfig
 from inspector.logging import LogConfig
+from inspector.opcua.config import OpcUaConfig
 from inspector.plc.config import PlcConfig
 from inspector.preprocess.config import PreprocessStep
 from inspector.rules.config import RulesConfig
@@ -63,6 +64,9 @@ class InspectorConfig(BaseSettings):
     )
     archive: ArchiveConfig = Field(
         default_factory=ArchiveConfig, description="Reject archive: images, overlays, JSON, disk quota."
+    )
+    opcua: OpcUaConfig = Field(
+        default_factory=OpcUaConfig, description="OPC UA server (OPC 40100 Machine Vision) for SCADA/MES."
     )
 
     @classmethod
