@@ -3,7 +3,6 @@ selected by the standard methods, who may select them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -154,15 +153,3 @@ def test_a_wrong_password_does_not_connect(monkeypatch: pytest.MonkeyPatch) -> N
         run(connect())
     finally:
         server.stop(timeout=10)
-
-
-def test_anonymous_access_off_loopback_is_refused_at_check(tmp_path: Path) -> None:
-    from inspector.config.checks import line_problems
-    from inspector.config.settings import InspectorConfig
-
-    source = {"kind": "folder", "id": "cam0", "path": str(tmp_path)}
-    everywhere = {"enabled": True, "endpoint": "opc.tcp://0.0.0.0:4840/inspector"}
-    problems, _ = line_problems(InspectorConfig(sources=[source], opcua=everywhere), engine_given=True)
-    assert [key for key, _ in problems] == ["opcua.anonymous"]
-    allowed = {**everywhere, "anonymous": "on"}
-    assert line_problems(InspectorConfig(sources=[source], opcua=allowed), engine_given=True)[0] == []
