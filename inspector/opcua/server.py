@@ -27,6 +27,7 @@ from inspector.opcua.state import PartResult, RecipeBook, StateSource
 
 log = get_logger("inspector.opcua")
 IDLE_S = 0.01  # how long the server loop sleeps when no result waits
+APPLICATION_URI = "urn:inspector:vision-system"
 BATCH = 64  # results published per loop turn, so the state keeps following under load
 
 
@@ -171,6 +172,7 @@ class OpcUaServer:
         await server.init()
         server.set_endpoint(config.endpoint)
         server.set_server_name("inspector vision system")
+        await server.set_application_uri(APPLICATION_URI)  # a server certificate names it
         tokens: list[type] = [ua.UserNameIdentityToken] if config.users else []
         if config.anonymous_allowed:
             tokens.append(ua.AnonymousIdentityToken)

@@ -3,6 +3,7 @@ selected by the standard methods, who may select them."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -151,5 +152,49 @@ def test_a_wrong_password_does_not_connect(monkeypatch: pytest.MonkeyPatch) -> N
 
     try:
         run(connect())
+    finally:
+        server.stop(timeout=10)
+
+
+async def certificate(folder: Path, name: str, uri: str, server: bool) -> tuple[Path, Path]:
+    from asyncua.crypto.cert_gen import setup_self_signed_certificate
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    key, cert = folder / f"{name}-key.pem", folder / f"{name}-cert.der"
+    use = [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]
+    await setup_self_signed_certificate(key, cert, uri, "localhost", use, {"commonName": name})
+    return cert, key
+
+
+def test_basic256sha256_sign_and_encrypt_serves_only_secured_clients(tmp_path: Path) -> None:
+    from asyncua import Client, ua
+    from asyncua.crypto.security_policies import SecurityPolicyBasic256Sha256
+
+    from inspector.opcua.server import APPLICATION_URI
+
+    server_cert, server_key = run(certificate(tmp_path, "server", APPLICATION_URI, server=True))
+    client_uri = "urn:test:client"
+    client_cert, client_key = run(certificate(tmp_path, "client", client_uri, server=False))
+    security = {"policy": "basic256sha256", "certificate": server_cert, "private_key": server_key}
+    server, endpoint = serving(security=security)
+
+    async def connect() -> tuple[str, str]:
+        plain = Client(endpoint)
+        with pytest.raises((ua.UaError, OSError, TimeoutError)):
+            async with plain:
+                pass
+        client = Client(endpoint)
+        client.application_uri = client_uri
+        await client.set_security(
+            SecurityPolicyBasic256Sha256,
+            str(client_cert),
+            str(client_key),
+            server_certificate=str(server_cert),
+        )
+        async with client:
+            return await current_state(client, await vision_system(client))
+
+    try:
+        assert run(connect()) == ("Operational", "Ready")
     finally:
         server.stop(timeout=10)
