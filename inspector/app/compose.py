@@ -25,7 +25,7 @@ from inspector.app.interfaces import (
     failsafe_judge,
 )
 from inspector.app.line import Line, LineControl
-from inspector.app.opcua_output import build_opcua, line_state
+from inspector.app.opcua_output import build_opcua, line_state, opcua_metrics
 from inspector.app.outputs import CameraLostStatus, Outputs
 from inspector.app.part_metrics import part_metrics
 from inspector.app.processing import InferenceStage, PreprocessStage, RulesStage
@@ -127,6 +127,7 @@ def build_line(
         status_prefix=lambda: f"{delivery.delivered} verdicts",
     )  # fmt: skip
     watched(watch, figures, delivery, inference, engine, engine_calls, archive, control)
+    watch.metrics.add("opcua", opcua_metrics(opcua))
     reporter = StatsReporter(figures, rt.stats_interval_s)
     return Line(
         config, control, engine, rules, queues, seq, lane, delivery, tuple(stages), readers, outputs,

@@ -10,6 +10,7 @@ from inspector.app.interfaces import Output, RecipeControl
 from inspector.app.queues import StageQueue
 from inspector.app.stage_thread import Item
 from inspector.config.settings import InspectorConfig
+from inspector.health.metrics import Metric
 from inspector.health.service import HealthService
 from inspector.opcua import LineState, OpcUaServer, VisionState
 from inspector.plc.config import PlcMode
@@ -23,6 +24,35 @@ def build_opcua(
         return []
     cameras = [source.id for source in config.sources]
     return [OpcUaServer(config.opcua, state, recipes, cameras)]
+
+
+def opcua_metrics(outputs: list[Output]) -> Callable[[], list[Metric]]:
+    """The OPC UA server's counters for /metrics: results published, dropped, queued, failed."""
+
+    def collect() -> list[Metric]:
+        servers = [o for o in outputs if isinstance(o, OpcUaServer)]
+        if not servers:
+            return []
+        stats = servers[0].stats()
+        return [
+            Metric.single(
+                "inspector_opcua_results_total", "counter", "Results published over OPC UA.", stats.published
+            ),
+            Metric.single(
+                "inspector_opcua_dropped_total",
+                "counter",
+                "Results dropped: the OPC UA queue was full.",
+                stats.dropped,
+            ),
+            Metric.single(
+                "inspector_opcua_errors_total", "counter", "Results that failed to publish.", stats.errors
+            ),
+            Metric.single(
+                "inspector_opcua_queued", "gauge", "Results waiting for the OPC UA server.", stats.queued
+            ),
+        ]
+
+    return collect
 
 
 def line_state(

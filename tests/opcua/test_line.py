@@ -97,6 +97,9 @@ def test_each_part_raises_one_result_event_and_sets_the_last_result(tmp_path: Pa
             list(msg.verdict.measurements)
         ]
     assert {e.ResultId.Id for e in standard.events} == set(by_id)
+    metrics = app.line.watch.metrics.render()
+    assert f"inspector_opcua_results_total {float(PARTS)}" in metrics
+    assert "inspector_opcua_dropped_total 0.0" in metrics
 
 
 async def _operational(client: Any, system: Any) -> tuple[str, str] | None:
