@@ -39,11 +39,13 @@ def _asyncua() -> None:
     require_asyncua()
 
 
-def opcua_line(tmp_path: Path, **runtime: Any) -> tuple[App, RecordingOutput, BlobEngine, str]:
+def opcua_line(
+    tmp_path: Path, opcua: dict[str, Any] | None = None, **runtime: Any
+) -> tuple[App, RecordingOutput, BlobEngine, str]:
     """A line with the OPC UA server on a free loopback port; its engine held until released."""
     write_frames(tmp_path / "frames", 4)
     endpoint = free_endpoint()
-    opcua = {"enabled": True, "endpoint": endpoint}
+    opcua = {"enabled": True, "endpoint": endpoint, **(opcua or {})}
     # the held engine is no stalled stage: the state stays Operational, not Error
     watchdog = {"stall_after_s": 120}
     config = supervised_config(tmp_path / "frames", opcua=opcua, runtime=runtime, watchdog=watchdog)
@@ -146,3 +148,46 @@ def test_the_state_machine_halts_when_the_line_stops(tmp_path: Path) -> None:
 async def _halted(client: Any, system: Any) -> tuple[str, str] | None:
     state = await current_state(client, system)
     return state if state[0] == "Halted" else None
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="FrameMsg.recipe is stamped by the line's own recipe control (built from the config's "
+    "recipes): build this line with it instead of SwitchingRecipes, then drop this mark",
+)
+def test_a_recipe_selected_by_prepare_recipe_judges_the_next_parts(tmp_path: Path) -> None:
+    from asyncua import Client, ua
+
+    app, _out, engine, endpoint = opcua_line(tmp_path, opcua={"anonymous_role": "operator"})
+    events = EventCollector()
+
+    async def select() -> None:
+        async with Client(endpoint) as client:
+            await client.load_data_type_definitions()
+            system = await vision_system(client)
+            mv, own = await client.get_namespace_index(MV_URI), await client.get_namespace_index(OWN_URI)
+            our_type = await client.nodes.base_event_type.get_child(
+                [f"{mv}:ResultReadyEventType", f"{own}:InspectionResultEventType"]
+            )
+            await (await client.create_subscription(20, events)).subscribe_events(system, our_type)
+            engine.release.set()
+            await wait_for(lambda: len(events.events) >= 2)
+            manager = await system.get_child(f"{mv}:RecipeManagement")
+            await manager.call_method(
+                f"{mv}:PrepareRecipe",
+                ua.RecipeIdExternalDataType(Id="pcb-b"),
+                ua.RecipeIdInternalDataType(Id=""),
+            )
+            seen = len(events.events)
+            await wait_for(lambda: len(events.events) >= seen + 3)
+
+    app.start()
+    try:
+        run(select())
+    finally:
+        engine.release.set()
+        app.request_shutdown("test")
+        assert run_line(app, start=False)
+    assert events.events[0].Recipe == 0
+    assert events.events[-1].Recipe == 2  # parts after the switch are judged by recipe 2
