@@ -6,6 +6,8 @@ active recipe stays); a caller who is not an operator → BadUserAccessDenied.""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -94,7 +96,9 @@ class RecipeMethods:
         try:
             if recipe is None:
                 raise UnknownRecipe(int(key) if key.isdigit() else -1)
-            self.book.request(recipe.number, f"opcua:{caller.name}")
+            # off the server's loop: a recipe control may take a lock the line holds for a moment
+            request = functools.partial(self.book.request, recipe.number, f"opcua:{caller.name}")
+            await asyncio.get_running_loop().run_in_executor(None, request)
         except UnknownRecipe as exc:
             log.warning("opcua_recipe_unknown", user=caller.name, method=method, recipe=key, error=str(exc))
             return ua.StatusCode(ua.UInt32(ua.StatusCodes.BadInvalidArgument))

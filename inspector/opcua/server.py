@@ -63,6 +63,7 @@ class OpcUaServer:
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self.published = self.dropped = self.errors = 0
+        self._follow_error = ""
 
     # -- the line's side ---------------------------------------------------------------------
     def start(self) -> None:
@@ -136,13 +137,25 @@ class OpcUaServer:
                 published = await self._publish(publisher)
                 if time.monotonic() >= next_state or stopping:
                     next_state = time.monotonic() + self.config.state_interval_s
-                    await nodes.show(self.state())
-                    await publisher.show_counts(self.dropped)
-                    await methods.show()
+                    await self._follow(nodes, publisher, methods)
                 if stopping and self._queue.empty():
                     break
                 if not published:
                     await asyncio.sleep(IDLE_S)
+
+    async def _follow(self, nodes: Any, publisher: Any, methods: Any) -> None:
+        """State, counters and recipes as the line has them now; a failing source is logged once
+        per distinct error and never stops the server."""
+        try:
+            await nodes.show(self.state())
+            await publisher.show_counts(self.dropped)
+            await methods.show()
+        except Exception as exc:
+            if repr(exc) != self._follow_error:
+                self._follow_error = repr(exc)
+                log.error("opcua_state_failed", error=repr(exc))
+        else:
+            self._follow_error = ""
 
     async def _publish(self, publisher: Any) -> int:
         done = 0
