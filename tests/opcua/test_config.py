@@ -114,3 +114,18 @@ def test_check_and_run_exit_2_naming_the_key(
     err = capsys.readouterr().err
     assert code == 2, err
     assert "opcua.anonymous" in err and "Traceback" not in err
+
+
+# SHA-256 of the NodeSet as the OPC Foundation publishes it (UA-Nodeset, MachineVision/)
+NODESET_SHA256 = "3e67454155a9618e0981aa8b3ee248f7a9ee216f9f915b53eb26a69533c0cc62"
+
+
+def test_the_nodeset_ships_unchanged_with_its_licence() -> None:
+    import hashlib
+
+    import inspector.opcua
+
+    path = Path(inspector.opcua.__file__).parent / "nodesets" / "Opc.Ua.MachineVision.NodeSet2.xml"
+    data = path.read_bytes()
+    assert hashlib.sha256(data).hexdigest() == NODESET_SHA256
+    assert b"OPC Foundation MIT License 1.00" in data[:2000]
