@@ -1,0 +1,96 @@
+"""The operator page's wiring: its output (built with the other outputs) and the line's figures
+it shows, each read from where the line already keeps it (the stats collector, the /metrics
+part counters, the PLC link's counters, the readers, the health monitor)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from inspector.app.part_metrics import PLC_FAILSAFES
+from inspector.app.stats import E2E
+from inspector.app.stats_reporter import LineFigures
+from inspector.archive.writer import ArchiveWriter
+from inspector.config.settings import InspectorConfig
+from inspector.health.state import HealthSnapshot
+from inspector.sources.config import SourceConfig
+from inspector.web.output import LineStatus, WebOutput
+from inspector.web.routes import WebRoutes
+
+
+def build_web(config: InspectorConfig, archive: ArchiveWriter | None) -> WebOutput | None:
+    """The page's output when the HTTP endpoints are on and the page is enabled."""
+    if not (config.health.http and config.web.enabled):
+        return None
+    return WebOutput(config.web, config.archive.overlay_alpha, archive)
+
+
+def web_routes(config: InspectorConfig, web: WebOutput | None) -> WebRoutes | None:
+    return None if web is None else WebRoutes(web, config.health.http_token)
+
+
+def attach_web(
+    web: WebOutput | None,
+    figures: LineFigures,
+    sources: Sequence[SourceConfig],
+    health: Callable[[], HealthSnapshot],
+) -> None:
+    if web is not None:
+        web.attach(
+            LineStatus(
+                totals=lambda: line_totals(figures), cameras=camera_info(figures, sources), health=health
+            )
+        )
+
+
+def line_totals(figures: LineFigures) -> dict[str, Any]:
+    """Since start: parts, fps, verdicts, fail-safes by code (the PLC side's too), e2e percentiles."""
+    total = figures.stats.total()
+    failsafes = {code: n for code, n in figures.stats.parts.failsafes().items()}
+    link = figures.outputs.link_stats()
+    if link is not None:
+        for counter, cause in PLC_FAILSAFES.items():
+            count = int(getattr(link, counter))
+            if count:
+                key = str(int(cause))
+                failsafes[key] = failsafes.get(key, 0) + count
+    e2e = total["latency_ms"].get(E2E, {})
+    return {
+        "parts": total["frames"],
+        "uptime_s": total["elapsed_s"],
+        "fps": round(figures.stats.parts.fps(), 2),
+        "verdicts": total["verdicts"],
+        "failsafes": failsafes,
+        "e2e_ms": {"p50": e2e.get("p50"), "p99": e2e.get("p99")},
+    }
+
+
+def _setting(value: float | None, auto: str, unit: str) -> str:
+    if auto != "off":
+        return f"auto ({auto})"
+    return "n/a" if value is None else f"{value:g} {unit}"
+
+
+def camera_info(
+    figures: LineFigures, sources: Sequence[SourceConfig]
+) -> Callable[[], Mapping[str, Mapping[str, Any]]]:
+    """Per camera: its kind, state, frames, and exposure and gain where the source sets them."""
+    configured = {s.id: s for s in sources}
+
+    def info() -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for reader in figures.readers:
+            stats = reader.stats()
+            cfg = configured.get(stats.source_id)
+            exposure = getattr(cfg, "exposure_us", None), str(getattr(cfg, "exposure_auto", "off"))
+            gain = getattr(cfg, "gain_db", None), str(getattr(cfg, "gain_auto", "off"))
+            out[stats.source_id] = {
+                "kind": getattr(cfg, "kind", "?"),
+                "state": stats.state.value,
+                "frames": stats.frames,
+                "exposure": _setting(*exposure, "µs"),
+                "gain": _setting(*gain, "dB"),
+            }
+        return out
+
+    return info
