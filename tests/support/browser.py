@@ -30,7 +30,7 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--disable-dev-shm-usage",
 )
-ELEMENT = "element-6066-11e4-a23c-4dcd4ec8dcf1"  # the W3C key of an element reference
+ELEMENT = "element-6066-11e4-a52e-4f735466cecf"  # the W3C key of an element reference
 
 
 def _free_port() -> int:

@@ -52,8 +52,10 @@ def test_the_page_in_chromium_against_a_running_line(
         assert browser.text("#pause") == "Resume"
         assert browser.js("return document.getElementById('live-cam0').getAttribute('src')") is None
         assert browser.js("return document.getElementById('held-cam0').width") > 0
+        assert browser.js("return getComputedStyle(document.getElementById('live-cam0')).display") == "none"
         browser.keys("p")
         assert wait_until(lambda: browser.js(LIVE_PIXELS), timeout=30)
+        assert browser.js("return getComputedStyle(document.getElementById('held-cam0')).display") == "none"
 
         browser.keys("3")  # setup view: the image before inference and its figures
         assert wait_until(lambda: "focus" in browser.text("#setup-figures"), timeout=15)
@@ -66,6 +68,7 @@ def test_the_page_in_chromium_against_a_running_line(
 
         browser.set_size(390, 844)  # a phone: nothing wider than the screen
         browser.keys("1")
+        assert wait_until(lambda: browser.js(LIVE_PIXELS), timeout=30)
         assert browser.js("return document.documentElement.scrollWidth <= window.innerWidth + 1")
         browser.screenshot(tmp_path / "web-phone.png")
     finally:
