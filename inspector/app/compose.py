@@ -113,12 +113,13 @@ def build_line(
         reduce_imgsz=reduce_imgsz,
         archive_dir=config.archive.dir if archive is not None else None,
     )
+    routes = web_routes(config, web)
     watch = LineWatch(
         config.watchdog, config.health, view, restart=restart, engine_calls=engine_calls,
-        status_prefix=lambda: f"{delivery.delivered} verdicts", routes=web_routes(config, web),
+        status_prefix=lambda: f"{delivery.delivered} verdicts", routes=routes,
     )  # fmt: skip
     watched(watch, figures, delivery, inference, engine, engine_calls, archive, control)
-    attach_web(web, figures, config.sources, watch.monitor.snapshot)
+    attach_web(web, routes, figures, config.sources, watch)
     reporter = StatsReporter(figures, rt.stats_interval_s)
     return Line(
         config, control, engine, rules, queues, seq, lane, delivery, tuple(stages), readers, outputs,

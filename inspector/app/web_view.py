@@ -10,9 +10,9 @@ from typing import Any
 from inspector.app.part_metrics import PLC_FAILSAFES
 from inspector.app.stats import E2E
 from inspector.app.stats_reporter import LineFigures
+from inspector.app.watch import LineWatch
 from inspector.archive.writer import ArchiveWriter
 from inspector.config.settings import InspectorConfig
-from inspector.health.state import HealthSnapshot
 from inspector.sources.config import SourceConfig
 from inspector.web.output import LineStatus, WebOutput
 from inspector.web.routes import WebRoutes
@@ -31,16 +31,17 @@ def web_routes(config: InspectorConfig, web: WebOutput | None) -> WebRoutes | No
 
 def attach_web(
     web: WebOutput | None,
+    routes: WebRoutes | None,
     figures: LineFigures,
     sources: Sequence[SourceConfig],
-    health: Callable[[], HealthSnapshot],
+    watch: LineWatch,
 ) -> None:
-    if web is not None:
-        web.attach(
-            LineStatus(
-                totals=lambda: line_totals(figures), cameras=camera_info(figures, sources), health=health
-            )
-        )
+    """The line's figures to the page, and the page's own figures to /metrics."""
+    if web is None or routes is None:
+        return
+    watch.metrics.add("web", routes.metrics)
+    totals, cameras = (lambda: line_totals(figures)), camera_info(figures, sources)
+    web.attach(LineStatus(totals=totals, cameras=cameras, health=watch.monitor.snapshot))
 
 
 def line_totals(figures: LineFigures) -> dict[str, Any]:

@@ -9,6 +9,7 @@ slow browser skips pictures (counted in ``skipped``) and never holds up the enco
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -26,6 +27,9 @@ from inspector.web.setup_view import SetupFigures, setup_figures
 log = get_logger("web")
 
 LIVE, SETUP = "live", "setup"
+# the encoder thread's nice value: when the CPU is short the kernel runs the inspection threads
+# first, and the page gets fewer pictures
+ENCODER_NICE = 10
 KINDS = (LIVE, SETUP)
 
 
@@ -130,6 +134,10 @@ class LiveEncoder:
             self._thread.join(timeout)
 
     def _run(self) -> None:
+        try:  # Linux: a thread id as the "process" sets that thread's priority only
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), ENCODER_NICE)
+        except (OSError, AttributeError):
+            log.info("web_encoder_priority_unchanged")
         period = 1.0 / self.config.stream_fps
         watched: list[tuple[tuple[str, str], Channel]] = []
         while not self.stop_event.is_set():

@@ -27,6 +27,7 @@ log = get_logger("web")
 
 HOUR_S = 3600.0
 SNAPSHOT_EVERY_S = 60.0
+STATUS_MAX_AGE_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class WebOutput:
         self._hour = _Snapshots()
         self.started = threading.Event()
         self.submitted = 0
+        self._status: tuple[float, dict[str, Any]] | None = None
 
     def attach(self, line: LineStatus) -> None:
         """The line's figures, once the line is built (the output is built before them)."""
@@ -109,7 +111,9 @@ class WebOutput:
         return sorted(known)
 
     def _sample_hour(self) -> None:
-        """Called by the encoder's loop about once a second, watched or not."""
+        """Called by the encoder's loop about once a second, watched or not: the hour's totals,
+        and the gallery's new parts made small."""
+        self.gallery.compact()
         line = self.line
         now = time.monotonic()
         with self._lock:
@@ -126,7 +130,19 @@ class WebOutput:
                 self._hour.add(now, totals)
 
     def status(self) -> dict[str, Any]:
-        """Counters since start and for the last hour, cameras, health, and the page's own figures."""
+        """Counters since start and for the last hour, cameras, health, and the page's own figures;
+        computed at most twice a second however many viewers ask."""
+        now = time.monotonic()
+        with self._lock:
+            cached = self._status
+        if cached is not None and now - cached[0] < STATUS_MAX_AGE_S:
+            return dict(cached[1])
+        status = self._status_now()
+        with self._lock:
+            self._status = (now, status)
+        return dict(status)
+
+    def _status_now(self) -> dict[str, Any]:
         line = self.line
         if line is None:
             return {"ready": False}

@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from inspector.health.metrics import Metric
 from inspector.logging import get_logger
 from inspector.web.frames import KINDS, SETUP
 from inspector.web.output import WebOutput
@@ -128,6 +129,33 @@ class WebRoutes:
     def figures(self) -> dict[str, int]:
         with self._lock:
             return {"streams": self.streams, "dropped": self.dropped, "refused": self.refused}
+
+    def metrics(self) -> list[Metric]:
+        """The page's own figures for /metrics."""
+        figures = self.figures()
+        return [
+            Metric.single(
+                "inspector_web_streams", "gauge", "Live streams open on the page.", figures["streams"]
+            ),
+            Metric.single(
+                "inspector_web_pictures_encoded_total",
+                "counter",
+                "Pictures drawn and JPEG-encoded for the page's viewers.",
+                self.output.encoder.encoded,
+            ),
+            Metric.single(
+                "inspector_web_pictures_dropped_total",
+                "counter",
+                "Pictures a viewer skipped because newer ones came first (a slow browser).",
+                figures["dropped"],
+            ),
+            Metric.single(
+                "inspector_web_requests_refused_total",
+                "counter",
+                "Requests refused: no or wrong token, too long, a body, a bad path.",
+                figures["refused"],
+            ),
+        ]
 
     def _cookie(self, request: BaseHTTPRequestHandler) -> dict[str, str]:
         """A token given in the URL is kept as a cookie, so the page's own requests carry it."""

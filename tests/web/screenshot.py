@@ -45,9 +45,7 @@ def main() -> int:
                         break
                     except RuntimeError:  # the demo still loads its model
                         time.sleep(2)
-                while time.monotonic() < deadline and not (
-                    browser.js(LIVE) and browser.js(THUMBS) >= 3
-                ):
+                while time.monotonic() < deadline and not (browser.js(LIVE) and browser.js(THUMBS) >= 3):
                     time.sleep(1)
                 time.sleep(2)
                 browser.screenshot(args.out)

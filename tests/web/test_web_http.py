@@ -144,6 +144,8 @@ def test_frames_are_encoded_only_while_watched_and_reach_two_viewers(web_line: S
     live = read_frames(url, "/stream/live/cam0", 3)
     setup = read_frames(url, "/stream/setup/cam0", 2)
     assert all(p[:2] == b"\xff\xd8" for p in (*live, *setup)) and len(set(live)) > 1
+    metrics = get(url, "/metrics")[2].decode()
+    assert "inspector_web_pictures_encoded_total" in metrics and "inspector_web_streams 0.0" in metrics
     figures = json.loads(get(url, "/api/setup/cam0")[2])["figures"]
     assert len(figures["histogram"]) == 64 and figures["focus"] > 0 and 0 <= figures["clipped"] <= 1
 
