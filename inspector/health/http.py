@@ -8,6 +8,7 @@ healthy) and 503 otherwise, so a load balancer or a curl in a script can act on 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +20,7 @@ from inspector.health.state import HealthSnapshot
 from inspector.logging import get_logger
 
 log = get_logger("health.http")
+_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"]*")
 
 
 def snapshot_json(snapshot: HealthSnapshot) -> dict[str, Any]:
@@ -70,7 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http_request", client=self.address_string(), request=format % args)
+        # an access token given in the URL stays out of the log
+        request = _TOKEN_IN_URL.sub(r"\1<redacted>", format % args)
+        log.debug("http_request", client=self.address_string(), request=request)
 
 
 class _Server(ThreadingHTTPServer):
