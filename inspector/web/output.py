@@ -90,10 +90,6 @@ class WebOutput:
         self.started.clear()
         self.encoder.stop(timeout)
 
-    @property
-    def stopping(self) -> threading.Event:
-        return self.encoder.stop_event
-
     def submit(self, msg: FrameMsg) -> None:
         with self._lock:
             self._latest[msg.source_id] = msg

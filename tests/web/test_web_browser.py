@@ -24,7 +24,8 @@ c.getContext('2d').drawImage(img, 0, 0); return c.toDataURL('image/png');
 def test_the_page_in_chromium_against_a_running_line(
     web_line: Callable[..., WebLine], tmp_path: Path
 ) -> None:
-    _, _, url = web_line(health={"http_token": TOKEN})
+    app, _, url = web_line(health={"http_token": TOKEN})
+    routes = app.line.watch.http._routes  # type: ignore[union-attr]
     browser = chromium_browser(tmp_path)
     try:
         browser.get(url + "/")  # no token: refused
@@ -52,6 +53,7 @@ def test_the_page_in_chromium_against_a_running_line(
         assert browser.text("#pause") == "Resume"
         assert browser.js("return document.getElementById('live-cam0').getAttribute('src')") is None
         assert browser.js("return document.getElementById('held-cam0').width") > 0
+        assert wait_until(lambda: routes.streams == 0, timeout=15)  # the browser closed its stream
         assert browser.js("return getComputedStyle(document.getElementById('live-cam0')).display") == "none"
         browser.keys("p")
         assert wait_until(lambda: browser.js(LIVE_PIXELS), timeout=30)
