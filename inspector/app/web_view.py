@@ -15,7 +15,7 @@ from inspector.archive.writer import ArchiveWriter
 from inspector.config.settings import InspectorConfig
 from inspector.sources.config import SourceConfig
 from inspector.web.output import LineStatus, WebOutput
-from inspector.web.routes import WebRoutes
+from inspector.web.routes import Gate, WebRoutes
 
 
 def build_web(config: InspectorConfig, archive: ArchiveWriter | None) -> WebOutput | None:
@@ -25,19 +25,22 @@ def build_web(config: InspectorConfig, archive: ArchiveWriter | None) -> WebOutp
     return WebOutput(config.web, config.archive.overlay_alpha, archive)
 
 
-def web_routes(config: InspectorConfig, web: WebOutput | None) -> WebRoutes | None:
-    return None if web is None else WebRoutes(web, config.health.http_token)
+def web_routes(config: InspectorConfig, web: WebOutput | None) -> WebRoutes | Gate | None:
+    """The page's routes; with the page off, the request limits and the token still guard /metrics."""
+    if web is not None:
+        return WebRoutes(web, config.health.http_token)
+    return Gate(config.health.http_token) if config.health.http else None
 
 
 def attach_web(
     web: WebOutput | None,
-    routes: WebRoutes | None,
+    routes: WebRoutes | Gate | None,
     figures: LineFigures,
     sources: Sequence[SourceConfig],
     watch: LineWatch,
 ) -> None:
     """The line's figures to the page, and the page's own figures to /metrics."""
-    if web is None or routes is None:
+    if web is None or not isinstance(routes, WebRoutes):
         return
     watch.metrics.add("web", routes.metrics)
     totals, cameras = (lambda: line_totals(figures)), camera_info(figures, sources)

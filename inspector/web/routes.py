@@ -48,17 +48,17 @@ def _static_files() -> dict[str, bytes]:
     return {name: (folder / name).read_bytes() for name in (*STATIC, "index.html")}
 
 
-class WebRoutes:
-    """``admit`` and ``serve`` for ``health.http.HealthHttpServer`` (its ``Routes``)."""
+class Gate:
+    """The request limits and the access token alone (``Routes`` serving nothing): what guards
+    /metrics when the page is off."""
 
-    def __init__(self, output: WebOutput, token: str | None) -> None:
-        self.output = output
+    def __init__(self, token: str | None) -> None:
         self.token = token
-        self.files = _static_files()
         self._lock = threading.Lock()
-        self.streams = 0
-        self.dropped = 0  # pictures a viewer skipped: newer ones came before it took the last
         self.refused = 0
+
+    def serve(self, request: BaseHTTPRequestHandler, path: str) -> bool:
+        return False
 
     # -- admission -----------------------------------------------------------------------
     def admit(self, request: BaseHTTPRequestHandler) -> bool:
@@ -97,7 +97,17 @@ class WebRoutes:
             return 403, "wrong access token"
         return None
 
-    # -- pages ---------------------------------------------------------------------------
+
+class WebRoutes(Gate):
+    """``admit`` and ``serve`` for ``health.http.HealthHttpServer`` (its ``Routes``): the page."""
+
+    def __init__(self, output: WebOutput, token: str | None) -> None:
+        super().__init__(token)
+        self.output = output
+        self.files = _static_files()
+        self.streams = 0
+        self.dropped = 0  # pictures a viewer skipped: newer ones came before it took the last
+
     def serve(self, request: BaseHTTPRequestHandler, path: str) -> bool:
         if path in ("/", "/index.html"):
             reply(request, 200, "text/html; charset=utf-8", self.files["index.html"], self._cookie(request))

@@ -86,6 +86,14 @@ def test_a_configured_token_is_required_everywhere_but_healthz(web_line: StartLi
     assert any("token=<redacted>" in r for r in requests) and not any(TOKEN in r for r in requests)
 
 
+def test_the_token_guards_metrics_with_the_page_off(web_line: StartLine) -> None:
+    _, _, url = web_line(health={"http_token": TOKEN}, web={"enabled": False})
+    assert get(url, "/metrics")[0] == 401
+    assert get(url, "/metrics", {"Authorization": f"Bearer {TOKEN}"})[0] == 200
+    assert get(url, "/", {"Authorization": f"Bearer {TOKEN}"})[0] == 404  # no page
+    assert get(url, "/?" + "a" * 5000)[0] == 414
+
+
 def test_path_traversal_and_unknown_files_are_refused(web_line: StartLine) -> None:
     _, _, url = web_line()
     for path in (
