@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -61,7 +62,7 @@ class Browser:
             ]
             caps = {
                 "browserName": "chrome",
-                "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": flags},
+                "goog:chromeOptions": {"binary": shutil.which("chromium") or "chromium", "args": flags},
             }
             reply = self._call("POST", "/session", {"capabilities": {"alwaysMatch": caps}}, timeout)
             self.session = reply["sessionId"]
