@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from inspector.app.part_metrics import PLC_FAILSAFES
+from inspector.app.part_metrics import PLC_FAILSAFES, PartMetrics
 from inspector.app.stats import E2E
 from inspector.app.stats_reporter import LineFigures
 from inspector.app.watch import LineWatch
@@ -66,7 +66,20 @@ def line_totals(figures: LineFigures) -> dict[str, Any]:
         "verdicts": total["verdicts"],
         "failsafes": failsafes,
         "e2e_ms": {"p50": e2e.get("p50"), "p99": e2e.get("p99")},
+        "e2e_buckets": e2e_buckets(figures.stats.parts),
     }
+
+
+def e2e_buckets(parts: PartMetrics) -> dict[str, float]:
+    """The /metrics e2e histogram's cumulative counts per bucket bound ("le"), cameras summed:
+    the page takes the last hour's percentiles from two of these an hour apart."""
+    counts: dict[str, float] = {}
+    for family in parts.e2e.collect():
+        for sample in family.samples:
+            if sample.name.endswith("_bucket"):
+                bound = sample.labels["le"]
+                counts[bound] = counts.get(bound, 0.0) + sample.value
+    return counts
 
 
 def _setting(value: float | None, auto: str, unit: str) -> str:

@@ -82,6 +82,8 @@ class WebOutput:
         self.line = line
 
     def start(self) -> None:
+        if self.line is not None:  # the hour starts with the line, before its first part
+            self._hour.add(time.monotonic(), self.line.totals())
         self.gallery.load_archive()
         self.encoder.start()
         self.started.set()
@@ -148,7 +150,7 @@ class WebOutput:
             since = self._hour.since()
         return {
             "ready": True,
-            "since_start": totals,
+            "since_start": {k: v for k, v in totals.items() if k != "e2e_buckets"},
             "last_hour": _difference(totals, since[1], now - since[0]) if since else totals,
             "cameras": {cam: dict(info) for cam, info in line.cameras().items()},
             "health": snapshot_json(line.health()),
@@ -164,4 +166,25 @@ def _difference(now: dict[str, Any], then: dict[str, Any], span_s: float) -> dic
         new, old = now.get(key, {}), then.get(key, {})
         out[key] = {k: int(v) - int(old.get(k, 0)) for k, v in new.items() if int(v) - int(old.get(k, 0))}
     out["fps"] = round(parts / span_s, 3) if span_s >= 1.0 else now.get("fps", 0.0)
+    new_buckets, old_buckets = now.get("e2e_buckets", {}), then.get("e2e_buckets", {})
+    delta = {le: n - old_buckets.get(le, 0.0) for le, n in new_buckets.items()}
+    out["e2e_ms"] = {f"p{round(q * 100)}": bucket_quantile(delta, q) for q in (0.5, 0.99)}
     return out
+
+
+def bucket_quantile(buckets: Mapping[str, float], q: float) -> float | None:
+    """The ``q`` quantile (ms) of a cumulative histogram (bound in seconds -> count), linear
+    inside the bucket it falls in, as Prometheus' histogram_quantile; None without counts."""
+    bounds = sorted((float(le), n) for le, n in buckets.items())
+    if not bounds or bounds[-1][1] <= 0:
+        return None
+    rank = q * bounds[-1][1]
+    lower, below = 0.0, 0.0
+    for upper, count in bounds:
+        if count >= rank:
+            if upper == float("inf"):
+                return round(lower * 1000.0, 1)  # above the last finite bound: that bound
+            share = (rank - below) / (count - below) if count > below else 1.0
+            return round((lower + (upper - lower) * share) * 1000.0, 1)
+        lower, below = upper, count
+    return None

@@ -67,6 +67,7 @@ def test_the_page_in_chromium_against_a_running_line(
         browser.keys("4")
         assert wait_until(lambda: "REJECT" in browser.text("#counts"), timeout=10)
         assert "engine" in browser.text("#components")
+        browser.screenshot(tmp_path / "web-counters.png")
 
         browser.set_size(390, 844)  # a phone: nothing wider than the screen
         browser.keys("1")

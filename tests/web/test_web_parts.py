@@ -14,7 +14,7 @@ from inspector.messages import Detections, FrameMsg, Reason, Verdict, VerdictCod
 from inspector.web.config import WebConfig
 from inspector.web.frames import encode_jpeg
 from inspector.web.gallery import CompactPart, Gallery
-from inspector.web.output import WebOutput, _difference
+from inspector.web.output import WebOutput, _difference, bucket_quantile
 from inspector.web.setup_view import BINS, setup_figures
 
 
@@ -87,6 +87,15 @@ def test_last_hour_is_the_difference_of_cumulative_totals() -> None:
     assert hour["parts"] == 360 and hour["fps"] == 0.1
     assert hour["verdicts"] == {"PASS": 310, "REJECT": 48, "ALARM": 2}
     assert hour["failsafes"] == {"902": 1}
+
+
+def test_last_hour_percentiles_come_from_the_histogram_buckets() -> None:
+    then = {"parts": 0, "e2e_buckets": {"0.01": 0.0, "0.02": 0.0, "0.05": 0.0, "+Inf": 0.0}}
+    now = {"parts": 100, "e2e_buckets": {"0.01": 40.0, "0.02": 90.0, "0.05": 99.0, "+Inf": 100.0}}
+    hour = _difference(now, then, 3600.0)
+    assert hour["e2e_ms"] == {"p50": 12.0, "p99": 50.0}  # 10 + 10 * (50 - 40) / 50 ms
+    assert bucket_quantile({"0.01": 1.0, "+Inf": 5.0}, 0.99) == 10.0  # past the last bound: that bound
+    assert bucket_quantile({}, 0.5) is None
 
 
 def test_submit_keeps_references_and_draws_nothing_without_viewers() -> None:
