@@ -41,6 +41,7 @@ from inspector.app.watch_probes import (
     stage_views,
     status_heartbeat,
 )
+from inspector.app.web_view import attach_web, build_web, web_routes
 from inspector.archive.writer import ArchiveWriter
 from inspector.config.checks import check_line
 from inspector.config.settings import InspectorConfig
@@ -82,9 +83,9 @@ def build_line(
     rules = parts.build_rules(config, given.rules, engine.names)
     # outputs: the verdict outputs (the PLC) first, then the archive
     archive = parts.build_archive(config)
-    outputs = Outputs(
-        parts.build_verdict_outputs(config, given.outputs), [archive] if archive is not None else []
-    )
+    web = build_web(config, archive)  # the operator page: keeps the latest parts, never blocks
+    records = [output for output in (archive, web) if output is not None]
+    outputs = Outputs(parts.build_verdict_outputs(config, given.outputs), records)
     parts.announce_engine(config, engine)
     # queues, and the rescue lane that fails safe what they drop
     lane = RescueLane()
@@ -112,11 +113,13 @@ def build_line(
         reduce_imgsz=reduce_imgsz,
         archive_dir=config.archive.dir if archive is not None else None,
     )
+    routes = web_routes(config, web)
     watch = LineWatch(
         config.watchdog, config.health, view, restart=restart, engine_calls=engine_calls,
-        status_prefix=lambda: f"{delivery.delivered} verdicts",
+        status_prefix=lambda: f"{delivery.delivered} verdicts", routes=routes,
     )  # fmt: skip
     watched(watch, figures, delivery, inference, engine, engine_calls, archive, control)
+    attach_web(web, routes, figures, config.sources, watch)
     reporter = StatsReporter(figures, rt.stats_interval_s)
     return Line(
         config, control, engine, rules, queues, seq, lane, delivery, tuple(stages), readers, outputs,

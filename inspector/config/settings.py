@@ -27,6 +27,7 @@ from inspector.preprocess.config import PreprocessStep
 from inspector.rules.config import RulesConfig
 from inspector.sources.config import SourceConfig
 from inspector.watchdog.config import WatchdogConfig
+from inspector.web.config import WebConfig
 
 CONFIG_ENV = "INSPECTOR_CONFIG"
 
@@ -63,6 +64,9 @@ class InspectorConfig(BaseSettings):
     )
     archive: ArchiveConfig = Field(
         default_factory=ArchiveConfig, description="Reject archive: images, overlays, JSON, disk quota."
+    )
+    web: WebConfig = Field(
+        default_factory=WebConfig, description="Operator web page on the health.http port."
     )
 
     @classmethod
