@@ -1,7 +1,7 @@
 """The README's screenshot of the page: the demo line (shipped model, synthetic PCB camera)
 with the page on, in headless Chromium at 1366x768 (a script, not a test).
 
-    PYTHONPATH=. python tests/web/screenshot.py docs/web-page.png [--port 9180]
+    PYTHONPATH=. python tests/web/screenshot.py deploy/web-page.png [--port 9180]
 """
 
 from __future__ import annotations
