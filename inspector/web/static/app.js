@@ -1,3 +1,5 @@
+// milliseconds to one decimal, "n/a" when not known yet
+const ms = (v) => (typeof v === "number" ? v.toFixed(1) : "n/a");
 // The operator page: polls /api/status and /api/gallery, shows MJPEG streams only while visible.
 "use strict";
 const $ = (id) => document.getElementById(id);
@@ -85,15 +87,15 @@ function showStatus(st) {
   const h = st.health, pill = $("health");
   pill.textContent = h.state; pill.className = "pill " + h.state; pill.title = h.summary;
   const t = st.since_start, hr = st.last_hour;
-  $("summary").textContent = `${t.parts} parts · ${verdictText(t.verdicts)} · ${t.fps} fps · e2e p50 ${t.e2e_ms?.p50 ?? "n/a"} ms`;
+  $("summary").textContent = `${t.parts} parts · ${verdictText(t.verdicts)} · ${t.fps} fps · e2e p50 ${ms(t.e2e_ms?.p50)} ms`;
   rows($("counts"), [
     ["", "since start", hr.span_s >= 3590 ? "last hour" : `last hour (so far ${Math.round(hr.span_s ?? 0)} s)`],
     ["parts", t.parts, hr.parts],
     ...["PASS", "REJECT", "ALARM", "NONE"].map((k) => [k, t.verdicts?.[k] ?? 0, hr.verdicts?.[k] ?? 0]),
     ["fail-safe by code", failsafeText(t.failsafes), failsafeText(hr.failsafes)],
     ["fps", t.fps, hr.fps],
-    ["e2e p50 / p99 ms", `${t.e2e_ms?.p50 ?? "n/a"} / ${t.e2e_ms?.p99 ?? "n/a"}`,
-      `${hr.e2e_ms?.p50 ?? "n/a"} / ${hr.e2e_ms?.p99 ?? "n/a"} (from the histogram)`],
+    ["e2e p50 / p99 ms", `${ms(t.e2e_ms?.p50)} / ${ms(t.e2e_ms?.p99)}`,
+      `${ms(hr.e2e_ms?.p50)} / ${ms(hr.e2e_ms?.p99)} (from the histogram)`],
     ["page: open streams, pictures dropped", `${st.page.streams}, ${st.page.dropped}`, ""],
   ]);
   rows($("components"), h.components.map((c) => [c.name, c.state, c.detail || ""]), ["component", "state", "why"]);
