@@ -86,3 +86,15 @@ def test_check_passes_good_recipes(tmp_path: Path, capsys: pytest.CaptureFixture
     path = tmp_path / "ok.yaml"
     path.write_text(SYNTH + BASE_RULES + "recipes:\n  a: {number: 1, engine: {conf: 0.6}}\n")
     assert main(["check", "--config", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_line_example_shows_every_recipe_key() -> None:
+    import yaml
+
+    from inspector.config.recipes import CameraRecipe, RecipeConfig
+
+    example = Path(__file__).resolve().parents[2] / "config" / "line-example.yaml"
+    recipes = yaml.safe_load(example.read_text())["recipes"]
+    assert set().union(*(set(r) for r in recipes.values())) == set(RecipeConfig.model_fields)
+    cameras = [c for r in recipes.values() for c in r.get("cameras", {}).values()]
+    assert set().union(*(set(c) for c in cameras)) == set(CameraRecipe.model_fields)
