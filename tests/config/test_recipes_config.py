@@ -86,6 +86,7 @@ def test_check_passes_good_recipes(tmp_path: Path, capsys: pytest.CaptureFixture
     path = tmp_path / "ok.yaml"
     path.write_text(SYNTH + BASE_RULES + "recipes:\n  a: {number: 1, engine: {conf: 0.6}}\n")
     assert main(["check", "--config", str(path)]) == 0, capsys.readouterr().err
+    assert "config OK: 1 source(s), recipes 0 base, 1 a" in capsys.readouterr().out
 
 
 def test_line_example_shows_every_recipe_key() -> None:
