@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
-from inspector.app.interfaces import RecipeEntry
+from inspector.app.interfaces import RecipeControl, RecipeEntry
 from inspector.app.recipe_parts import RecipeBook, RecipeFactory, RecipeParts
 from inspector.errors import ConfigError, UnknownRecipe
 from inspector.logging import get_logger
@@ -75,7 +75,8 @@ class RecipeSwitch:
 
     # the line's side -------------------------------------------------------------------------
     def on_change(self, listener: RecipeListener) -> None:
-        """``listener(entry)`` after every switch (the PLC's acknowledge register)."""
+        """``listener(entry)`` after every switch (the PLC's acknowledge register); it runs on the
+        requester's thread and must not block."""
         with self._lock:
             self._listeners.append(listener)
 
@@ -114,6 +115,10 @@ class RecipeSwitch:
     def book(self) -> RecipeBook:
         with self._lock:
             return self._book
+
+    def control(self) -> RecipeControl:
+        """This switch as the seam an output (OPC UA) is handed: typed, so the shapes must agree."""
+        return self
 
     def install(self, book: RecipeBook, origin: str) -> None:
         """Use ``book`` from the next captured part on; refused (ConfigError) when it lacks the

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import yaml
 from inspector.app import App, LineParts, build_line
 from inspector.app.reload import ConfigReloader, changed_keys
 from inspector.config.settings import load_config
+from inspector.plc.registers import STATUS
 from inspector.plc.simulator import PlcSimulator
 from tests.cli.test_run_logs import read_until
 from tests.support import wait_until
@@ -135,7 +135,8 @@ def test_sighup_to_inspector_run_reloads_its_config(
         proc.send_signal(signal.SIGHUP)
         head += read_until(proc, b'"config_reload_refused"', timeout=60)
         sim.select_recipe(4)  # the reloaded recipe is there to select
-        wait_until(lambda: sim.recipe_acknowledged() == 4, timeout=10)
+        acknowledge = sim.registers.status + STATUS.offset("recipe")
+        wait_until(lambda: sim.read_registers(acknowledge, 1) == [4], timeout=10)
         seen = len(sim.results())
         wait_until(lambda: len(sim.results()) >= seen + 2, timeout=60)  # still inspecting
     finally:
@@ -152,4 +153,3 @@ def test_sighup_to_inspector_run_reloads_its_config(
     results = sim.results()
     assert [r.part_id for r in results] == list(range(1, len(results) + 1))  # no part lost
     assert results[-1].recipe == 4
-    time.sleep(0)  # (nothing left running: the daemon exited)

@@ -25,7 +25,7 @@ from inspector.logging import get_logger
 from inspector.plc.config import RegisterMap, SerialConfig
 from inspector.plc.records import DecodedResult, decode_result
 from inspector.plc.register_server import COIL_SPACE, REGISTER_SPACE, RegisterServer
-from inspector.plc.registers import PLC_INPUTS, STATUS
+from inspector.plc.registers import PLC_INPUTS
 from inspector.plc.simulator.program import PlcProgram, SimCycle
 
 T = TypeVar("T")
@@ -298,12 +298,7 @@ class PlcSimulator:
 
     def select_recipe(self, number: int) -> None:
         """Write the recipe request register, as a PLC changing products does."""
-        offset = PLC_INPUTS.offset("recipe")
-        self.write_registers(self.registers.plc_inputs + offset, [number])
-
-    def recipe_acknowledged(self) -> int:
-        """The daemon's recipe acknowledge register (client role: what it last wrote here)."""
-        return self.read_registers(self.registers.status + STATUS.offset("recipe"), 1)[0]
+        self.write_registers(self.registers.plc_inputs + PLC_INPUTS.offset("recipe"), [number])
 
     def play_recipes(self, recipe_for: Callable[[int], int] | None) -> None:
         """The handshake writes ``recipe_for(part)`` into the recipe request before each trigger."""
