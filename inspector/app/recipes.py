@@ -144,7 +144,10 @@ class RecipeOutput(Protocol):
 
 
 def attach_recipes(recipes: RecipeSwitch, outputs: Iterable[object]) -> None:
-    """Hand the switch to each output that selects recipes, and tell it of every switch."""
+    """Hand the switch to each output that selects recipes, and tell it of every switch; a line
+    without recipes (only the base settings) has nothing to select (the PLC's request unread)."""
+    if len(recipes.recipes()) < 2:
+        return
     for output in outputs:
         if isinstance(output, RecipeOutput):
             output.attach_recipes(recipes, recipes.active.number)

@@ -6,7 +6,8 @@ new recipes' parts (loading a changed model now, beside the running one), then i
 at once: the next captured part is judged by the new config, parts already captured finish with
 the old one, and the PLC link, the cameras and the queues are never touched. Only ``engine``
 (but ``engine.device``), ``rules``, ``preprocess`` and ``recipes`` can change this way; a change
-anywhere else needs a restart and the whole reload is refused, naming the keys. Every attempt is
+anywhere else needs a restart and the whole reload is refused, naming the keys; so do the first
+recipes of a line started without any (its PLC output reads the recipe request only then). Every attempt is
 one audit event: ``config_reloaded`` or ``config_reload_refused`` with the origin, the file's
 SHA-256 before and after, and the keys that differ.
 """
@@ -112,6 +113,8 @@ class ConfigReloader:
             return self._refuse(audit, [], str(exc), problems=[f"{p}: {why}" for p, why in exc.problems])
         keys = list(changed_keys(self.config.model_dump(mode="json"), config.model_dump(mode="json")))
         restart = [key for key in keys if needs_restart(key)]
+        if config.recipes and not self.config.recipes:  # the PLC's recipe request is read only then
+            restart.append("recipes (a line started without recipes)")
         if restart:
             why = f"needs a restart to change: {', '.join(restart[:MAX_LISTED])}; the running config stays"
             return self._refuse(audit, keys, why, restart_keys=restart[:MAX_LISTED])

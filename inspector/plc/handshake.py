@@ -89,6 +89,12 @@ class InputWatcher:
         selects = self._recipes is not None and self._config.role is not PlcRole.OFF
         return self._config.mode is PlcMode.TRIGGERED or self.watches_heartbeat or selects
 
+    @property
+    def inputs_len(self) -> int:
+        """Registers read per poll: the recipe request only on a line with recipes, so a PLC
+        whose map ends before it (or holds other data there) works as before without them."""
+        return PLC_INPUTS_LEN if self._recipes is not None else PLC_INPUTS.offset("recipe")
+
     async def run(self, stop: asyncio.Event) -> None:
         poll_s = self._config.handshake.poll_ms / 1000.0
         address = self._config.registers.plc_inputs
@@ -97,7 +103,7 @@ class InputWatcher:
             if self._conn.is_up:
                 epoch = self._conn.epoch
                 try:
-                    words = await self._conn.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
+                    words = await self._conn.call(lambda: self._link.read_registers(address, self.inputs_len))
                 except PlcError:
                     self._lost_inputs()
                 else:
@@ -118,7 +124,7 @@ class InputWatcher:
         self._trigger_since, self._trigger_reported = None, False  # it could not see busy meanwhile
 
     def _process(self, words: list[int]) -> None:
-        inputs = decode(PLC_INPUTS, words)
+        inputs = decode(PLC_INPUTS, [*words, 0][:PLC_INPUTS_LEN])  # recipe 0 when not read
         trigger = inputs["trigger"] != 0
         ack = inputs["ack"] != 0
         part = int(inputs["part_id"])
@@ -156,14 +162,11 @@ class InputWatcher:
     def _recipe_request(self, number: int) -> int | None:
         """A changed recipe request switches the line (any time: between parts by construction);
         the number when it changed now and was taken (a trigger read with it carries it)."""
-        if number == self._recipe_seen:
+        if number == self._recipe_seen or self._recipes is None:
             return None
         self._recipe_seen = number
         try:
-            if self._recipes is not None:
-                self._recipes.request(number, "plc")
-            elif number != 0:  # no recipe switch attached: only the base settings exist
-                raise UnknownRecipe(number)
+            self._recipes.request(number, "plc")
         except UnknownRecipe:
             self.recipe_refused = True
             self._log.error("plc.recipe_refused", requested=number, active=self._state.recipe)

@@ -98,6 +98,21 @@ def test_reload_applies_a_valid_file_and_refuses_the_others(tmp_path: Path, logs
     assert "runtime.batch_size" in restart["reason"]
 
 
+def test_the_first_recipes_need_a_restart(tmp_path: Path, logs: LogCapture) -> None:
+    write_frames(tmp_path / "frames", 2)
+    path = tmp_path / "line.yaml"
+    line_file(path, tmp_path / "frames", recipes={})
+    app = App(
+        build_line(load_config(path), LineParts(outputs=[RecordingOutput()], engine_factory=blob_engine_for))
+    )
+    reloader = ConfigReloader(load_config(path), path, app.line.recipes)
+    line_file(path, tmp_path / "frames")  # with recipes
+    assert not reloader.reload("test")
+    (refused,) = logs.events("config_reload_refused")
+    assert refused["restart_keys"] == ["recipes (a line started without recipes)"]
+    assert [e.number for e in app.line.recipes.recipes()] == [0]
+
+
 def test_sighup_to_inspector_run_reloads_its_config(
     tmp_path: Path, tiny_seg_checkpoint: Path, sim: PlcSimulator
 ) -> None:

@@ -129,3 +129,17 @@ def test_server_role_serves_the_recipe_registers(tmp_path: Path) -> None:
     finally:
         app.request_shutdown("test done")
         app.run_until_stopped()
+
+
+def test_a_line_without_recipes_leaves_the_request_register_alone(tmp_path: Path, sim: PlcSimulator) -> None:
+    """A PLC map written before recipes existed may hold anything after the heartbeat: a line
+    without recipes neither reads nor acts on it."""
+    plc = {**FAST_PLC, "port": sim.port, "pulses": WIDE_WINDOW}
+    app, _ = recipe_line(tmp_path, plc, recipes={}, runtime={"max_frames": 12}, source={"fps_limit": 60})
+    sim.select_recipe(7)
+    app.start()
+    assert app.run_until_stopped(deadline_s=20)  # the line ends after max_frames
+    results = sim.results()
+    assert [r.part_id for r in results] == list(range(1, 13))
+    assert all(r.recipe == 0 and ResultFlag.FAILSAFE not in r.flags for r in results)
+    assert status(sim)["error_code"] != PlcErrorCode.UNKNOWN_RECIPE
