@@ -128,6 +128,7 @@ def test_sighup_to_inspector_run_reloads_its_config(
         "engine": {"model": str(tiny_seg_checkpoint), "device": "cpu", "imgsz": 128, "warmup": 1},
         "plc": plc,
         "log": {"format": "json"},
+        "recipes": {"dim": {"number": 3, "engine": {"conf": 0.1}}},
     }
     path.write_text(yaml.safe_dump(base))
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -140,15 +141,17 @@ def test_sighup_to_inspector_run_reloads_its_config(
     try:
         head = read_until(proc, b'"line_started"', timeout=120)
         wait_until(lambda: len(sim.results()) >= 2, timeout=60)
-        recipes = {"bright": {"number": 4, "engine": {"conf": 0.6}}}
+        recipes = {**base["recipes"], "bright": {"number": 4, "engine": {"conf": 0.6}}}
         path.write_text(
             yaml.safe_dump({**base, "engine": {**base["engine"], "conf": 0.4}, "recipes": recipes})
         )
         proc.send_signal(signal.SIGHUP)
         head += read_until(proc, b'"config_reloaded"', timeout=60)
+        assert b'"config_reloaded"' in head, head[-3000:]
         path.write_text(yaml.safe_dump({**base, "engine": {**base["engine"], "conf": 3}}))
         proc.send_signal(signal.SIGHUP)
         head += read_until(proc, b'"config_reload_refused"', timeout=60)
+        assert b'"config_reload_refused"' in head, head[-3000:]
         sim.select_recipe(4)  # the reloaded recipe is there to select
         acknowledge = sim.registers.status + STATUS.offset("recipe")
         wait_until(lambda: sim.read_registers(acknowledge, 1) == [4], timeout=10)
