@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from inspector.app import App, LineParts, build_line
-from inspector.app.reload import ConfigReloader, changed_keys
+from inspector.app.reload import ConfigReloader, changed_keys, needs_restart
 from inspector.config.settings import load_config
 from inspector.plc.registers import STATUS
 from inspector.plc.simulator import PlcSimulator
@@ -44,6 +44,26 @@ def test_changed_keys_name_the_leaves() -> None:
     old = {"engine": {"conf": 0.25, "iou": 0.7}, "preprocess": [{"step": "gamma", "gamma": 1.0}]}
     new = {"engine": {"conf": 0.5, "iou": 0.7}, "preprocess": [{"step": "gamma", "gamma": 2.0}], "x": 1}
     assert list(changed_keys(old, new)) == ["engine.conf", "preprocess.0.gamma", "x"]
+
+
+def test_which_keys_reload_between_parts_and_which_need_a_restart() -> None:
+    hot = [
+        "engine.conf",
+        "engine.model",
+        "rules.rules.bridge",
+        "preprocess.0.gamma",
+        "recipes.a.engine.model",
+    ]
+    restart = [
+        "engine.device",
+        "plc.port",
+        "sources.0.fps_limit",
+        "runtime.batch_size",
+        "log.level",
+        "archive",
+    ]
+    assert [needs_restart(key) for key in hot] == [False] * len(hot)
+    assert [needs_restart(key) for key in restart] == [True] * len(restart)
 
 
 def test_reload_applies_a_valid_file_and_refuses_the_others(tmp_path: Path, logs: LogCapture) -> None:
