@@ -111,6 +111,26 @@ def http_problems(config: InspectorConfig) -> list[Problem]:
     return []
 
 
+def recipe_problems(config: InspectorConfig, *, engine_given: bool = False) -> list[Problem]:
+    """Each recipe checked like the base config (its model file, classes, cameras), every path
+    under ``recipes.<name>.``; cameras a recipe names are configured sources."""
+    ids = [c.id for c in config.sources]
+    problems: list[Problem] = []
+    for view in config.recipe_views()[1:]:
+        prefix = f"recipes.{view.name}."
+        problems += [
+            (f"{prefix}cameras.{source}", f"no source has id {source!r} (sources: {', '.join(ids)})")
+            for source in config.recipes[view.name].cameras
+            if source not in ids
+        ]
+        effective = config.model_copy(update={"engine": view.engine, "rules": view.rules})
+        found = rule_source_problems(effective.rules, ids)
+        if not engine_given:
+            found += engine_problems(effective) + class_problems(effective)[0]
+        problems += [(prefix + path, why) for path, why in found]
+    return problems
+
+
 def line_problems(
     config: InspectorConfig, *, engine_given: bool = False, output_given: bool = False
 ) -> tuple[list[Problem], LineCheck]:
@@ -126,6 +146,7 @@ def line_problems(
         problems += classes
     if not output_given:
         problems += plc_problems(config)
+    problems += recipe_problems(config, engine_given=engine_given)
     notes = (NAMES_AT_RUN,) if names is None and not engine_given else ()
     return problems, LineCheck(names, notes)
 
