@@ -29,7 +29,7 @@ from tests.support.parts import (
     supervised_config,
     write_frames,
 )
-from tests.support.recipes import SwitchingRecipes
+from tests.support.recipes import RECIPES, blob_engine_for, recipe_config
 
 PARTS = 6
 
@@ -51,7 +51,7 @@ def opcua_line(
     config = supervised_config(tmp_path / "frames", opcua=opcua, runtime=runtime, watchdog=watchdog)
     engine, out = BlobEngine(), RecordingOutput()
     engine.release.clear()
-    line = build_line(config, LineParts(engine, DefectRules(), [out], recipes=SwitchingRecipes()))
+    line = build_line(config, LineParts(engine, DefectRules(), [out]))
     return App(line), out, engine, endpoint
 
 
@@ -151,20 +151,18 @@ async def _halted(client: Any, system: Any) -> tuple[str, str] | None:
     return state if state[0] == "Halted" else None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="FrameMsg.recipe is stamped by the line's own recipe control (built from the config's "
-    "recipes): build this line with it instead of SwitchingRecipes, then drop this mark",
-)
 def test_a_recipe_selected_by_prepare_recipe_judges_the_next_parts(tmp_path: Path) -> None:
     from asyncua import Client, ua
 
-    app, _out, engine, endpoint = opcua_line(tmp_path, opcua={"anonymous_role": "operator"})
+    write_frames(tmp_path / "frames", 4)
+    opcua = {"enabled": True, "endpoint": free_endpoint(), "anonymous_role": "operator"}
+    config = recipe_config(tmp_path / "frames", {}, opcua=opcua, source={"fps_limit": 30})
+    out = RecordingOutput()
+    app = App(build_line(config, LineParts(outputs=[out], engine_factory=blob_engine_for)))
     events = EventCollector()
 
-    async def select() -> None:
-        async with Client(endpoint) as client:
+    async def select() -> list[Any]:
+        async with Client(opcua["endpoint"]) as client:
             await client.load_data_type_definitions()
             system = await vision_system(client)
             mv, own = await client.get_namespace_index(MV_URI), await client.get_namespace_index(OWN_URI)
@@ -172,23 +170,31 @@ def test_a_recipe_selected_by_prepare_recipe_judges_the_next_parts(tmp_path: Pat
                 [f"{mv}:ResultReadyEventType", f"{own}:InspectionResultEventType"]
             )
             await (await client.create_subscription(20, events)).subscribe_events(system, our_type)
-            engine.release.set()
             await wait_for(lambda: len(events.events) >= 2)
             manager = await system.get_child(f"{mv}:RecipeManagement")
-            await manager.call_method(
-                f"{mv}:PrepareRecipe",
-                ua.RecipeIdExternalDataType(Id="pcb-b"),
-                ua.RecipeIdInternalDataType(Id=""),
+            listed = await manager.call_method(
+                f"{mv}:GetRecipeListFiltered", None, None, None, ua.UInt32(0), ua.UInt32(0), ua.Int32(0)
             )
-            seen = len(events.events)
-            await wait_for(lambda: len(events.events) >= seen + 3)
+            blind = ua.RecipeIdExternalDataType(Id="blind")
+            out_args = await manager.call_method(
+                f"{mv}:PrepareRecipe", blind, ua.RecipeIdInternalDataType(Id="")
+            )
+            assert out_args[0].Id == "1" and out_args[2] == 0
+            await wait_for(lambda: sum(e.Recipe == 1 for e in events.events) >= 3)
+            return [r.Id for r in listed[3]]
 
     app.start()
     try:
-        run(select())
+        listed = run(select())
     finally:
-        engine.release.set()
         app.request_shutdown("test")
         assert run_line(app, start=False)
-    assert events.events[0].Recipe == 0
-    assert events.events[-1].Recipe == 2  # parts after the switch are judged by recipe 2
+    assert listed == ["0", str(RECIPES["blind"]["number"])]
+    assert app.line.recipes.active.number == 1
+    recipes = [event.Recipe for event in events.events]
+    first = recipes.index(1)
+    assert 0 in recipes[:first] and set(recipes[first:]) == {1}  # from the switch on, every part
+    # judged by recipe 1 (its engine sees nothing: every part passes), as the line recorded it
+    assert all(e.Verdict == "PASS" for e in events.events[first:])
+    by_seq = {msg.seq: msg.recipe for msg in out.messages}
+    assert all(by_seq[int(e.ResultId.Id.split("-")[1])] == e.Recipe for e in events.events)

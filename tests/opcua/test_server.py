@@ -13,13 +13,13 @@ from inspector.opcua.passwords import hash_password
 from tests.support.opcua import (
     MV_URI,
     OWN_URI,
+    SwitchingRecipes,
     current_state,
     free_endpoint,
     require_asyncua,
     run,
     vision_system,
 )
-from tests.support.recipes import SwitchingRecipes
 
 
 @pytest.fixture(autouse=True)

@@ -1,15 +1,20 @@
-"""OPC UA test helpers: a free loopback port, the asyncua check, a client session and its waits."""
+"""OPC UA test helpers: a free loopback port, the asyncua check, a client session and its waits,
+and a small recipe control for the server alone (a line has its own, built from the config)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import socket
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+
+from inspector.app.interfaces import RecipeEntry
+from inspector.errors import UnknownRecipe
 
 MV_URI = "http://opcfoundation.org/UA/MachineVision"
 OWN_URI = "urn:inspector:opcua"
@@ -85,3 +90,37 @@ async def current_state(client: Any, system: Any) -> tuple[str, str]:
 def run(coroutine: Any, timeout: float = 60.0) -> Any:
     """Run a client scenario on a fresh event loop in this thread, bounded."""
     return asyncio.run(asyncio.wait_for(coroutine, timeout))
+
+
+PRODUCTS = (
+    RecipeEntry(0, "base", "the config's base settings"),
+    RecipeEntry(1, "pcb-a", "board A"),
+    RecipeEntry(2, "pcb-b", "board B"),
+)
+
+
+class SwitchingRecipes:
+    """A small real ``RecipeControl`` for the server without a line: switches at once on
+    ``request`` and keeps every request (number, origin) it accepted."""
+
+    def __init__(self, entries: Sequence[RecipeEntry] = PRODUCTS) -> None:
+        self._entries = tuple(entries)
+        self._active = self._entries[0]
+        self._lock = threading.Lock()
+        self.requests: list[tuple[int, str]] = []
+
+    def recipes(self) -> Sequence[RecipeEntry]:
+        return self._entries
+
+    @property
+    def active(self) -> RecipeEntry:
+        with self._lock:
+            return self._active
+
+    def request(self, number: int, origin: str) -> None:
+        entry = next((e for e in self._entries if e.number == number), None)
+        if entry is None:
+            raise UnknownRecipe(number)
+        with self._lock:
+            self.requests.append((number, origin))
+            self._active = entry

@@ -1,43 +1,55 @@
-"""A small real recipe control (``inspector.app.interfaces.RecipeControl``) for tests of the ways
-in (OPC UA) until the line's own one is built from config: it switches at once on ``request``,
-with no line behind it to wait for the part in flight."""
+"""Recipe test helpers: a line whose recipes differ in a way each part's verdict shows.
+
+Recipe 0 (base): the blob engine at threshold 200 and the rule "a big blob (solder_bridge)
+rejects". Recipe 1 ``blind``: engine ``conf: 0.99``, which the factory below turns into a blob
+threshold no pixel reaches, so every part passes. A part's verdict therefore says which recipe's
+engine and rules judged it, and ``expected_verdict`` recomputes it from the frame alone.
+"""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
-from inspector.app.interfaces import RecipeEntry
-from inspector.errors import UnknownRecipe
+import cv2
 
-PRODUCTS = (
-    RecipeEntry(0, "base", "the config's base settings"),
-    RecipeEntry(1, "pcb-a", "board A"),
-    RecipeEntry(2, "pcb-b", "board B"),
-)
+from inspector.config.settings import InspectorConfig
+from inspector.engine.config import EngineConfig
+from inspector.messages import VerdictCode
+from tests.support.parts import BlobEngine
+
+RULES = {"rules": {"bridge": {"kind": "presence", "code": 1, "classes": ["solder_bridge"]}}}
+RECIPES = {"blind": {"number": 1, "description": "sees nothing", "engine": {"conf": 0.99}}}
 
 
-class SwitchingRecipes:
-    """Keeps every request (number, origin) it accepted; unknown numbers raise ``UnknownRecipe``."""
+def blob_engine_for(config: EngineConfig) -> BlobEngine:
+    """The engine of a recipe: ``conf`` sets the blob threshold (0.99 and up: nothing is seen)."""
+    return BlobEngine(threshold=256 if config.conf >= 0.99 else round(config.conf * 800))
 
-    def __init__(self, entries: Sequence[RecipeEntry] = PRODUCTS) -> None:
-        self._entries = tuple(entries)
-        self._active = self._entries[0]
-        self._lock = threading.Lock()
-        self.requests: list[tuple[int, str]] = []
 
-    def recipes(self) -> Sequence[RecipeEntry]:
-        return self._entries
+def expected_verdict(frame: Path, recipe: int) -> VerdictCode:
+    """What the recipe's engine and rules make of ``frame``: recomputed here, independently."""
+    if recipe == 1:
+        return VerdictCode.PASS
+    detections = BlobEngine(threshold=200)._one(cv2.imread(str(frame)))
+    return VerdictCode.REJECT if bool((detections.class_ids == 1).any()) else VerdictCode.PASS
 
-    @property
-    def active(self) -> RecipeEntry:
-        with self._lock:
-            return self._active
 
-    def request(self, number: int, origin: str) -> None:
-        entry = next((e for e in self._entries if e.number == number), None)
-        if entry is None:
-            raise UnknownRecipe(number)
-        with self._lock:
-            self.requests.append((number, origin))
-            self._active = entry
+def recipe_config(folder: Path, plc: dict[str, Any], **sections: Any) -> InspectorConfig:
+    runtime = {
+        "stats_interval_s": 5,
+        "poll_timeout_s": 0.02,
+        "frames_queue": {"size": 4, "overflow": "block"},
+    }
+    runtime.update(sections.pop("runtime", {}))
+    source = {"kind": "folder", "id": "cam0", "path": str(folder), "loop": True}
+    source.update(sections.pop("source", {}))
+    return InspectorConfig(
+        sources=[source],
+        engine={"conf": 0.25},
+        rules=RULES,
+        recipes=sections.pop("recipes", RECIPES),
+        runtime=runtime,
+        plc=plc,
+        **sections,
+    )
