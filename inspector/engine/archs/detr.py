@@ -38,7 +38,8 @@ class Segment:
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return (1.0 / (1.0 + np.exp(-x.astype(np.float32)))).astype(np.float32)
+    with np.errstate(over="ignore"):  # exp overflows to inf for very negative logits: sigmoid 0, as torch
+        return (1.0 / (1.0 + np.exp(-x.astype(np.float32)))).astype(np.float32)
 
 
 def softmax(x: np.ndarray) -> np.ndarray:

@@ -4,6 +4,9 @@ stuff classes), and the exported graph (ONNX Runtime, OpenVINO) runs it end to e
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -23,27 +26,64 @@ def eager_outputs(exported: Exported, image: np.ndarray) -> object:
         return model(pixel_values=(as_tensor(image)[None] - mean) / std)
 
 
-@pytest.mark.parametrize("fuse", [frozenset(), frozenset({2})], ids=["things", "stuff-fused"])
-def test_post_processing_equals_transformers(detr_export: Exported, fuse: frozenset[int]) -> None:
-    transformers = require("transformers")
-    processor = transformers.DetrImageProcessor()
-    segments_seen = 0
+def synthetic_outputs(seed: int, queries: int = 12, hw: tuple[int, int] = (32, 40)) -> SimpleNamespace:
+    """DETR-shaped outputs with varied classes and smooth, overlapping masks (a random DETR's
+    queries all agree, so its own outputs exercise little of the post-processing)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(0.0, 1.0, (1, queries, len(NAMES) + 1)).astype(np.float32)
+    logits[0, np.arange(queries), rng.integers(0, len(NAMES) + 1, queries)] += 5.0
+    coarse = rng.normal(-4.0, 6.0, (queries, hw[0] // 8, hw[1] // 8)).astype(np.float32)
+    masks = np.stack([cv2.resize(c, (hw[1], hw[0]), interpolation=cv2.INTER_CUBIC) for c in coarse])[None]
+    return SimpleNamespace(logits=torch.from_numpy(logits), pred_masks=torch.from_numpy(masks))
+
+
+def assert_same(
+    outputs: SimpleNamespace, target: tuple[int, int], threshold: float, fuse: frozenset[int]
+) -> int:
+    """Our post-processing of ``outputs`` equals transformers'; the number of segments."""
+    processor = require("transformers").DetrImageProcessor()
+    (theirs,) = processor.post_process_panoptic_segmentation(
+        outputs, threshold=threshold, label_ids_to_fuse=set(fuse), target_sizes=[target]
+    )
+    segmentation, segments = panoptic(
+        outputs.logits[0].numpy(), outputs.pred_masks[0].numpy(), target, threshold, 0.5, 0.8, fuse
+    )
+    want = theirs["segmentation"].numpy()
+    if not theirs["segments_info"]:
+        want = np.zeros_like(want, dtype=np.int32)  # transformers marks "nothing found" with -1
+    ours = [{**s.__dict__, "score": pytest.approx(s.score, abs=2e-6)} for s in segments]
+    assert ours == theirs["segments_info"]  # scores: numpy's and torch's softmax round apart by 1e-7
+    differ = segmentation != want
+    if differ.any():  # OpenCV's and torch's bilinear resize differ by ~1e-6: only exact ties may flip
+        assert differ.mean() < 0.01
+        assert float(vote_margin(outputs, target, threshold)[differ].max()) < 1e-4
+    return len(segments)
+
+
+def vote_margin(outputs: SimpleNamespace, target: tuple[int, int], threshold: float) -> np.ndarray:
+    """Per pixel: the winning query's weighted mask probability minus the runner-up's."""
+    scores, labels = outputs.logits[0].softmax(-1).max(-1)
+    keep = (labels != outputs.logits.shape[-1] - 1) & (scores > threshold)
+    probs = torch.nn.functional.interpolate(
+        outputs.pred_masks[0][keep].sigmoid()[None], size=target, mode="bilinear", align_corners=False
+    )[0] * scores[keep].view(-1, 1, 1)
+    top = probs.topk(min(2, len(probs)), dim=0).values
+    return (top[0] - top[-1]).numpy() if len(top) > 1 else np.ones(target)
+
+
+@pytest.mark.parametrize("fuse", [frozenset(), frozenset({1, 2})], ids=["things", "stuff-fused"])
+def test_post_processing_equals_transformers(fuse: frozenset[int]) -> None:
+    found = [assert_same(synthetic_outputs(seed), (45, 61), 0.5, fuse) for seed in range(6)]
+    assert sum(found) >= 8 and max(found) >= 3, found
+
+
+def test_post_processing_of_the_models_own_outputs_equals_transformers(detr_export: Exported) -> None:
+    found = 0
     for image in frames(DETR_HW):
         out = eager_outputs(detr_export, image)
-        target = (image.shape[0] + 7, image.shape[1] - 5)  # an upsampling target of its own size
-        (theirs,) = processor.post_process_panoptic_segmentation(
-            out, threshold=0.3, label_ids_to_fuse=set(fuse), target_sizes=[target]
-        )
-        segmentation, segments = panoptic(
-            out.logits[0].numpy(), out.pred_masks[0].numpy(), target, 0.3, 0.5, 0.8, fuse
-        )
-        want = theirs["segmentation"].numpy()
-        if not theirs["segments_info"]:
-            want = np.zeros_like(want, dtype=np.int32)  # transformers marks "nothing" with -1
-        assert np.array_equal(segmentation, want)
-        assert [s.__dict__ for s in segments] == theirs["segments_info"]
-        segments_seen += len(segments)
-    assert segments_seen > 0
+        outputs = SimpleNamespace(logits=out.logits, pred_masks=out.pred_masks)
+        found += assert_same(outputs, (image.shape[0] + 7, image.shape[1] - 5), 0.3, frozenset({0}))
+    assert found > 0
 
 
 def instance_set(classes: np.ndarray, masks: np.ndarray, scores: np.ndarray) -> list[tuple[int, int, float]]:
@@ -70,14 +110,19 @@ def test_stuff_regions_fuse_into_one_instance_or_are_dropped(detr_export: Export
     image = frames(DETR_HW, count=1)[0]
     things = load_engine(EngineConfig(model=detr_export.path, device="cpu", conf=0.3))
     fused = load_engine(
-        EngineConfig(model=detr_export.path, device="cpu", conf=0.3, panoptic={"stuff": ["stain"]})
+        EngineConfig(model=detr_export.path, device="cpu", conf=0.3, panoptic={"stuff": ["scratch"]})
     )
     dropped = load_engine(
         EngineConfig(
-            model=detr_export.path, device="cpu", conf=0.3, panoptic={"stuff": ["stain"], "keep_stuff": False}
+            model=detr_export.path,
+            device="cpu",
+            conf=0.3,
+            panoptic={"stuff": ["scratch"], "keep_stuff": False},
         )
     )
     (a,), (b,), (c,) = things.infer([image]), fused.infer([image]), dropped.infer([image])
-    stain = NAMES.index("stain")
-    assert (b.class_ids == stain).sum() <= 1 and (c.class_ids == stain).sum() == 0
-    assert (a.class_ids != stain).sum() == (c.class_ids != stain).sum()
+    scratch = NAMES.index("scratch")
+    assert (a.class_ids == scratch).sum() >= 2, "no two scratch segments to fuse"
+    assert (b.class_ids == scratch).sum() == 1 and (c.class_ids == scratch).sum() == 0
+    assert b.masks[b.class_ids == scratch].sum() >= a.masks[a.class_ids == scratch].sum()
+    assert (a.class_ids != scratch).sum() == (c.class_ids != scratch).sum()

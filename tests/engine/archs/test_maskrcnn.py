@@ -1,6 +1,10 @@
 """Mask R-CNN exported by ``inspector model export --arch`` and run by the engine (ONNX Runtime,
 OpenVINO f32) against eager torchvision on the same weights and images: labels equal, boxes
-within 0.01 px, scores within 1e-3, mask IoU >= 0.98 for masks over 200 px; v1 and v2."""
+within 0.01 px, scores within 1e-3, mask IoU >= 0.98 for masks over 200 px; v1 and v2.
+
+The random v1 model finds 100 instances per image (the cap), and below a score of ~0.72 their
+scores lie within 1e-4 of each other, where a 1e-5 difference lets another proposal win the
+last places: the comparison covers the instances scoring at least ``SCORE_FLOOR`` (about half)."""
 
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ from tests.engine.archs.conftest import Exported
 from tests.support.archs import MASKRCNN_HW, NAMES, as_tensor, frames, require
 
 MIN_MASK_PX = 200
+SCORE_FLOOR = 0.75
 
 
 def assert_parity(engine: object, reference: torch.nn.Module, images: list[np.ndarray]) -> int:
@@ -28,6 +33,7 @@ def assert_parity(engine: object, reference: torch.nn.Module, images: list[np.nd
         (det,) = engine.infer([image])  # type: ignore[attr-defined]
         with torch.no_grad():
             ref = reference([as_tensor(image)])[0]
+        ref = {key: value[ref["scores"] >= SCORE_FLOOR] for key, value in ref.items()}
         assert det.class_ids.tolist() == (ref["labels"] - 1).tolist()
         np.testing.assert_allclose(det.boxes.numpy(), ref["boxes"].numpy(), rtol=0, atol=0.01)
         np.testing.assert_allclose(det.scores.numpy(), ref["scores"].numpy(), rtol=0, atol=1e-3)
@@ -50,7 +56,7 @@ def test_export_matches_eager_torchvision(
         model=exported.path,
         device="cpu",
         backend=backend,
-        conf=0.0,
+        conf=SCORE_FLOOR,
         max_det=1000,
         openvino={"precision": "f32"},
     )
@@ -68,7 +74,7 @@ def test_the_export_checked_itself(maskrcnn_export: Callable[[bool, str], Export
 
 def test_an_openvino_ir_matches_eager_torchvision(maskrcnn_export: Callable[[bool, str], Exported]) -> None:
     exported = maskrcnn_export(False, "openvino")
-    engine = load_engine(EngineConfig(model=exported.path, device="cpu", conf=0.0, max_det=1000))
+    engine = load_engine(EngineConfig(model=exported.path, device="cpu", conf=SCORE_FLOOR, max_det=1000))
     assert engine.backend == "openvino" and engine.info.format == "openvino"  # type: ignore[union-attr]
     assert exported.reference is not None
     assert_parity(engine, exported.reference, frames(MASKRCNN_HW, seed=1))
@@ -117,7 +123,7 @@ def test_a_standard_recipe_onnx_is_recognised_and_runs(
         )
     with pytest.raises(ModelError, match=r"engine\.names"):
         load_engine(EngineConfig(model=path, device="cpu"))
-    engine = load_engine(EngineConfig(model=path, device="cpu", conf=0.0, max_det=1000, names=NAMES))
+    engine = load_engine(EngineConfig(model=path, device="cpu", conf=SCORE_FLOOR, max_det=1000, names=NAMES))
     assert engine.info.arch == "maskrcnn-r50-fpn" and engine.names == NAMES
     assert_parity(engine, reference, frames(MASKRCNN_HW, seed=2))
 
