@@ -8,8 +8,9 @@ Models are the full-size ones (Mask R-CNN R50-FPN v1/v2, SegFormer-B0 = MiT-b0 s
 panoptic), random-initialised by the packages themselves (nothing downloaded), patched so they
 find instances as the tests' models do, exported with ``inspector model export --arch`` into a
 temp folder (ONNX; OpenVINO runs the same graph). Inputs: 640x480 frames (SegFormer at 512x512,
-its processor's size). Each pair runs interleaved (every runner once per round) so a busy neighbour slows all alike; medians of the
-per-round medians, and the ratio inspector / reference (target <= 0.7).
+its processor's size). Each pair runs interleaved (every runner once per round) so a busy
+neighbour slows all alike; medians of the per-round medians, and the ratio inspector /
+reference (target <= 0.7).
 
 * reference Mask R-CNN: torchvision eager ``model([image])`` (masks pasted inside), min_size 480,
   max_size 640 (the export size);
