@@ -35,14 +35,19 @@ INT64 = 7  # ONNX TensorProto.DataType
 CLS_SCORE = "roi_heads.box_predictor.cls_score.bias"
 
 
+def fits(dim: int | str, size: int) -> bool:
+    """A fixed axis of that size, or a dynamic (named) one."""
+    return dim == size or isinstance(dim, str)
+
+
 def is_standard_export(file: ArchFile) -> bool:
-    """torchvision's standard ONNX recipe: one (3, H, W) image; boxes (N, 4), labels (N,) int64,
-    scores (N,), masks (N, 1, H, W)."""
+    """torchvision's standard ONNX recipe: one image (3, H, W) (its recipe may leave every axis
+    dynamic); boxes (N, 4), labels (N,) int64, scores (N,), masks (N, 1, H, W)."""
     ins, outs = file.inputs, file.outputs
-    if len(ins) != 1 or len(ins[0].dims) != 3 or ins[0].dims[0] != 3 or len(outs) != 4:
+    if len(ins) != 1 or len(ins[0].dims) != 3 or not fits(ins[0].dims[0], 3):
         return False
     ranks = tuple(len(o.dims) for o in outs)
-    return ranks == (2, 1, 1, 4) and outs[1].elem_type == INT64 and outs[0].dims[1] == 4
+    return ranks == (2, 1, 1, 4) and outs[1].elem_type == INT64 and fits(outs[0].dims[1], 4)
 
 
 def recognise(file: ArchFile) -> bool:

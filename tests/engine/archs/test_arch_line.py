@@ -22,6 +22,8 @@ import json, sys
 import numpy as np
 from inspector.engine import EngineConfig, load_engine
 
+pytestmark = pytest.mark.timeout(1800)  # tests that build and export a model first (session fixture)
+
 for model in sys.argv[1:]:
     engine = load_engine(EngineConfig(model=model, device="cpu", warmup=1, conf=0.2))
     (det,) = engine.infer([np.full((120, 160, 3), 90, np.uint8)])

@@ -16,6 +16,8 @@ from inspector.engine.archs.detr import DetrEngine, as_instances, panoptic
 from tests.engine.archs.conftest import Exported
 from tests.support.archs import DETR_HW, NAMES, as_tensor, frames, require
 
+pytestmark = pytest.mark.timeout(1800)  # tests that build and export a model first (session fixture)
+
 
 def eager_outputs(exported: Exported, image: np.ndarray) -> object:
     transformers = require("transformers")

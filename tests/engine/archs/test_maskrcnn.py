@@ -24,6 +24,7 @@ from tests.support.archs import MASKRCNN_HW, NAMES, as_tensor, frames, require
 
 MIN_MASK_PX = 200
 SCORE_FLOOR = 0.75
+pytestmark = pytest.mark.timeout(1800)  # a test that builds and exports a model first (session fixture)
 
 
 def assert_parity(engine: object, reference: torch.nn.Module, images: list[np.ndarray]) -> int:
@@ -88,11 +89,12 @@ def test_frames_of_another_size_are_resized_to_fit_and_mapped_back(
     (det,) = engine.infer([big])
     assert det.image_shape == (480, 640) and len(det) > 0
     assert float(det.boxes[:, 2].max()) <= 640 and float(det.boxes[:, 3].max()) <= 480
-    inside = [
-        m[int(b[1]) : int(b[3]) + 2, int(b[0]) : int(b[2]) + 2].sum() / max(m.sum(), 1)
-        for m, b in zip(det.masks.numpy(), det.boxes.numpy(), strict=True)
-    ]
-    assert min(inside) > 0.95  # masks follow their boxes at the frame's own resolution
+    for mask, box in zip(det.masks.numpy(), det.boxes.numpy(), strict=True):
+        # torchvision's paste grows the box by 1/28 of its size per side (and truncates it): a mask
+        # may spill that far past its box, no farther
+        grow = max(box[2] - box[0], box[3] - box[1]) / 28 + 2
+        x0, y0 = max(int(box[0] - grow), 0), max(int(box[1] - grow), 0)
+        assert mask[y0 : int(box[3] + grow) + 1, x0 : int(box[2] + grow) + 1].sum() == mask.sum()
 
 
 def test_a_standard_recipe_onnx_is_recognised_and_runs(

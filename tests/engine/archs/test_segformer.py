@@ -15,6 +15,8 @@ from inspector.engine.archs.segformer import SegformerEngine
 from tests.engine.archs.conftest import Exported
 from tests.support.archs import NAMES, SEGFORMER_HW, as_tensor, frames, require
 
+pytestmark = pytest.mark.timeout(1800)  # tests that build and export a model first (session fixture)
+
 
 def eager_class_map(exported: Exported, image: np.ndarray) -> np.ndarray:
     transformers = require("transformers")
