@@ -17,7 +17,6 @@ from torch import nn
 
 from inspector.engine.archs.base import ArchEngine
 from inspector.engine.archs.registry import open_arch_engine
-from inspector.engine.backends.extras import require
 from inspector.engine.backends.openvino_model import METADATA_SECTION, import_openvino
 from inspector.engine.checkpoint import reason_of
 from inspector.engine.config import EngineConfig
@@ -145,7 +144,3 @@ def _resize(image: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
 def as_tensor(frame: np.ndarray) -> torch.Tensor:
     """A BGR uint8 frame as the engines feed it: RGB (3, H, W) float in [0, 1]."""
     return torch.from_numpy(np.ascontiguousarray(frame[:, :, ::-1].transpose(2, 0, 1))).float() / 255.0
-
-
-def onnx_checker() -> Any:
-    return require("onnx", "export")
