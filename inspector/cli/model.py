@@ -20,7 +20,7 @@ FASTSAM_NOTE = (
 def register(sub: Any, name: str) -> None:
     parser = sub.add_parser(
         name,
-        help="inspect, convert or export a segmentation model (YOLOv8/11/26-seg, Mask R-CNN, SegFormer, DETR)",
+        help="inspect, convert or export a segmentation model (YOLO*-seg, Mask R-CNN, SegFormer, DETR)",
     )
     actions = parser.add_subparsers(dest="model_action", required=True, metavar="ACTION")
     info = actions.add_parser("info", help="what a model file is: format, arch, scale, classes, input size")
