@@ -38,7 +38,8 @@ class EngineConfig(Section):
     model: Path | None = Field(
         None,
         description="Model file: ultralytics best.pt, inspector model, TorchScript export, an ONNX / "
-        "OpenVINO / TensorRT export, or a Mask R-CNN / SegFormer / DETR export of `inspector model export --arch`. "
+        "OpenVINO / TensorRT export, or a Mask R-CNN / SegFormer / DETR export of "
+        "`inspector model export --arch`. "
         "Empty = the shipped demo model (inspector/models/demo-pcb-seg.pt).",
     )
     backend: Literal["auto", "torch", "onnxruntime", "openvino", "tensorrt"] = Field(
