@@ -15,14 +15,14 @@ import pytest
 
 from tests.engine.archs.conftest import Exported
 
+pytestmark = pytest.mark.timeout(1800)  # tests that build and export a model first (session fixture)
+
 ROOT = Path(__file__).resolve().parents[3]
 
 RUNTIME_SCRIPT = """
 import json, sys
 import numpy as np
 from inspector.engine import EngineConfig, load_engine
-
-pytestmark = pytest.mark.timeout(1800)  # tests that build and export a model first (session fixture)
 
 for model in sys.argv[1:]:
     engine = load_engine(EngineConfig(model=model, device="cpu", warmup=1, conf=0.2))
