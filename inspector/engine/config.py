@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
+from inspector.engine.archs.options import PanopticOptions, SemanticOptions
 from inspector.engine.backends.options import OnnxRuntimeOptions, OpenVinoOptions, TensorRtOptions
 from inspector.section import Section
 
@@ -36,7 +37,9 @@ class EngineConfig(Section):
 
     model: Path | None = Field(
         None,
-        description="Model file: ultralytics best.pt, inspector model, or TorchScript export. "
+        description="Model file: ultralytics best.pt, inspector model, TorchScript export, an ONNX / "
+        "OpenVINO / TensorRT export, or a Mask R-CNN / SegFormer / DETR export of "
+        "`inspector model export --arch`. "
         "Empty = the shipped demo model (inspector/models/demo-pcb-seg.pt).",
     )
     backend: Literal["auto", "torch", "onnxruntime", "openvino", "tensorrt"] = Field(
@@ -50,6 +53,19 @@ class EngineConfig(Section):
     )
     openvino: OpenVinoOptions = Field(default_factory=OpenVinoOptions, description="OpenVINO options.")
     tensorrt: TensorRtOptions = Field(default_factory=TensorRtOptions, description="TensorRT options.")
+    names: tuple[Annotated[str, Field(min_length=1, max_length=100)], ...] | None = Field(
+        None,
+        max_length=10000,
+        description="Class names for a model file that carries none (a torchvision Mask R-CNN ONNX exported "
+        "with the standard recipe), in label order: torchvision label 1 is class id 0, the background "
+        "label 0 is left out. Empty = the names in the model file.",
+    )
+    semantic: SemanticOptions = Field(
+        default_factory=SemanticOptions, description="SegFormer: class map to instances."
+    )
+    panoptic: PanopticOptions = Field(
+        default_factory=PanopticOptions, description="DETR panoptic: post-processing."
+    )
     device: str = Field(
         "auto",
         pattern=r"^(auto|cpu|cuda|cuda:\d+)$",

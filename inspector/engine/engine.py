@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inspector.engine.archs.base import ArchEngine
+from inspector.engine.archs.registry import open_arch_engine
 from inspector.engine.backends.registry import open_network
 from inspector.engine.config import EngineConfig
 from inspector.engine.families.topk import select_end_to_end
@@ -151,7 +153,7 @@ class Engine:
         return apply_prompt(dets, self.prompt)
 
 
-def load_engine(config: EngineConfig) -> Engine:
+def load_engine(config: EngineConfig) -> Engine | ArchEngine:
     """Load the configured model onto its device and warm it up; ``ModelError`` if that fails."""
     if config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
@@ -162,6 +164,9 @@ def load_engine(config: EngineConfig) -> Engine:
         )
     device = resolve_device(config.device)
     t0 = time.perf_counter()
+    arch_engine = open_arch_engine(Path(path), config, device)  # Mask R-CNN, SegFormer, DETR exports
+    if arch_engine is not None:
+        return warmed_arch_engine(arch_engine, device, t0)
     network, backend = open_network(Path(path), config, device)
     engine = Engine(network, config)
     engine.warmup()
@@ -180,6 +185,24 @@ def load_engine(config: EngineConfig) -> Engine:
         precision=engine.precision,  # logged so a silently missing FP16 shows up
         imgsz=list(engine.imgsz),
         threads=torch.get_num_threads() if device.type == "cpu" else None,
+        load_ms=round(ms_since(t0), 1),
+    )
+    return engine
+
+
+def warmed_arch_engine(engine: ArchEngine, device: torch.device, t0: float) -> ArchEngine:
+    engine.warmup()
+    info = engine.info
+    log.info(
+        "engine_loaded",
+        model=info.path,
+        format=info.format,
+        backend=engine.backend,
+        arch=info.arch,
+        classes=list(info.names),
+        device=str(device),
+        precision=engine.precision,
+        imgsz=list(engine.imgsz),
         load_ms=round(ms_since(t0), 1),
     )
     return engine

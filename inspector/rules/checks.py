@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 
 from inspector.errors import ConfigError
 from inspector.rules.config import RulesConfig
-from inspector.rules.specs import DistanceSpec, SelectingSpec, uses_mm
+from inspector.rules.specs import AreaShareSpec, DistanceSpec, SelectingSpec, uses_mm
 
 
 def named_classes(config: RulesConfig) -> Iterator[tuple[str, str]]:
@@ -23,6 +23,8 @@ def named_classes(config: RulesConfig) -> Iterator[tuple[str, str]]:
         keys = [("classes", spec.classes)]
         if isinstance(spec, DistanceSpec) and spec.to_classes:
             keys.append(("to_classes", spec.to_classes))
+        if isinstance(spec, AreaShareSpec) and spec.roi_classes:
+            keys.append(("roi_classes", spec.roi_classes))
         for key, classes in keys:
             for cls in classes:
                 yield f"rules.rules.{rule_name}.{spec.kind}.{key}", cls

@@ -121,9 +121,10 @@ class RulesConfig(Section):
             known = ", ".join(self.zones) or "none defined"
             if isinstance(spec, ZoneSpec) and spec.zone not in self.zones:
                 problems.append(f"rules.rules.{name}.zone: no zone {spec.zone!r} (zones: {known})")
-            in_zone = getattr(spec, "in_zone", None)
-            if in_zone is not None and in_zone not in self.zones:
-                problems.append(f"rules.rules.{name}.in_zone: no zone {in_zone!r} (zones: {known})")
+            for key in ("in_zone", "roi"):
+                zone = getattr(spec, key, None)
+                if zone is not None and zone not in self.zones:
+                    problems.append(f"rules.rules.{name}.{key}: no zone {zone!r} (zones: {known})")
             mm_key = uses_mm(spec)
             if mm_key and not self.calibration.configured:
                 problems.append(

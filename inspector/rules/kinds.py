@@ -27,8 +27,10 @@ from inspector.rules.features import Feature
 from inspector.rules.geometry import nearest_distance
 from inspector.rules.history import HistoryRule
 from inspector.rules.part import FEATURE_GETTERS, PartView
+from inspector.rules.share import AreaShareRule
 from inspector.rules.specs import (
     AnySpec,
+    AreaShareSpec,
     Condition,
     CountSpec,
     DistanceSpec,
@@ -224,4 +226,6 @@ def compile_rule(name: str, spec: AnySpec, zones: dict[str, np.ndarray]) -> Rule
         return DistanceRule(name, code, action, spec)
     if isinstance(spec, ZoneSpec):
         return ZoneRule(name, code, action, spec, zones[spec.zone])
+    if isinstance(spec, AreaShareSpec):
+        return AreaShareRule(name, code, action, spec, zones.get(spec.roi) if spec.roi else None)
     return HistoryRule(name, code, action, spec)

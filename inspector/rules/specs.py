@@ -190,6 +190,35 @@ class ZoneSpec(SelectingSpec):
         return self
 
 
+class AreaShareSpec(SelectingSpec):
+    """Fire when the classes' masks cover a share of a region that meets a condition: how
+    semantic defects (scratches, stains, voids from a SegFormer) are judged, by area rather than
+    one instance at a time."""
+
+    kind: Literal["area_share"] = Field(description="Rule kind: the classes' share of a region's area.")
+    share_pct: Condition = Field(
+        description="Percentage (0-100) of the region's pixels that the classes' masks cover "
+        "(overlaps count once)."
+    )
+    roi: str | None = Field(
+        None, description="Zone (rules.zones) that is the region; omitted: roi_classes, else the whole frame."
+    )
+    roi_classes: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Classes whose masks together are the region (the part, or a DETR stuff region); a part "
+        "where none is found cannot be measured and fires (fail safe).",
+    )
+
+    @model_validator(mode="after")
+    def _one_region_at_most(self) -> AreaShareSpec:
+        if self.roi is not None and self.roi_classes is not None:
+            raise invalid("give at most one of roi, roi_classes")
+        if self.in_zone is not None:
+            raise invalid("an area_share rule names its region under `roi`, not `in_zone`")
+        return self
+
+
 class HistorySpec(RuleSpec):
     """Alarm on the recent history of one camera's verdicts (rejects among the last parts)."""
 
@@ -219,7 +248,7 @@ class HistorySpec(RuleSpec):
 
 
 AnySpec = Annotated[
-    InstanceSpec | PresenceSpec | CountSpec | DistanceSpec | ZoneSpec | HistorySpec,
+    InstanceSpec | PresenceSpec | CountSpec | DistanceSpec | ZoneSpec | AreaShareSpec | HistorySpec,
     Field(discriminator="kind"),
 ]
 

@@ -289,7 +289,7 @@ def test_line_example_rules_validate_commented_and_uncommented(tmp_path: Path) -
         build_verdicts(rules).check_names(
             ["good_joint", "solder_bridge", "insufficient_solder", "excess_solder", "missing_joint"]
         )
-    assert len(load_config(path).rules.rules) == 6
+    assert len(load_config(path).rules.rules) == 7
 
 
 def test_rule_named_twice_is_refused(tmp_path: Path) -> None:

@@ -38,7 +38,8 @@ def parse_frame(text: str | None) -> tuple[int, int] | None:
 
 
 def output_path(args: argparse.Namespace) -> Path:
-    out: Path = args.output or args.src.with_suffix(SUFFIX[args.format])
+    default = args.src.with_name(args.src.name + SUFFIX[args.format]) if args.src.is_dir() else None
+    out: Path = args.output or default or args.src.with_suffix(SUFFIX[args.format])
     if out.is_dir():
         raise ModelError(f"{out} is a directory; give the file to write")
     if out.exists() and not args.force:
@@ -46,6 +47,18 @@ def output_path(args: argparse.Namespace) -> Path:
     if not out.parent.is_dir():
         raise ModelError(f"cannot write {out}: folder {out.parent} does not exist")
     return out
+
+
+def parse_names(text: str | None) -> tuple[str, ...] | None:
+    """``a,b,c`` → ("a", "b", "c")."""
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(","))
+    if not all(names) or len(set(names)) != len(names):
+        raise ModelError(
+            f"--names {text!r}: expected distinct class names separated by commas, e.g. scratch,dent"
+        )
+    return names
 
 
 def export_request(args: argparse.Namespace) -> ExportRequest:
@@ -64,4 +77,7 @@ def export_request(args: argparse.Namespace) -> ExportRequest:
         half=args.half,
         int8_calib=args.calib if args.int8 else None,
         end2end=None if args.end2end == "auto" else args.end2end == "true",
+        arch=getattr(args, "arch", None),
+        names=parse_names(getattr(args, "names", None)),
+        format=args.format,
     )

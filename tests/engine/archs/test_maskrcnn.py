@@ -1,0 +1,159 @@
+"""Mask R-CNN exported by ``inspector model export --arch`` and run by the engine (ONNX Runtime,
+OpenVINO f32) against eager torchvision on the same weights and images: labels equal, boxes
+within 0.01 px, scores within 1e-3, mask IoU >= 0.98 for masks over 200 px; v1 and v2.
+
+The random v1 model finds 100 instances per image (the cap), and below a score of ~0.72 their
+scores lie within 1e-4 of each other, where a 1e-5 difference lets another proposal win the
+last places: the comparison covers the instances scoring at least ``SCORE_FLOOR`` (about half)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from inspector.engine import EngineConfig, load_engine
+from inspector.engine.archs.maskrcnn import paste_masks
+from inspector.engine.export.maskrcnn import read_state_dict
+from inspector.errors import ModelError, UnsafeModelError
+from tests.engine.archs.conftest import Exported
+from tests.support.archs import MASKRCNN_HW, NAMES, as_tensor, frames, require
+
+MIN_MASK_PX = 200
+SCORE_FLOOR = 0.75
+pytestmark = pytest.mark.timeout(1800)  # a test that builds and exports a model first (session fixture)
+
+
+def assert_parity(engine: object, reference: torch.nn.Module, images: list[np.ndarray]) -> int:
+    """The engine's instances equal torchvision's on every image; the number compared."""
+    compared = big_masks = 0
+    for image in images:
+        (det,) = engine.infer([image])  # type: ignore[attr-defined]
+        with torch.no_grad():
+            ref = reference([as_tensor(image)])[0]
+        ref = {key: value[ref["scores"] >= SCORE_FLOOR] for key, value in ref.items()}
+        assert det.class_ids.tolist() == (ref["labels"] - 1).tolist()
+        np.testing.assert_allclose(det.boxes.numpy(), ref["boxes"].numpy(), rtol=0, atol=0.01)
+        np.testing.assert_allclose(det.scores.numpy(), ref["scores"].numpy(), rtol=0, atol=1e-3)
+        for mine, theirs in zip(det.masks.numpy(), ref["masks"][:, 0].numpy() > 0.5, strict=True):
+            if theirs.sum() > MIN_MASK_PX:
+                big_masks += 1
+                assert (mine & theirs).sum() / (mine | theirs).sum() >= 0.98
+        compared += len(det)
+    assert big_masks > 0, "no mask over 200 px was compared"
+    return compared
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "openvino"])
+@pytest.mark.parametrize("v2", [False, True], ids=["v1", "v2"])
+def test_export_matches_eager_torchvision(
+    maskrcnn_export: Callable[[bool, str], Exported], v2: bool, backend: str
+) -> None:
+    exported = maskrcnn_export(v2, "onnx")
+    config = EngineConfig(
+        model=exported.path,
+        device="cpu",
+        backend=backend,
+        conf=SCORE_FLOOR,
+        max_det=1000,
+        openvino={"precision": "f32"},
+    )
+    engine = load_engine(config)
+    assert engine.info.arch == ("maskrcnn-r50-fpn-v2" if v2 else "maskrcnn-r50-fpn")
+    assert engine.names == NAMES and engine.precision in ("fp32", "f32")
+    assert exported.reference is not None
+    assert assert_parity(engine, exported.reference, frames(MASKRCNN_HW)) >= 4
+
+
+def test_the_export_checked_itself(maskrcnn_export: Callable[[bool, str], Exported]) -> None:
+    checks = maskrcnn_export(False, "onnx").result.checks
+    assert checks[0].startswith("vs eager torchvision on 4 check images: labels equal"), checks
+
+
+def test_an_openvino_ir_matches_eager_torchvision(maskrcnn_export: Callable[[bool, str], Exported]) -> None:
+    exported = maskrcnn_export(False, "openvino")
+    engine = load_engine(EngineConfig(model=exported.path, device="cpu", conf=SCORE_FLOOR, max_det=1000))
+    assert engine.backend == "openvino" and engine.info.format == "openvino"  # type: ignore[union-attr]
+    assert exported.reference is not None
+    assert_parity(engine, exported.reference, frames(MASKRCNN_HW, seed=1))
+
+
+def test_frames_of_another_size_are_resized_to_fit_and_mapped_back(
+    maskrcnn_export: Callable[[bool, str], Exported],
+) -> None:
+    engine = load_engine(EngineConfig(model=maskrcnn_export(False, "onnx").path, device="cpu", conf=0.3))
+    big = frames((480, 640), count=1)[0]
+    (det,) = engine.infer([big])
+    assert det.image_shape == (480, 640) and len(det) > 0
+    assert float(det.boxes[:, 2].max()) <= 640 and float(det.boxes[:, 3].max()) <= 480
+    for mask, box in zip(det.masks.numpy(), det.boxes.numpy(), strict=True):
+        # torchvision's paste grows the box by 1/28 of its size per side (and truncates it): a mask
+        # may spill that far past its box, no farther
+        grow = max(box[2] - box[0], box[3] - box[1]) / 28 + 2
+        x0, y0 = max(int(box[0] - grow), 0), max(int(box[1] - grow), 0)
+        assert mask[y0 : int(box[3] + grow) + 1, x0 : int(box[2] + grow) + 1].sum() == mask.sum()
+
+
+def test_a_standard_recipe_onnx_is_recognised_and_runs(
+    maskrcnn_export: Callable[[bool, str], Exported], tmp_path: Path
+) -> None:
+    """torchvision's own ONNX recipe (masks pasted in the graph), names from engine.names."""
+    require("torchvision")
+    reference = maskrcnn_export(False, "onnx").reference
+    assert reference is not None
+    path = tmp_path / "user.onnx"
+    example = as_tensor(frames(MASKRCNN_HW, count=1)[0])
+    with torch.no_grad():
+        torch.onnx.export(
+            reference,
+            ([example],),
+            str(path),
+            dynamo=False,
+            opset_version=17,
+            input_names=["images_tensors"],
+            output_names=["boxes", "labels", "scores", "masks"],
+            dynamic_axes={
+                "images_tensors": [0, 1, 2],
+                "boxes": [0, 1],
+                "labels": [0],
+                "scores": [0],
+                "masks": [0, 1, 2, 3],
+            },
+        )
+    with pytest.raises(ModelError, match=r"engine\.names"):
+        load_engine(EngineConfig(model=path, device="cpu"))
+    engine = load_engine(EngineConfig(model=path, device="cpu", conf=SCORE_FLOOR, max_det=1000, names=NAMES))
+    assert engine.info.arch == "maskrcnn-r50-fpn" and engine.names == NAMES
+    assert_parity(engine, reference, frames(MASKRCNN_HW, seed=2))
+
+
+def test_a_pickled_module_is_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "whole.pth"
+    torch.save(torch.nn.Linear(2, 2), path)
+    with pytest.raises(UnsafeModelError, match=r"torch\.nn\.modules\.linear\.Linear.*nothing was executed"):
+        read_state_dict(path)
+
+
+def test_paste_follows_torchvision() -> None:
+    ops = require("torchvision.models.detection.roi_heads")
+    rng = np.random.default_rng(3)
+    probs = rng.random((6, 1, 28, 28), dtype=np.float32)
+    boxes = np.array(
+        [
+            [3.2, 4.7, 50.1, 80.9],
+            [-5, -3, 20, 10],
+            [100, 90, 159.9, 119.9],
+            [10, 10, 10.5, 10.5],
+            [0, 0, 160, 120],
+            [30.5, 60.25, 31.75, 100],
+        ],
+        np.float32,
+    )
+    mine = paste_masks(probs, boxes, (120, 160))
+    theirs = (
+        ops.paste_masks_in_image(torch.from_numpy(probs), torch.from_numpy(boxes), (120, 160))[:, 0] > 0.5
+    )
+    assert np.array_equal(mine, theirs.numpy())
