@@ -28,6 +28,7 @@ from inspector.app.outputs import CameraLostStatus, Outputs
 from inspector.app.part_metrics import part_metrics
 from inspector.app.processing import InferenceStage, PreprocessStage, RulesStage
 from inspector.app.queues import StageQueue
+from inspector.app.refine_figures import refine_fields, refine_metrics
 from inspector.app.stage_thread import Item, Stage, StageContext
 from inspector.app.stats import StatsCollector
 from inspector.app.stats_reporter import LineFigures, StatsReporter
@@ -103,7 +104,7 @@ def build_line(
     camera_status = CameraLostStatus(outputs)
     readers = intake(config, control, ctx, queues, seq, outputs, stages, sources or {}, camera_status)
     # the watch (health and watchdogs) and the stats event
-    figures = LineFigures(stats, queues, stages, readers, lane, outputs)
+    figures = LineFigures(stats, queues, stages, readers, lane, outputs, refine_fields(engine))
     view = LineView(
         stages=stage_views(stages, control.intake_stop),
         engine_device=engine.device if isinstance(engine, EngineOnDevice) else None,
@@ -243,6 +244,8 @@ def watched(
     )
     figures.stats.parts.register(watch.metrics.registry)
     watch.metrics.add("parts", part_metrics(figures.stats.parts, figures.outputs))
+    if figures.refine is not None:
+        watch.metrics.add("refine", refine_metrics(figures.refine))
     watch.add_listener(status_heartbeat(watch.health, figures.outputs, control.intake_stop, engine))
     watch.restart.on_request(functools.partial(_restart, control))
 

@@ -72,6 +72,11 @@ def register_export(actions: Any) -> None:
         "--end2end", choices=("auto", "true", "false"), default="auto", help="YOLO26: the one-to-one head"
     )
     export.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    export.add_argument(
+        "--arch",
+        default=None,
+        help="a model that is no ultralytics family: sam (a SAM-family .pt → encoder/decoder pair)",
+    )
     export.set_defaults(handler=handle_export)
 
 
@@ -84,7 +89,10 @@ def describe(path: Path) -> dict[str, Any]:
     from inspector.engine.config import EngineConfig
     from inspector.engine.formats import FileKind, sniff
     from inspector.engine.loaders import load_model
+    from inspector.engine.refine import is_sam_pair, read_pair
 
+    if is_sam_pair(path):  # an exported SAM-family encoder/decoder folder (engine.refine)
+        return read_pair(path).as_dict()
     if sniff(path) is FileKind.TORCH:
         return load_model(path).info.as_dict()
     network, choice = open_network(path, EngineConfig(model=path, device="cpu"), torch.device("cpu"))
@@ -147,6 +155,8 @@ def handle_export(args: argparse.Namespace) -> int:
     from inspector.engine.export.registry import EXPORTERS
 
     quiet_logs()
+    if args.arch is not None:
+        return handle_arch_export(args)
     if args.config is not None and args.frame is None:
         args.frame = frame_of_line(args.config)
     request = export_request(args)
@@ -154,6 +164,18 @@ def handle_export(args: argparse.Namespace) -> int:
     if exporter is None:
         raise ModelError(f"export format {args.format} is not available in this inspector build")
     result = exporter(request)
+    print(f"wrote {result.path} ({args.format}, {result.detail}, from {args.src})")
+    print(f"max abs diff of raw outputs vs the source model: {result.max_abs_diff:.3g}")
+    return 0
+
+
+def handle_arch_export(args: argparse.Namespace) -> int:
+    from inspector.engine.export.registry import ARCH_EXPORTERS
+
+    exporter = ARCH_EXPORTERS.get(args.arch)
+    if exporter is None:
+        raise ModelError(f"--arch {args.arch}: expected one of {', '.join(sorted(ARCH_EXPORTERS))}")
+    result = exporter(args)
     print(f"wrote {result.path} ({args.format}, {result.detail}, from {args.src})")
     print(f"max abs diff of raw outputs vs the source model: {result.max_abs_diff:.3g}")
     return 0

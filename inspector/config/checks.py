@@ -78,6 +78,11 @@ def class_problems(config: InspectorConfig) -> tuple[list[Problem], tuple[str, .
             f"{unknown} not in 0..{len(names) - 1}: {path.name} has {len(names)} classes ({', '.join(names)})"
         )
         problems.append(("engine.classes", reason))
+    refine = config.engine.refine  # the refined classes, named like the rules name them
+    for index, name in enumerate(refine.classes if refine is not None else ()):
+        if name not in names:
+            reason = f"{name!r} is not a class of {path.name} ({', '.join(names)})"
+            problems.append((f"engine.refine.classes.{index}", reason))
     return problems + name_problems(config.rules, names, kept), names
 
 

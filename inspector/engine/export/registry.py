@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 from inspector.engine.export.onnx import write_onnx
 from inspector.engine.export.openvino import write_openvino
 from inspector.engine.export.tensorrt import export_tensorrt
+from inspector.engine.refine.export import export_sam
 
 
 @dataclass(frozen=True)
@@ -36,4 +38,12 @@ EXPORTERS: Mapping[str, Exporter] = {
     "onnx": write_onnx,  # fixed-shape float32 graph, checked with ONNX Runtime
     "tensorrt": export_tensorrt,  # ONNX, then a plan for this machine's GPU with ultralytics' header
     "openvino": write_openvino,  # OpenVINO IR (f32, --half fp16 weights, --int8 NNCF-quantised)
+}
+
+# Models of other architectures than the ultralytics families (``--arch NAME``), keyed by that
+# name; each reads the export command's options it needs and writes what its runtime loads.
+ArchExporter = Callable[[argparse.Namespace], ExportResult]
+
+ARCH_EXPORTERS: Mapping[str, ArchExporter] = {
+    "sam": export_sam,  # SAM-family .pt → a folder with encoder.onnx, decoder.onnx and sam.json
 }
