@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from inspector.engine.backends.extras import require
+from inspector.engine.backends.openvino_model import import_openvino
 from inspector.errors import ModelError
 
 Graph = Callable[[Mapping[str, np.ndarray]], list[np.ndarray]]
@@ -34,7 +35,7 @@ def onnxruntime_graph(path: Path, threads: int | None) -> Graph:
 
 
 def openvino_graph(path: Path, threads: int | None) -> Graph:
-    ov = require("openvino", "openvino")
+    ov = import_openvino()  # without its usage telemetry (a line PC must not phone home)
     core = ov.Core()
     # f32 set explicitly: the CPU plugin's default is bf16 on CPUs with AMX/AVX-512-BF16
     settings: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
