@@ -70,7 +70,9 @@ def sam_models(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], tupl
             model = reference_module(arch)
             checkpoint = save_like_release(arch, model, folder / FILE_NAMES[arch])
             pair = folder / arch
-            code = main(["model", "export", str(checkpoint), "--arch", "sam", "--format", "onnx", "-o", str(pair)])
+            code = main(
+                ["model", "export", str(checkpoint), "--arch", "sam", "--format", "onnx", "-o", str(pair)]
+            )
             assert code == 0
             made[arch] = (model, checkpoint, pair)
         return made[arch]

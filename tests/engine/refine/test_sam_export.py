@@ -42,11 +42,17 @@ def test_export_refusals(
 ) -> None:
     _, checkpoint, pair = sam_models("sam-mobile")
     capsys.readouterr()
-    code, _, err = run_cli(capsys, "model", "export", str(checkpoint), "--arch", "sam", "--format", "openvino")
+    code, _, err = run_cli(
+        capsys, "model", "export", str(checkpoint), "--arch", "sam", "--format", "openvino"
+    )
     assert code == 2 and "--format onnx" in err
-    code, _, err = run_cli(capsys, "model", "export", str(checkpoint), "--arch", "sam", "--format", "onnx", "-o", str(pair))
+    code, _, err = run_cli(
+        capsys, "model", "export", str(checkpoint), "--arch", "sam", "--format", "onnx", "-o", str(pair)
+    )
     assert code == 2 and "--force" in err
-    code, _, err = run_cli(capsys, "model", "export", str(tiny_seg_checkpoint), "--arch", "sam", "--format", "onnx")
+    code, _, err = run_cli(
+        capsys, "model", "export", str(tiny_seg_checkpoint), "--arch", "sam", "--format", "onnx"
+    )
     assert code == 2 and str(tiny_seg_checkpoint) in err and "SAM state dict" in err
     other = tmp_path / "weights.pt"
     torch.save({"conv.weight": torch.zeros(3, 3)}, other)

@@ -26,7 +26,9 @@ def iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @pytest.fixture(scope="module")
-def reference(sam_models: Callable[[str], tuple[Any, Path, Path]]) -> Callable[[str], list[tuple[np.ndarray, float]]]:
+def reference(
+    sam_models: Callable[[str], tuple[Any, Path, Path]],
+) -> Callable[[str], list[tuple[np.ndarray, float]]]:
     """ultralytics' masks and scores for BOXES on FRAME, per architecture (one encoder run each)."""
     made: dict[str, list[tuple[np.ndarray, float]]] = {}
 
@@ -76,7 +78,9 @@ def test_upsampling_matches_ultralytics_scale_masks(shape: tuple[int, int]) -> N
 
     rng = np.random.default_rng(shape[0])
     logits = rng.normal(size=(16, 16)).astype(np.float32)
-    low = torch.nn.functional.interpolate(torch.from_numpy(logits)[None, None], size=(256, 256), mode="bilinear")[0, 0]
+    low = torch.nn.functional.interpolate(
+        torch.from_numpy(logits)[None, None], size=(256, 256), mode="bilinear"
+    )[0, 0]
     gain = min(1024 / shape[0], 1024 / shape[1])
     ratio = [round(o * gain) * 256 / 1024 / o for o in shape]
     want = ops.scale_masks(low[None, None], shape, (ratio, (0, 0)), padding=False)[0, 0] > 0
