@@ -82,7 +82,7 @@ def test_upsampling_matches_ultralytics_scale_masks(shape: tuple[int, int]) -> N
         torch.from_numpy(logits)[None, None], size=(256, 256), mode="bilinear"
     )[0, 0]
     gain = min(1024 / shape[0], 1024 / shape[1])
-    ratio = [round(o * gain) * 256 / 1024 / o for o in shape]
-    want = ops.scale_masks(low[None, None], shape, (ratio, (0, 0)), padding=False)[0, 0] > 0
+    ratio = (round(shape[0] * gain) / 4 / shape[0], round(shape[1] * gain) / 4 / shape[1])
+    want = ops.scale_masks(low[None, None], shape, (ratio, (0.0, 0.0)), padding=False)[0, 0] > 0
     got = upsample(low.numpy(), shape, gain, 1024) > 0
     assert iou(got, want.numpy()) >= 0.995
