@@ -62,6 +62,19 @@ def engine_problems(config: InspectorConfig) -> list[Problem]:
     return [("engine.model", problem)] if problem else []
 
 
+def refine_problems(config: InspectorConfig) -> list[Problem]:
+    """The SAM pair ``engine.refine`` names exists (its loader checks the rest at start)."""
+    refine = config.engine.refine
+    if refine is None or refine.model.exists():
+        return []
+    return [
+        (
+            "engine.refine.model",
+            f"{refine.model} does not exist (export it: inspector model export --arch sam)",
+        )
+    ]
+
+
 def class_problems(config: InspectorConfig) -> tuple[list[Problem], tuple[str, ...] | None]:
     """Rules against the model's class names, read from the file without torch: a rule that names
     a class the model lacks, or one ``engine.classes`` filters out, can never see it; and the
@@ -104,7 +117,7 @@ def line_problems(
     problems += rule_source_problems(config.rules, [c.id for c in config.sources])
     names: tuple[str, ...] | None = None
     if not engine_given:
-        problems += engine_problems(config)
+        problems += engine_problems(config) + refine_problems(config)
         classes, names = class_problems(config)
         problems += classes
     if not output_given:

@@ -41,10 +41,13 @@ from tests.engine.refine.conftest import FILE_NAMES, reference_module, save_like
 BACKENDS = ("onnxruntime", "openvino")
 
 
-def ms(run: Callable[[], Any]) -> float:
-    start = time.perf_counter()
+Times = tuple[float, float]  # wall ms, process CPU ms (all threads): steadier on a shared machine
+
+
+def ms(run: Callable[[], Any]) -> Times:
+    wall, cpu = time.perf_counter(), time.process_time()
     run()
-    return (time.perf_counter() - start) * 1000.0
+    return (time.perf_counter() - wall) * 1000.0, (time.process_time() - cpu) * 1000.0
 
 
 def exported(arch: str, folder: Path) -> tuple[Any, Path]:
@@ -82,11 +85,11 @@ def boxes_for(n: int, shape: tuple[int, int]) -> np.ndarray:
 
 def measure(
     arch: str, folder: Path, images: list[np.ndarray], args: argparse.Namespace
-) -> dict[str, tuple[list[float], list[float]]]:
+) -> dict[str, tuple[list[Times], list[Times]]]:
     model, pair = exported(arch, folder)
     sides: dict[str, Any] = {"ultralytics": predictor(arch, model)}
     sides.update({backend: SamRefiner.open(pair, backend, args.threads) for backend in BACKENDS})
-    times: dict[str, tuple[list[float], list[float]]] = {name: ([], []) for name in sides}
+    times: dict[str, tuple[list[Times], list[Times]]] = {name: ([], []) for name in sides}
     boxes = boxes_for(args.boxes, images[0].shape[:2])
     with torch.inference_mode():
         for side in sides.values():  # warm-up: first runs allocate and plan
@@ -100,7 +103,7 @@ def measure(
     return times
 
 
-def run_frame(side: Any, image: np.ndarray, boxes: np.ndarray) -> tuple[float, list[float]]:
+def run_frame(side: Any, image: np.ndarray, boxes: np.ndarray) -> tuple[Times, list[Times]]:
     if isinstance(side, SamRefiner):
         holder: list[Any] = []
         encoder = ms(lambda: holder.append(side.embed(image)))
@@ -109,12 +112,17 @@ def run_frame(side: Any, image: np.ndarray, boxes: np.ndarray) -> tuple[float, l
     return encoder, [ms(functools.partial(side, bboxes=box[None])) for box in boxes]
 
 
-def report(arch: str, times: dict[str, tuple[list[float], list[float]]]) -> None:
-    ref_enc, ref_dec = (statistics.median(v) for v in times["ultralytics"])
+def medians(samples: list[Times]) -> Times:
+    return statistics.median(t[0] for t in samples), statistics.median(t[1] for t in samples)
+
+
+def report(arch: str, times: dict[str, tuple[list[Times], list[Times]]]) -> None:
+    (ref_enc, ref_enc_cpu), (ref_dec, ref_dec_cpu) = (medians(v) for v in times["ultralytics"])
     for name, (enc, dec) in times.items():
-        e, d = statistics.median(enc), statistics.median(dec)
-        ratios = f"{e:.0f} | {e / ref_enc:.2f} | {d:.1f} | {d / ref_dec:.2f}"
-        print(f"| {arch} | {name} | {ratios} | {len(enc)} / {len(dec)} |")
+        (e, e_cpu), (d, d_cpu) = medians(enc), medians(dec)
+        encoder = f"{e:.0f} ({e_cpu:.0f}) | {e / ref_enc:.2f} ({e_cpu / ref_enc_cpu:.2f})"
+        decoder = f"{d:.1f} ({d_cpu:.1f}) | {d / ref_dec:.2f} ({d_cpu / ref_dec_cpu:.2f})"
+        print(f"| {arch} | {name} | {encoder} | {decoder} | {len(enc)} / {len(dec)} |", flush=True)
 
 
 def main_bench() -> None:
@@ -133,7 +141,8 @@ def main_bench() -> None:
     images = [boards.render(i)[0] for i in range(args.images)]
     cpu = platform.processor() or platform.machine()
     print(f"CPU: {cpu}, {os.cpu_count()} cores, threads {args.threads}, load {os.getloadavg()}")
-    print("| model | side | encoder ms/frame | ratio | decoder ms/part | ratio | frames / parts |")
+    columns = "encoder ms/frame wall (CPU) | ratio | decoder ms/part wall (CPU) | ratio"
+    print(f"| model | side | {columns} | frames / parts |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         folder = args.pairs or Path(tmp)

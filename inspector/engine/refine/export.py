@@ -180,6 +180,10 @@ def export_sam(args: argparse.Namespace) -> Any:
         raise ModelError(
             f"--arch sam writes ONNX (--format onnx); OpenVINO runs those files too, not {args.format}"
         )
+    if args.half or args.int8 or args.imgsz or args.frame:
+        raise ModelError(
+            "--arch sam exports float32 at SAM's fixed 1024x1024 input: no --half, --int8, --imgsz or --frame"
+        )
     if not args.src.is_file():
         raise ModelError(f"cannot export {args.src}: no such file")
     folder: Path = args.output or args.src.with_suffix("")

@@ -21,8 +21,13 @@ def onnxruntime_graph(path: Path, threads: int | None) -> Graph:
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.inter_op_num_threads = 1
     if threads:
         options.intra_op_num_threads = threads
+    # threads sleep between calls instead of spinning, as the engine's own ONNX Runtime sessions:
+    # the line PC's cores are shared with the detector, capture and the PLC link
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3  # shape-merge notes on SAM 2's encoder are not the user's to act on
     try:
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as exc:  # the runtime's own error types: one line naming the file

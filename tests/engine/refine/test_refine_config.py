@@ -47,8 +47,12 @@ def test_bad_values_name_their_key(change: dict[str, object], key: str) -> None:
     assert key in str(caught.value)
 
 
-def test_check_refuses_classes_the_model_lacks() -> None:
-    """``inspector check``: refined classes against the model file's names, as rules are."""
-    config = InspectorConfig(engine={"refine": {"model": "sam", "classes": ["solder_bridge", "scratch"]}})
+def test_check_refuses_classes_the_model_lacks_and_a_missing_pair(tmp_path: Path) -> None:
+    """``inspector check``: refined classes against the model file's names, as rules are; the
+    pair's folder must exist."""
+    config = InspectorConfig(engine={"refine": {"model": tmp_path, "classes": ["solder_bridge", "scratch"]}})
     problems, _ = line_problems(config)
     assert [key for key, _ in problems if key.startswith("engine.refine")] == ["engine.refine.classes.1"]
+    config = InspectorConfig(engine={"refine": {"model": tmp_path / "nosuch", "classes": ["solder_bridge"]}})
+    problems, _ = line_problems(config)
+    assert [key for key, _ in problems if key.startswith("engine.refine")] == ["engine.refine.model"]

@@ -51,6 +51,10 @@ def test_export_refusals(
     )
     assert code == 2 and "--force" in err
     code, _, err = run_cli(
+        capsys, "model", "export", str(checkpoint), "--arch", "sam", "--format", "onnx", "--half"
+    )
+    assert code == 2 and "1024x1024" in err
+    code, _, err = run_cli(
         capsys, "model", "export", str(tiny_seg_checkpoint), "--arch", "sam", "--format", "onnx"
     )
     assert code == 2 and str(tiny_seg_checkpoint) in err and "SAM state dict" in err
