@@ -17,7 +17,7 @@ import torch
 from inspector.cli import main
 
 ARCHS = ("sam-mobile", "sam2.1-t")
-FILE_NAMES = {"sam-mobile": "mobile_sam.pt", "sam2.1-t": "sam2.1_t.pt"}
+FILE_NAMES = {"sam-mobile": "mobile_sam.pt", "sam2.1-t": "sam2.1_t.pt", "sam-vit-b": "sam_b.pt"}
 
 
 def require_ultralytics() -> None:
@@ -35,13 +35,14 @@ def reference_module(arch: str) -> Any:
     from tests.support.reference import setup_offline
 
     setup_offline()
-    from ultralytics.models.sam.build import build_mobile_sam, build_sam2_t
+    from ultralytics.models.sam.build import build_mobile_sam, build_sam2_t, build_sam_vit_b
 
     threads = torch.get_num_threads()
     torch.manual_seed(7)
-    model = build_mobile_sam() if arch == "sam-mobile" else build_sam2_t()
+    builders = {"sam-mobile": build_mobile_sam, "sam2.1-t": build_sam2_t, "sam-vit-b": build_sam_vit_b}
+    model = builders[arch]()
     torch.set_num_threads(threads)
-    if arch == "sam-mobile":  # random SAM 1 predicts IoU ~ -0.13: the predictor would keep no mask
+    if not arch.startswith("sam2"):  # random SAM 1 predicts IoU ~ -0.13: the predictor would keep no mask
         with torch.no_grad():
             model.mask_decoder.iou_prediction_head.layers[-1].bias += 1.0
     return model.eval()
