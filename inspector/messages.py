@@ -39,6 +39,7 @@ class FailSafeCause(IntEnum):
     OUT_OF_MEMORY = 907
     PLC_BUFFER_OVERRUN = 908
     BAD_IMAGE = 909  # the source read a frame that cannot be inspected (a corrupt or unusable file)
+    UNKNOWN_RECIPE = 910  # the PLC triggered the part with a recipe number no recipe has
 
 
 @dataclass(frozen=True, slots=True)

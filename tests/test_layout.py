@@ -11,11 +11,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent.parent / "inspector"
 
 GROUND = {"errors", "messages", "logging", "section", "lazy"}  # import nothing of ours but each other
-STAGES = {"sources", "preprocess", "engine", "rules", "plc", "archive"}
+STAGES = {"sources", "preprocess", "engine", "rules", "plc", "archive", "opcua"}
 TOOLS = {"synth", "models"}  # the board generator and the shipped model files: ground floor only
 LEAVES = {"health", "watchdog"}
 # watchdog may use health's small value types; health imports nothing of watchdog
 WATCHDOG_FROM_HEALTH = {"inspector.health.state", "inspector.health.metrics"}
+# the operator page: served by health's HTTP server, draws with the archive's overlay; app builds it
+WEB_USES = {"health", "archive"}
 
 # Edges that break a rule on purpose, each with its reason (importer, imported module).
 EXCEPTIONS = {
@@ -87,6 +89,8 @@ def allowed(importer: str, imported: str) -> bool:
         return False
     if src == "watchdog":
         return imported in WATCHDOG_FROM_HEALTH
+    if src == "web":
+        return dst in WEB_USES
     if src == "config":
         return is_config_module(imported)
     if src == "app":
@@ -166,6 +170,10 @@ def test_the_rules_refuse_what_the_layout_forbids() -> None:
     assert not allowed("inspector.rules.verdicts", "inspector.engine.engine")
     assert not allowed("inspector.config.settings", "inspector.app.compose")  # config sections only
     assert not allowed("inspector.app.compose", "inspector.cli.run")
+    assert not allowed("inspector.web.routes", "inspector.app.line")  # the page sees the line via app
+    assert not allowed("inspector.health.http", "inspector.web.routes")  # health serves it unaware
+    assert allowed("inspector.web.gallery", "inspector.archive.picture")
+    assert allowed("inspector.app.web_view", "inspector.web.output")
     assert allowed("inspector.config.settings", "inspector.plc.config")
     assert allowed("inspector.app.compose", "inspector.plc.output")
     assert len(edges()) > 200  # the walk sees the package's imports

@@ -27,6 +27,16 @@ class PartTrigger:
 
     part_id: int
     t_trigger: float  # monotonic
+    recipe: int | None = None  # the recipe the PLC triggered this part with (None: the active one)
+
+
+# (seq, the recipe a trigger asked for or None) -> the recipe number of the part captured now
+RecipeStamp = Callable[[int, int | None], int]
+
+
+def base_recipe(seq: int, wanted: int | None) -> int:
+    """A line without recipes: every part is judged by the base settings (recipe 0)."""
+    return 0
 
 
 class SeqCounter:
@@ -85,8 +95,10 @@ class CaptureStage(Stage):
         triggers: StageQueue[Item] | None = None,
         grab_timeout_s: float = 1.0,
         budget: FrameBudget | None = None,
+        recipe: RecipeStamp = base_recipe,
     ) -> None:
         super().__init__(f"capture.{reader.source_id}", ctx, triggers, outbox)
+        self.recipe = recipe  # each part is judged by the recipe active at its capture
         self.intake_stop = intake_stop
         self.reader = reader
         self.seq = seq
@@ -115,19 +127,23 @@ class CaptureStage(Stage):
         try:
             image = self.reader.grab(timeout=self.grab_timeout_s)
         except BadFrameError as bad:
-            self._send_bad(bad, trigger.part_id)
+            self._send_bad(bad, trigger.part_id, trigger.recipe)
             return
         if image is not None:
-            self._send(image, trigger.part_id)
+            self._send(image, trigger.part_id, trigger.recipe)
             return
         stopping = self.ctx.stop.is_set()
         cause = FailSafeCause.SHUTDOWN if stopping else FailSafeCause.CAMERA_LOST
         why = "stopped before capture" if stopping else f"no frame from {self.reader.source_id}"
-        msg = FrameMsg(self.seq(), self.reader.source_id, trigger.t_trigger, NO_IMAGE, trigger.part_id)
+        seq = self.seq()
+        msg = FrameMsg(
+            seq, self.reader.source_id, trigger.t_trigger, NO_IMAGE, trigger.part_id,
+            recipe=self.recipe(seq, trigger.recipe),
+        )  # fmt: skip
         self.errors += 1
         self.ctx.rescue(failsafe_copy(msg, cause, why))
 
-    def _send(self, image: np.ndarray, part_id: int | None) -> None:
+    def _send(self, image: np.ndarray, part_id: int | None, recipe: int | None = None) -> None:
         """``part_id``: the PLC's, for a triggered part; None in free run, where the part id IS the
         frame's seq, set here once for the log, the archive and the PLC alike."""
         now = time.monotonic()
@@ -144,12 +160,13 @@ class CaptureStage(Stage):
             (("capture", ms),),
             device_frame_id=stamp.frame_id,
             device_timestamp=stamp.timestamp,
+            recipe=self.recipe(seq, recipe),
         )
         self.processed += int(self.inbox is None)
         self.last_progress = now
         self.emit(msg)
 
-    def _send_bad(self, bad: BadFrameError, part_id: int | None) -> None:
+    def _send_bad(self, bad: BadFrameError, part_id: int | None, recipe: int | None = None) -> None:
         """A frame the source read but that cannot be inspected: a part all the same, failed safe
         down the line (in seq order, counted by the history rules), never dropped or passed."""
         now = time.monotonic()
@@ -164,6 +181,7 @@ class CaptureStage(Stage):
             (("capture", 0.0),),
             device_frame_id=stamp.frame_id,
             device_timestamp=stamp.timestamp,
+            recipe=self.recipe(seq, recipe),
         )
         self.errors += 1
         self.last_progress = now
@@ -195,7 +213,8 @@ class TriggerDispatcher(Stage):
             trigger = self.plc.next_trigger(timeout=self.ctx.poll_s)
             if trigger is None:
                 continue
-            part = PartTrigger(trigger.part_id, trigger.t_trigger)
+            # the recipe the PLC triggered the part with (inspector.plc.Trigger has one)
+            part = PartTrigger(trigger.part_id, trigger.t_trigger, getattr(trigger, "recipe", None))
             for queue in self.targets:
                 self._hand_over(queue, part)
             self.processed += 1
@@ -235,7 +254,7 @@ def trigger_failsafe(
     part: PartTrigger, seq: int, source_id: str, cause: FailSafeCause, message: str
 ) -> FrameMsg:
     """The fail-safe message of a triggered part that was never captured."""
-    msg = FrameMsg(seq, source_id, part.t_trigger, NO_IMAGE, part.part_id)
+    msg = FrameMsg(seq, source_id, part.t_trigger, NO_IMAGE, part.part_id, recipe=part.recipe or 0)
     return failsafe_copy(msg, cause, message)
 
 

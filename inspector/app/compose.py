@@ -8,11 +8,18 @@ watchdogs) and the stats event. Nothing is started here; ``App`` starts and stop
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from inspector.app import parts
-from inspector.app.capture import CaptureStage, FrameBudget, SeqCounter, TriggerDispatcher, trigger_dropped
+from inspector.app.capture import (
+    CaptureStage,
+    FrameBudget,
+    SeqCounter,
+    TriggerDispatcher,
+    base_recipe,
+    trigger_dropped,
+)
 from inspector.app.config import RuntimeConfig
 from inspector.app.delivery import DeliveryStage, RescueLane
 from inspector.app.interfaces import (
@@ -24,10 +31,13 @@ from inspector.app.interfaces import (
     failsafe_judge,
 )
 from inspector.app.line import Line, LineControl
+from inspector.app.opcua_output import build_opcua, line_state, opcua_metrics
 from inspector.app.outputs import CameraLostStatus, Outputs
 from inspector.app.part_metrics import part_metrics
 from inspector.app.processing import InferenceStage, PreprocessStage, RulesStage
 from inspector.app.queues import StageQueue
+from inspector.app.recipe_parts import RecipeFactory
+from inspector.app.recipes import RecipeSwitch, attach_recipes
 from inspector.app.refine_figures import refine_fields, refine_metrics
 from inspector.app.stage_thread import Item, Stage, StageContext
 from inspector.app.stats import StatsCollector
@@ -42,9 +52,11 @@ from inspector.app.watch_probes import (
     stage_views,
     status_heartbeat,
 )
+from inspector.app.web_view import attach_web, build_web, web_routes
 from inspector.archive.writer import ArchiveWriter
 from inspector.config.checks import check_line
 from inspector.config.settings import InspectorConfig
+from inspector.engine.config import EngineConfig
 from inspector.errors import ConfigError
 from inspector.plc.config import PlcMode
 from inspector.preprocess import Chain
@@ -61,6 +73,8 @@ class LineParts:
     engine: InferenceEngine | None = None
     rules: VerdictMaker | None = None
     outputs: Sequence[Output] | None = None
+    # builds the engine of an engine config (each recipe's) instead of loading its model
+    engine_factory: Callable[[EngineConfig], InferenceEngine] | None = None
 
 
 def build_line(
@@ -78,14 +92,22 @@ def build_line(
     given = given or LineParts()
     control = control or LineControl()
     rt = config.runtime
-    # engine and rules
-    engine = parts.build_engine(config, given.engine)
-    rules = parts.build_rules(config, given.rules, engine.names)
+    # engine and rules of every recipe (recipe 0: the base settings), and the recipe switch
+    factory = RecipeFactory(given.engine, given.rules, given.engine_factory)
+    recipes = RecipeSwitch(factory.book(config), factory)
+    engine, rules = recipes.book.base.engine, recipes.book.base.rules
     # outputs: the verdict outputs (the PLC) first, then the archive
     archive = parts.build_archive(config)
-    outputs = Outputs(
-        parts.build_verdict_outputs(config, given.outputs), [archive] if archive is not None else []
+    web = build_web(config, archive)  # the operator page: keeps the latest parts, never blocks
+    records = [output for output in (archive, web) if output is not None]
+    # OPC UA (opcua.enabled): its state source reads names bound below; it is called only after the build
+    opcua = build_opcua(
+        config,
+        recipes if len(recipes.recipes()) > 1 else None,
+        lambda: line_state(config, delivery.is_alive, control.intake_stop, watch.health, queues),
     )
+    outputs = Outputs([*parts.build_verdict_outputs(config, given.outputs), *opcua], records)
+    attach_recipes(recipes, outputs.verdicts)  # the PLC's recipe request and acknowledge registers
     parts.announce_engine(config, engine)
     # queues, and the rescue lane that fails safe what they drop
     lane = RescueLane()
@@ -97,12 +119,14 @@ def build_line(
     reduce_imgsz = engine.reduce_imgsz if isinstance(engine, ShrinkingEngine) else None
     engine_calls = EngineCallGuard(config.watchdog.oom, restart, rt.batch_size, reduce_imgsz)
     delivery, inference, stages = processing_stages(
-        config, ctx, queues, lane, outputs, stats, engine, rules, engine_calls
+        config, ctx, queues, lane, outputs, stats, engine, rules, engine_calls, recipes
     )
     # ...then one reader and capture stage per camera (and the PLC's triggers in triggered mode)
     seq = SeqCounter(on_capture=[tracker.captured for tracker in outputs.part_trackers()])
     camera_status = CameraLostStatus(outputs)
-    readers = intake(config, control, ctx, queues, seq, outputs, stages, sources or {}, camera_status)
+    readers = intake(
+        config, control, ctx, queues, seq, outputs, stages, sources or {}, camera_status, recipes
+    )
     # the watch (health and watchdogs) and the stats event
     figures = LineFigures(stats, queues, stages, readers, lane, outputs, refine_fields(engine))
     view = LineView(
@@ -113,15 +137,18 @@ def build_line(
         reduce_imgsz=reduce_imgsz,
         archive_dir=config.archive.dir if archive is not None else None,
     )
+    routes = web_routes(config, web)
     watch = LineWatch(
         config.watchdog, config.health, view, restart=restart, engine_calls=engine_calls,
-        status_prefix=lambda: f"{delivery.delivered} verdicts",
+        status_prefix=lambda: f"{delivery.delivered} verdicts", routes=routes,
     )  # fmt: skip
     watched(watch, figures, delivery, inference, engine, engine_calls, archive, control)
+    attach_web(web, routes, figures, config.sources, watch)
+    watch.metrics.add("opcua", opcua_metrics(opcua))
     reporter = StatsReporter(figures, rt.stats_interval_s)
     return Line(
         config, control, engine, rules, queues, seq, lane, delivery, tuple(stages), readers, outputs,
-        archive, camera_status, stats, reporter, watch,
+        archive, camera_status, stats, reporter, watch, recipes,
     )  # fmt: skip
 
 
@@ -135,6 +162,7 @@ def processing_stages(
     engine: InferenceEngine,
     rules: VerdictMaker,
     engine_calls: EngineCallGuard,
+    recipes: RecipeSwitch | None = None,
 ) -> tuple[DeliveryStage, InferenceStage, list[Stage]]:
     """Delivery, rules, inference, preprocessing: the stages after capture, in start order."""
     rt = config.runtime
@@ -142,14 +170,16 @@ def processing_stages(
     delivery = DeliveryStage(ctx, queues["verdicts"], lane, outputs, stats, rt.log_inspections, judge)
     max_wait_s = rt.batch_max_wait_ms / 1000.0
     inference = InferenceStage(
-        ctx, queues["preprocessed"], queues["detections"], engine, rt.batch_size, max_wait_s, engine_calls
-    )
+        ctx, queues["preprocessed"], queues["detections"], engine, rt.batch_size, max_wait_s, engine_calls,
+        recipes,
+    )  # fmt: skip
     chain = Chain.from_config(config.preprocess)
+    sources = len(config.sources)
     stages: list[Stage] = [
         delivery,
-        RulesStage(ctx, queues["detections"], queues["verdicts"], rules),
+        RulesStage(ctx, queues["detections"], queues["verdicts"], rules, recipes),
         inference,
-        PreprocessStage(ctx, queues["frames"], queues["preprocessed"], chain, len(config.sources)),
+        PreprocessStage(ctx, queues["frames"], queues["preprocessed"], chain, sources, recipes),
     ]
     return delivery, inference, stages
 
@@ -181,6 +211,7 @@ def intake(
     stages: list[Stage],
     given: Mapping[str, FrameSource],
     camera_status: CameraLostStatus,
+    recipes: RecipeSwitch | None = None,
 ) -> tuple[SourceReader, ...]:
     """The source readers; their capture stages (and the trigger dispatcher) join ``stages``."""
     rt = config.runtime
@@ -211,6 +242,7 @@ def intake(
                 triggers,
                 rt.trigger_grab_timeout_s,
                 budget,
+                recipes.stamp if recipes is not None else base_recipe,
             )
         )
     if triggered:

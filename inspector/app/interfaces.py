@@ -106,7 +106,7 @@ def failsafe_judge(verdicts: VerdictMaker) -> FailSafeJudgeFn | None:
 
 
 class Output(Protocol):
-    """Where the line fans each part's verdict out to (the PLC; the reject archive; OPC UA later).
+    """Where the line fans each part's verdict out to (the PLC; the reject archive; OPC UA).
     ``submit`` must not block; ``stop`` hands over what is queued within ``timeout``."""
 
     def start(self) -> None: ...

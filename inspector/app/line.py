@@ -14,6 +14,7 @@ from inspector.app.delivery import DeliveryStage, RescueLane
 from inspector.app.interfaces import InferenceEngine, VerdictMaker
 from inspector.app.outputs import CameraLostStatus, Outputs
 from inspector.app.queues import StageQueue
+from inspector.app.recipes import RecipeSwitch
 from inspector.app.stage_thread import Item, Stage, StageStatus
 from inspector.app.stats import StatsCollector
 from inspector.app.stats_reporter import StatsReporter
@@ -79,6 +80,7 @@ class Line:
     stats: StatsCollector
     reporter: StatsReporter
     watch: LineWatch
+    recipes: RecipeSwitch  # the line's RecipeControl: hand it to an output that selects recipes
 
     @property
     def capture_mode(self) -> str:

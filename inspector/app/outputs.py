@@ -1,6 +1,6 @@
 """The line's outputs behind one fan-out: every part's verdict goes to each of them.
 
-Verdict outputs (the PLC today; OPC UA and others later) get each part first, in order; record
+Verdict outputs (the PLC; OPC UA when enabled) get each part first, in order; record
 outputs (the reject archive) get it after, with the hand-over timed. Each output is called on
 its own: one that fails is logged and counted, and never keeps a verdict from the others.
 """

@@ -9,6 +9,7 @@ import numpy as np
 
 from inspector.app.interfaces import InferenceEngine, VerdictMaker, failsafe_judge
 from inspector.app.queues import StageQueue
+from inspector.app.recipes import RecipeSwitch
 from inspector.app.stage_thread import Item, Stage, StageContext, failsafe_copy, judged, log, ms_since
 from inspector.messages import Detections, EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
 from inspector.preprocess import Chain
@@ -23,9 +24,11 @@ class PreprocessStage(Stage):
         outbox: StageQueue[Item],
         chain: Chain,
         upstreams: int,
+        recipes: RecipeSwitch | None = None,
     ) -> None:
         super().__init__("preprocess", ctx, inbox, outbox, upstreams)
         self.chain = chain
+        self.recipes = recipes  # each part's chain is its recipe's (for its camera)
 
     def process(self, msg: FrameMsg) -> None:
         if msg.verdict is not None:
@@ -33,7 +36,8 @@ class PreprocessStage(Stage):
             return
         t0 = time.perf_counter()
         try:
-            image = self.chain(msg.image)
+            chain = self.recipes.parts_for(msg).chain_for(msg.source_id) if self.recipes else self.chain
+            image = chain(msg.image)
         except Exception as exc:  # a frame the chain cannot handle (e.g. ROI outside it)
             self.errors += 1
             log.error("preprocess_failed", seq=msg.seq, source=msg.source_id, error=str(exc))
@@ -54,9 +58,11 @@ class InferenceStage(Stage):
         batch_size: int,
         max_wait_s: float,
         guard: EngineCallGuard | None = None,
+        recipes: RecipeSwitch | None = None,
     ) -> None:
         super().__init__("infer", ctx, inbox, outbox)
         self.engine = engine
+        self.recipes = recipes  # each part runs through its recipe's engine
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
         self.batches = 0
@@ -92,12 +98,27 @@ class InferenceStage(Stage):
         return self.inbox is not None and self.inbox.depth() > 0
 
     def process_batch(self, batch: list[FrameMsg]) -> None:
-        todo = [m for m in batch if m.verdict is None]
         done: dict[int, FrameMsg] = {}
+        for engine, todo in self._by_engine([m for m in batch if m.verdict is None]):
+            self._run(engine, todo, done)
+        for m in batch:
+            self.emit(done.get(id(m), m))
+
+    def _by_engine(self, todo: list[FrameMsg]) -> list[tuple[InferenceEngine, list[FrameMsg]]]:
+        """The frames to infer grouped by their recipe's engine (one call each), in batch order."""
+        if self.recipes is None:
+            return [(self.engine, todo)] if todo else []
+        groups: dict[int, tuple[InferenceEngine, list[FrameMsg]]] = {}
+        for m in todo:
+            engine = self.recipes.parts_for(m).engine
+            groups.setdefault(id(engine), (engine, []))[1].append(m)
+        return list(groups.values())
+
+    def _run(self, engine: InferenceEngine, todo: list[FrameMsg], done: dict[int, FrameMsg]) -> None:
         if todo:
             t0 = time.perf_counter()
             try:
-                results = self._infer([m.image for m in todo])
+                results = self._infer(engine, [m.image for m in todo])
                 if len(results) != len(todo):
                     raise RuntimeError(f"engine returned {len(results)} results for {len(todo)} frames")
             except Exception as exc:
@@ -119,36 +140,44 @@ class InferenceStage(Stage):
                         else failsafe_copy(m, FailSafeCause.OUT_OF_MEMORY, "CUDA out of memory")
                     )
             self.batches += 1
-        for m in batch:
-            self.emit(done.get(id(m), m))
 
-    def _infer(self, images: list[np.ndarray]) -> Sequence[Detections | None]:
+    def _infer(self, engine: InferenceEngine, images: list[np.ndarray]) -> Sequence[Detections | None]:
         """The engine call, through the OOM guard when one is set (None: that frame fails safe)."""
         if self.guard is None:
-            return self.engine.infer(images)
-        return self.guard.infer(self.engine.infer, images)
+            return engine.infer(images)
+        return self.guard.infer(engine.infer, images)
 
 
 class RulesStage(Stage):
     def __init__(
-        self, ctx: StageContext, inbox: StageQueue[Item], outbox: StageQueue[Item], verdicts: VerdictMaker
+        self,
+        ctx: StageContext,
+        inbox: StageQueue[Item],
+        outbox: StageQueue[Item],
+        verdicts: VerdictMaker,
+        recipes: RecipeSwitch | None = None,
     ) -> None:
         super().__init__("rules", ctx, inbox, outbox)
         self.verdicts = verdicts
         self.judge_failsafe = failsafe_judge(verdicts)
+        self.recipes = recipes  # each part is judged by its recipe's rules
 
     def process(self, msg: FrameMsg) -> None:
+        verdicts, judge = self.verdicts, self.judge_failsafe
+        if self.recipes is not None:
+            verdicts = self.recipes.parts_for(msg).rules
+            judge = failsafe_judge(verdicts)
         if msg.verdict is not None or msg.detections is None:  # failed safe upstream: history counts it
             failed = (
                 msg
                 if msg.verdict is not None
                 else failsafe_copy(msg, FailSafeCause.ENGINE_ERROR, "no detections")
             )
-            self.emit(judged(failed, self.judge_failsafe))
+            self.emit(judged(failed, judge))
             return
         t0 = time.perf_counter()
         try:
-            verdict = self.verdicts.evaluate(msg.detections, msg.source_id)
+            verdict = verdicts.evaluate(msg.detections, msg.source_id)
         except Exception as exc:
             self.errors += 1
             log.error("rules_failed", seq=msg.seq, source=msg.source_id, error=str(exc))

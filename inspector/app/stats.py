@@ -36,6 +36,7 @@ def inspection_fields(msg: FrameMsg, e2e_ms: float) -> dict[str, Any]:
         "seq": msg.seq,
         "source": msg.source_id,
         "part_id": msg.part_id,
+        "recipe": msg.recipe,
         **msg.device_fields(),
         **to_log(msg.verdict),
         "instances": instance_counts(msg),

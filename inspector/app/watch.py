@@ -16,7 +16,7 @@ from typing import Protocol
 import torch
 
 from inspector.health.config import HealthConfig
-from inspector.health.http import HealthHttpServer
+from inspector.health.http import HealthHttpServer, Routes
 from inspector.health.metrics import Collector, Metric, MetricsRegistry
 from inspector.health.sdnotify import SdNotifier
 from inspector.health.service import HealthService, Listener
@@ -73,6 +73,7 @@ class LineWatch:
         restart: RestartRequest | None = None,
         engine_calls: EngineCallGuard | None = None,
         status_prefix: Callable[[], str] | None = None,
+        routes: Routes | None = None,
     ) -> None:
         self.config = watchdog
         self.restart = restart or RestartRequest()
@@ -95,6 +96,7 @@ class LineWatch:
                 self.monitor.snapshot,
                 self.metrics.render,
                 health.degraded_is_healthy,
+                routes,
             )
             if health.http
             else None

@@ -22,7 +22,8 @@ def handle(args: argparse.Namespace) -> int:
     configure_logging(LogConfig(format="console", level="warning"), stream=sys.stderr)
     config = load_given_config(args.config)
     covered = check_line(config)  # the same static checks as `inspector run`: no torch, no model load
-    print(f"config OK: {len(config.sources)} source(s)")
+    recipes = f", recipes {', '.join(f'{v.number} {v.name}' for v in config.recipe_views())}"
+    print(f"config OK: {len(config.sources)} source(s){recipes if config.recipes else ''}")
     for note in covered.notes:  # what only `inspector run` can check (the model's class names)
         print(note)
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 from inspector.cli.config_file import load_given_config
 from inspector.cli.progress import startup_progress
 from inspector.config.checks import check_line
+from inspector.config.settings import config_path_from_env
 from inspector.logging import configure_logging, native_output_logged
 
 
@@ -30,4 +31,4 @@ def handle(args: argparse.Namespace) -> int:
     # OpenCV/FFmpeg/GStreamer write plain text to fd 2: as JSON events, a log stays one object a line.
     # Progress (model load, warm-up) only on a terminal's stderr.
     with native_output_logged(), startup_progress():
-        return run_daemon(config)
+        return run_daemon(config, config_path_from_env(args.config))

@@ -7,6 +7,7 @@ Nothing here imports torch or OpenCV or opens a device: ``check`` stays fast on 
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from inspector.config.settings import InspectorConfig
@@ -107,12 +108,53 @@ def plc_problems(config: InspectorConfig) -> list[Problem]:
     return []
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to any address
+        return False
+
+
+def http_problems(config: InspectorConfig) -> list[Problem]:
+    """The HTTP endpoints (and the operator page) off the loopback address need an access token."""
+    health = config.health
+    if health.http and not is_loopback(health.http_host) and health.http_token is None:
+        reason = (
+            f"required when health.http_host ({health.http_host}) is not a loopback address: anyone "
+            "on the network would see the line (set a token of 16+ characters, or bind 127.0.0.1)"
+        )
+        return [("health.http_token", reason)]
+    return []
+
+
+def recipe_problems(config: InspectorConfig, *, engine_given: bool = False) -> list[Problem]:
+    """Each recipe checked like the base config (its model file, classes, cameras), every path
+    under ``recipes.<name>.``; cameras a recipe names are configured sources."""
+    ids = [c.id for c in config.sources]
+    problems: list[Problem] = []
+    for view in config.recipe_views()[1:]:
+        prefix = f"recipes.{view.name}."
+        problems += [
+            (f"{prefix}cameras.{source}", f"no source has id {source!r} (sources: {', '.join(ids)})")
+            for source in config.recipes[view.name].cameras
+            if source not in ids
+        ]
+        effective = config.model_copy(update={"engine": view.engine, "rules": view.rules})
+        found = rule_source_problems(effective.rules, ids)
+        if not engine_given:
+            found += engine_problems(effective) + class_problems(effective)[0]
+        problems += [(prefix + path, why) for path, why in found]
+    return problems
+
+
 def line_problems(
     config: InspectorConfig, *, engine_given: bool = False, output_given: bool = False
 ) -> tuple[list[Problem], LineCheck]:
     """Every static problem of a config. ``engine_given``/``output_given``: the caller brings its
     own engine or output (tests, benchmarks), so the config's model or PLC role is not used."""
-    problems = source_problems(config)
+    problems = source_problems(config) + http_problems(config)
     # rules naming cameras name configured ones; mm rules have a scale (the rules' own check)
     problems += rule_source_problems(config.rules, [c.id for c in config.sources])
     names: tuple[str, ...] | None = None
@@ -122,6 +164,8 @@ def line_problems(
         problems += classes
     if not output_given:
         problems += plc_problems(config)
+    problems += recipe_problems(config, engine_given=engine_given)
+    problems += config.opcua.problems()  # built from config whatever outputs are given
     notes = (NAMES_AT_RUN,) if names is None and not engine_given else ()
     return problems, LineCheck(names, notes)
 

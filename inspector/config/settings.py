@@ -11,22 +11,32 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from inspector.app.config import RuntimeConfig
 from inspector.archive.config import ArchiveConfig
 from inspector.config import env as env_overrides
+from inspector.config.recipes import (
+    RecipeConfig,
+    RecipeName,
+    RecipeView,
+    merge_recipes,
+    number_problems,
+    recipe_views,
+)
 from inspector.config.yaml_file import read_yaml
 from inspector.engine.config import EngineConfig
 from inspector.errors import ConfigError
 from inspector.health.config import HealthConfig
 from inspector.logging import LogConfig
+from inspector.opcua.config import OpcUaConfig
 from inspector.plc.config import PlcConfig
 from inspector.preprocess.config import PreprocessStep
 from inspector.rules.config import RulesConfig
 from inspector.sources.config import SourceConfig
 from inspector.watchdog.config import WatchdogConfig
+from inspector.web.config import WebConfig
 
 CONFIG_ENV = "INSPECTOR_CONFIG"
 
@@ -64,6 +74,34 @@ class InspectorConfig(BaseSettings):
     archive: ArchiveConfig = Field(
         default_factory=ArchiveConfig, description="Reject archive: images, overlays, JSON, disk quota."
     )
+    web: WebConfig = Field(
+        default_factory=WebConfig, description="Operator web page on the health.http port."
+    )
+    opcua: OpcUaConfig = Field(
+        default_factory=OpcUaConfig, description="OPC UA server (OPC 40100 Machine Vision) for SCADA/MES."
+    )
+    recipes: dict[RecipeName, RecipeConfig] = Field(
+        default_factory=dict,
+        description="Products the PLC can select by number, keyed by name; each lists what differs "
+        "from the base settings above (recipe 0).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipes_over_base(cls, data: Any) -> Any:
+        return merge_recipes(data)
+
+    @field_validator("recipes")
+    @classmethod
+    def _unique_numbers(cls, recipes: dict[str, RecipeConfig]) -> dict[str, RecipeConfig]:
+        problems = number_problems(recipes)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return recipes
+
+    def recipe_views(self) -> list[RecipeView]:
+        """Recipe 0 (these base settings), then every recipe by number, each section resolved."""
+        return recipe_views(self.engine, self.preprocess, self.rules, self.recipes)
 
     @classmethod
     def settings_customise_sources(

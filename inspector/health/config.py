@@ -30,3 +30,11 @@ class HealthConfig(Section):
         "127.0.0.1", min_length=1, max_length=255, description="Address the HTTP endpoints bind to."
     )
     http_port: int = Field(9108, ge=0, le=65535, description="TCP port of the HTTP endpoints (0 = any free).")
+    http_token: str | None = Field(
+        None,
+        min_length=16,
+        max_length=256,
+        pattern=r"^[A-Za-z0-9._~+/=-]+$",
+        description="Access token every request but /healthz must carry (Authorization: Bearer, "
+        "?token= or cookie); required when http_host is not a loopback address.",
+    )

@@ -8,10 +8,11 @@ healthy) and 503 otherwise, so a load balancer or a curl in a script can act on 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 from inspector.errors import ConfigError
 from inspector.health.metrics import PROMETHEUS_CONTENT_TYPE
@@ -19,6 +20,7 @@ from inspector.health.state import HealthSnapshot
 from inspector.logging import get_logger
 
 log = get_logger("health.http")
+_TOKEN_IN_URL = re.compile(r"([?&]token=)[^&\s\"]*")
 
 
 def snapshot_json(snapshot: HealthSnapshot) -> dict[str, Any]:
@@ -31,11 +33,25 @@ def snapshot_json(snapshot: HealthSnapshot) -> dict[str, Any]:
     }
 
 
+class Routes(Protocol):
+    """More pages on the same server (the operator's web page): ``admit`` sees every request
+    first (limits, access token) and answers a refused one itself; ``serve`` answers the paths
+    it knows (True) and leaves the rest (False)."""
+
+    def admit(self, request: BaseHTTPRequestHandler) -> bool: ...
+
+    def serve(self, request: BaseHTTPRequestHandler, path: str) -> bool: ...
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    timeout = 10.0  # seconds a client may take per read or write: a stalled one frees its thread
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
+        routes = self.server.routes
+        if routes is not None and not routes.admit(self):
+            return
         if path == "/healthz":
             snap = self.server.snapshot()
             code = 200 if snap.healthy(self.server.degraded_is_healthy) else 503
@@ -43,6 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(code, "application/json", body)
         elif path == "/metrics":
             self._reply(200, PROMETHEUS_CONTENT_TYPE, self.server.metrics().encode())
+        elif routes is not None and routes.serve(self, path):
+            return
         else:
             self._reply(404, "text/plain; charset=utf-8", b"not found: try /healthz or /metrics\n")
 
@@ -54,7 +72,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("http_request", client=self.address_string(), request=format % args)
+        # an access token given in the URL stays out of the log
+        request = _TOKEN_IN_URL.sub(r"\1<redacted>", format % args)
+        log.debug("http_request", client=self.address_string(), request=request)
 
 
 class _Server(ThreadingHTTPServer):
@@ -62,6 +82,7 @@ class _Server(ThreadingHTTPServer):
     snapshot: Callable[[], HealthSnapshot]
     metrics: Callable[[], str]
     degraded_is_healthy: bool
+    routes: Routes | None
 
 
 class HealthHttpServer:
@@ -74,10 +95,12 @@ class HealthHttpServer:
         snapshot: Callable[[], HealthSnapshot],
         metrics: Callable[[], str],
         degraded_is_healthy: bool = True,
+        routes: Routes | None = None,
     ) -> None:
         self.host, self.port = host, port
         self._snapshot, self._metrics = snapshot, metrics
         self._degraded_is_healthy = degraded_is_healthy
+        self._routes = routes
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -90,6 +113,7 @@ class HealthHttpServer:
             ) from None
         server.snapshot, server.metrics = self._snapshot, self._metrics
         server.degraded_is_healthy = self._degraded_is_healthy
+        server.routes = self._routes
         self._server = server
         self.port = int(server.server_address[1])
         self._thread = threading.Thread(

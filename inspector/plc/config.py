@@ -17,9 +17,9 @@ from inspector.plc.registers import PLC_INPUTS, RESULT, STATUS
 from inspector.section import Section
 
 # Area lengths in 16-bit registers, from the one layout table (registers.py).
-STATUS_LEN = STATUS.length()  # status word, heartbeat counter, error code
+STATUS_LEN = STATUS.length()  # status word, heartbeat counter, error code, recipe acknowledge
 RESULT_FIXED_LEN = RESULT.fixed_length  # result block before the float32 measurements
-PLC_INPUTS_LEN = PLC_INPUTS.length()  # trigger, ack, part id (2), PLC heartbeat
+PLC_INPUTS_LEN = PLC_INPUTS.length()  # trigger, ack, part id (2), PLC heartbeat, recipe request
 MAX_MEASUREMENTS = 32
 ADDRESS_SPACE = 0x10000  # Modbus addresses 0..65535
 FAILSAFE_GRACE_MAX_MS = 500
@@ -81,7 +81,8 @@ class RegisterMap(Section):
         STATUS.default_start,
         ge=0,
         le=ADDRESS_SPACE - STATUS_LEN,
-        description=f"Status word, then heartbeat counter, then error code ({STATUS_LEN} registers).",
+        description="Status word, then heartbeat counter, error code and recipe acknowledge "
+        f"({STATUS_LEN} registers).",
     )
     result: int = Field(
         RESULT.default_start,
@@ -98,7 +99,7 @@ class RegisterMap(Section):
         ge=0,
         le=ADDRESS_SPACE - PLC_INPUTS_LEN,
         description=f"Registers the PLC writes ({PLC_INPUTS_LEN}): trigger, ack, part id (2 words), "
-        "PLC heartbeat.",
+        "PLC heartbeat, recipe request.",
     )
     reject_coil: int = Field(0, ge=0, le=65535, description="Coil pulsed for a rejected part.")
     alarm_coil: int = Field(1, ge=0, le=65535, description="Coil pulsed for an alarmed part.")

@@ -14,7 +14,7 @@ from inspector.plc.config import PlcConfig, PlcMode, PlcRole
 from inspector.plc.connection import LinkConnection
 from inspector.plc.delivery import Delivery
 from inspector.plc.freerun import FreeRunTracker
-from inspector.plc.handshake import InputWatcher
+from inspector.plc.handshake import InputWatcher, RecipeSelector
 from inspector.plc.link import NullLink, PlcLink
 from inspector.plc.pulses import Pulser
 from inspector.plc.records import ResultRecord, StatusBit
@@ -36,10 +36,12 @@ def make_link(config: PlcConfig) -> PlcLink:
 class OutputCore:
     """All PLC-side work; every method runs on the stage's event loop."""
 
-    def __init__(self, config: PlcConfig, log: Any) -> None:
+    def __init__(
+        self, config: PlcConfig, log: Any, recipes: RecipeSelector | None = None, recipe: int = 0
+    ) -> None:
         self.config = config
         self.log = log
-        self.state = OutputState(status=StatusBit.ONLINE)
+        self.state = OutputState(status=StatusBit.ONLINE, recipe=recipe)
         self.link = make_link(config)
         self.connection = LinkConnection(
             self.link,
@@ -59,7 +61,7 @@ class OutputCore:
         )
         self.pulser = Pulser(self.connection, self.link, self.state, log)
         self.watcher = InputWatcher(
-            config, self.connection, self.link, self.state, self.deliver, self.status.mark_dirty, log
+            config, self.connection, self.link, self.state, self.deliver, self.status.mark_dirty, log, recipes
         )
         self.delivery = Delivery(
             config, self.connection, self.link, self.state, self.status, self.watcher, self.pulser, log
@@ -107,9 +109,13 @@ class OutputCore:
         t_capture: float,
         inspect_ms: float,
         pulse_until: float | None = None,
+        recipe: int | None = None,
     ) -> None:
+        """``recipe``: the one the part was judged by (None: a part failed safe here, by the
+        recipe active now)."""
         self._seq = self._seq % SEQ_WRAP + 1  # 1..65535: 0 means "no result yet" to the PLC
-        record = ResultRecord(self._seq, part_id, verdict, t_capture, inspect_ms)
+        recipe = self.state.recipe if recipe is None else recipe
+        record = ResultRecord(self._seq, part_id, verdict, t_capture, inspect_ms, recipe)
         self.delivery.accept(record, pulse_until)
 
     def captured(self, seq: int, t_capture: float) -> None:
@@ -117,14 +123,21 @@ class OutputCore:
         if self.config.mode is PlcMode.FREE_RUN:
             self.tracker.captured(seq, t_capture)
 
-    def accept_verdict(self, part_id: int, verdict: Verdict, t_capture: float, t_verdict: float) -> None:
+    def accept_verdict(
+        self, part_id: int, verdict: Verdict, t_capture: float, t_verdict: float, recipe: int = 0
+    ) -> None:
         """A verdict from the pipeline (called through call_soon_threadsafe)."""
         self.state.count(submitted=1)
         inspect_ms = max(0.0, (t_verdict - t_capture) * 1000.0)
         if self.config.mode is PlcMode.FREE_RUN:
-            self.tracker.resolve(part_id, verdict, t_capture, inspect_ms)
+            self.tracker.resolve(part_id, verdict, t_capture, inspect_ms, recipe)
         elif self.watcher.claim(part_id):
-            self.deliver(part_id, verdict, t_capture, inspect_ms)
+            self.deliver(part_id, verdict, t_capture, inspect_ms, recipe=recipe)
+
+    def recipe_changed(self, number: int) -> None:
+        """The active recipe is ``number`` now: the acknowledge register shows it."""
+        self.state.recipe = number
+        self.status.mark_dirty()
 
     def set_flags(self, flags: StatusBit, mask: StatusBit) -> None:
         self.state.status = (self.state.status & ~mask) | (flags & mask)

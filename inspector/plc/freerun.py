@@ -27,8 +27,8 @@ from inspector.plc.state import OutputState
 
 ANSWERED_MEMORY = 4096  # seqs remembered after their outcome left, to recognise late verdicts
 
-# (part_id, verdict, t_capture, inspect_ms, pulse_until) -> queued for delivery
-Deliver = Callable[[int, Verdict, float, float, float | None], None]
+# (part_id, verdict, t_capture, inspect_ms, pulse_until, recipe) -> queued for delivery
+Deliver = Callable[[int, Verdict, float, float, float | None, int], None]
 
 
 @dataclass
@@ -39,6 +39,7 @@ class _Part:
     inspect_ms: float = 0.0
     pulse_until: float | None = None
     failed_here: bool = False  # failed safe by this tracker: a verdict after it is late
+    recipe: int = 0  # the recipe active at its capture; its verdict brings the one it was judged by
 
 
 class FreeRunTracker:
@@ -69,10 +70,13 @@ class FreeRunTracker:
         loop = asyncio.get_running_loop()
         # loop.time() is time.monotonic() on the default loops; call_at takes loop time
         at = loop.time() + (t_capture + self.window_s - time.monotonic())
-        self._parts[seq] = _Part(t_capture, loop.call_at(at, self._expire, seq))
+        timer = loop.call_at(at, self._expire, seq)
+        self._parts[seq] = _Part(t_capture, timer, recipe=self._state.recipe)
         heapq.heappush(self._order, seq)
 
-    def resolve(self, seq: int, verdict: Verdict, t_capture: float, inspect_ms: float) -> None:
+    def resolve(
+        self, seq: int, verdict: Verdict, t_capture: float, inspect_ms: float, recipe: int = 0
+    ) -> None:
         """The pipeline's verdict for part ``seq``: delivered in order, or dropped as late."""
         part = self._parts.get(seq)
         if part is None:
@@ -80,7 +84,7 @@ class FreeRunTracker:
             if failed is None and self._released is not None and seq <= self._released:
                 failed = True  # answered so long ago it left the memory: only a deadline does that
             if failed is None:  # never announced (a caller without a capture side): deliver as is
-                self._deliver(seq, verdict, t_capture, inspect_ms, None)
+                self._deliver(seq, verdict, t_capture, inspect_ms, None, recipe)
             elif failed:
                 self._state.count(late_verdicts=1)
                 self._log.warning("plc.late_verdict_dropped", part_id=seq, verdict=verdict.code.name)
@@ -92,7 +96,7 @@ class FreeRunTracker:
             return
         if part.timer is not None:
             part.timer.cancel()
-        part.verdict, part.inspect_ms = verdict, inspect_ms
+        part.verdict, part.inspect_ms, part.recipe = verdict, inspect_ms, recipe
         self._release()
 
     def _expire(self, seq: int) -> None:
@@ -123,7 +127,7 @@ class FreeRunTracker:
             del self._parts[seq]
             self._remember(seq, part.failed_here)
             self._released = seq if self._released is None else max(self._released, seq)
-            self._deliver(seq, part.verdict, part.t_capture, part.inspect_ms, part.pulse_until)
+            self._deliver(seq, part.verdict, part.t_capture, part.inspect_ms, part.pulse_until, part.recipe)
 
     def _remember(self, seq: int, failed: bool) -> None:
         self._answered[seq] = failed

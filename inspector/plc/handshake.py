@@ -17,9 +17,9 @@ import queue
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from inspector.errors import PlcError
+from inspector.errors import PlcError, UnknownRecipe
 from inspector.messages import FailSafeCause, Verdict, failsafe_verdict
 from inspector.plc.config import PLC_INPUTS_LEN, PlcConfig, PlcMode, PlcRole
 from inspector.plc.connection import LinkConnection
@@ -35,6 +35,12 @@ FAILED_MEMORY = 256  # part ids remembered after failing safe, to recognise late
 Deliver = Callable[[int, Verdict, float, float], None]
 
 
+class RecipeSelector(Protocol):
+    """The line's recipe switch as the PLC side uses it (``inspector.app.interfaces.RecipeControl``)."""
+
+    def request(self, number: int, origin: str) -> None: ...
+
+
 class InputWatcher:
     """Polls the PLC inputs every ``poll_ms`` and runs the trigger side of the handshake."""
 
@@ -47,6 +53,7 @@ class InputWatcher:
         deliver: Deliver,
         on_status_change: Callable[[], None],
         log: Any,
+        recipes: RecipeSelector | None = None,
     ) -> None:
         self._config = config
         self._conn = connection
@@ -68,6 +75,9 @@ class InputWatcher:
         self._trigger_since: float | None = None  # trigger seen high since (triggered mode)
         self._trigger_reported = False
         self.accepting = True
+        self._recipes = recipes
+        self._recipe_seen: int | None = None  # the recipe request register as last read
+        self.recipe_refused = False  # it names no recipe: triggers fail safe (910) until it does
 
     @property
     def watches_heartbeat(self) -> bool:
@@ -76,7 +86,14 @@ class InputWatcher:
 
     @property
     def needed(self) -> bool:
-        return self._config.mode is PlcMode.TRIGGERED or self.watches_heartbeat
+        selects = self._recipes is not None and self._config.role is not PlcRole.OFF
+        return self._config.mode is PlcMode.TRIGGERED or self.watches_heartbeat or selects
+
+    @property
+    def inputs_len(self) -> int:
+        """Registers read per poll: the recipe request only on a line with recipes, so a PLC
+        whose map ends before it (or holds other data there) works as before without them."""
+        return PLC_INPUTS_LEN if self._recipes is not None else PLC_INPUTS.offset("recipe")
 
     async def run(self, stop: asyncio.Event) -> None:
         poll_s = self._config.handshake.poll_ms / 1000.0
@@ -86,7 +103,7 @@ class InputWatcher:
             if self._conn.is_up:
                 epoch = self._conn.epoch
                 try:
-                    words = await self._conn.call(lambda: self._link.read_registers(address, PLC_INPUTS_LEN))
+                    words = await self._conn.call(lambda: self._link.read_registers(address, self.inputs_len))
                 except PlcError:
                     self._lost_inputs()
                 else:
@@ -107,10 +124,11 @@ class InputWatcher:
         self._trigger_since, self._trigger_reported = None, False  # it could not see busy meanwhile
 
     def _process(self, words: list[int]) -> None:
-        inputs = decode(PLC_INPUTS, words)
+        inputs = decode(PLC_INPUTS, [*words, 0][:PLC_INPUTS_LEN])  # recipe 0 when not read
         trigger = inputs["trigger"] != 0
         ack = inputs["ack"] != 0
         part = int(inputs["part_id"])
+        recipe = self._recipe_request(int(inputs["recipe"]))
         if ack != self.ack or not self.fresh:
             self.ack = ack
             self.fresh = True
@@ -127,7 +145,7 @@ class InputWatcher:
         elif self._trigger_since is None:
             self._trigger_since = time.monotonic()
         if rising and self._config.mode is PlcMode.TRIGGERED and self.accepting:
-            self._on_trigger(part)
+            self._on_trigger(part, recipe)
         elif not trigger:
             self._set_idle_if_done()
         beat = inputs["heartbeat"]
@@ -141,17 +159,44 @@ class InputWatcher:
             part, failsafe_verdict(cause, message, self._config.failsafe.verdict_code), t_capture, 0.0
         )
 
-    def _on_trigger(self, part: int) -> None:
+    def _recipe_request(self, number: int) -> int | None:
+        """A changed recipe request switches the line (any time: between parts by construction);
+        the number when it changed now and was taken (a trigger read with it carries it)."""
+        if number == self._recipe_seen or self._recipes is None:
+            return None
+        self._recipe_seen = number
+        try:
+            self._recipes.request(number, "plc")
+        except UnknownRecipe:
+            self.recipe_refused = True
+            self._log.error("plc.recipe_refused", requested=number, active=self._state.recipe)
+            self._state.raise_condition(PlcErrorCode.UNKNOWN_RECIPE)
+            self._state.set_flag(StatusBit.RECIPE_REFUSED, True)
+            self._status_changed()
+            return None
+        if self.recipe_refused:
+            self.recipe_refused = False
+            self._state.end_condition(PlcErrorCode.UNKNOWN_RECIPE)
+            self._state.set_flag(StatusBit.RECIPE_REFUSED, False)
+        self._state.recipe = number
+        self._status_changed()
+        return number
+
+    def _on_trigger(self, part: int, recipe: int | None = None) -> None:
         now = time.monotonic()
         self._state.count(triggers=1)
         self._last_part = part
+        if self.recipe_refused:
+            self._log.error("plc.trigger_with_unknown_recipe", part_id=part, requested=self._recipe_seen)
+            self._failsafe(part, FailSafeCause.UNKNOWN_RECIPE, "triggered with an unknown recipe", now)
+            return
         if self.inflight:
             self._state.count(missed_triggers=1)
             self._log.warning("plc.trigger_while_busy", part_id=part, busy_with=list(self.inflight))
             self._failsafe(part, FailSafeCause.TRIGGER_OVERRUN, "trigger while busy", now)
             return
         self.inflight[part] = now + self._config.handshake.inspect_timeout_ms / 1000.0
-        self.triggers.put_nowait(Trigger(part_id=part, t_trigger=now))
+        self.triggers.put_nowait(Trigger(part_id=part, t_trigger=now, recipe=recipe))
         if self._state.set_flag(StatusBit.BUSY, True):
             self._status_changed()
 

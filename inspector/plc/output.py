@@ -21,6 +21,7 @@ from inspector.logging import get_logger
 from inspector.messages import EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
 from inspector.plc.config import PlcConfig, PlcMode, PlcRole
 from inspector.plc.core import OutputCore
+from inspector.plc.handshake import RecipeSelector
 from inspector.plc.records import EXTERNAL_FLAGS, StatusBit, Trigger
 from inspector.plc.state import OutputState
 from inspector.plc.stats import PlcStats
@@ -40,6 +41,19 @@ class PlcOutput:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._stopping = False
+        self._recipes: RecipeSelector | None = None
+        self._recipe = 0
+
+    def attach_recipes(self, recipes: RecipeSelector, active: int) -> None:
+        """Before ``start``: the recipe request register drives ``recipes``; ``active`` is the
+        recipe shown in the acknowledge register until ``recipe_changed`` says otherwise."""
+        self._recipes, self._recipe = recipes, active
+
+    def recipe_changed(self, number: int) -> None:
+        """The line switched to recipe ``number`` (from any origin); never blocks."""
+        self._recipe = number
+        if self._core is not None:
+            self._call(self._core.recipe_changed, number)
 
     # Lifecycle -----------------------------------------------------------------------------
 
@@ -66,7 +80,7 @@ class PlcOutput:
 
     async def _main(self, loop: asyncio.AbstractEventLoop) -> None:
         try:
-            core = OutputCore(self.config, self._log)
+            core = OutputCore(self.config, self._log, self._recipes, self._recipe)
             await core.start()
         except Exception as exc:  # reported to start()'s caller, which re-raises it
             self._start_error = exc if isinstance(exc, PlcError) else PlcError(f"PLC output failed: {exc}")
@@ -126,7 +140,7 @@ class PlcOutput:
             )
         part_id = msg.part_id if msg.part_id is not None else msg.seq
         if core is None or not self._call(
-            core.accept_verdict, part_id, verdict, msg.t_capture, time.monotonic()
+            core.accept_verdict, part_id, verdict, msg.t_capture, time.monotonic(), msg.recipe
         ):
             self._log.error("plc.submit_while_stopped", part_id=part_id, verdict=verdict.code.name)
 

@@ -25,6 +25,7 @@ class StatusBit(IntFlag):
     RESULT_VALID = 1 << 6
     OVERRUN = 1 << 7
     PLC_HEARTBEAT_LOST = 1 << 8
+    RECIPE_REFUSED = 1 << 9  # the recipe request names no recipe; the active one stays
 
 
 # Flags settable from outside through PlcOutput.set_status(**flags).
@@ -57,6 +58,7 @@ class PlcErrorCode(IntEnum):
     PULSE_FAILED = 924
     LINK_DOWN = 925  # set on reconnecting when no other error is pending: results held meanwhile follow
     TRIGGER_RELEASE_TIMEOUT = 926  # the PLC held the trigger high past trigger_release_timeout_ms
+    UNKNOWN_RECIPE = 927  # the recipe request names no recipe: stays until it names one
 
 
 FAILSAFE_CAUSES = range(900, 920)  # error-register codes that say a part was not inspected
@@ -72,6 +74,7 @@ class Trigger:
 
     part_id: int
     t_trigger: float  # time.monotonic() when the trigger was seen
+    recipe: int | None = None  # the recipe the part is to be judged by (active when triggered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +86,7 @@ class ResultRecord:
     verdict: Verdict
     t_capture: float  # monotonic
     inspect_ms: float  # capture to verdict
+    recipe: int = 0  # the recipe the part was judged by
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +107,7 @@ class DecodedResult:
     avg_ms: float
     max_ms: float
     dropped: int
+    recipe: int
     measurements: tuple[float, ...]
 
 
@@ -126,6 +131,7 @@ def encode_result(
         "avg_ms": counters.avg_ms,
         "max_ms": counters.max_ms,
         "dropped": counters.dropped,
+        "recipe": record.recipe,
         "measurements": verdict.measurements,
     }
     return encode(RESULT, values, measurements)

@@ -108,7 +108,8 @@ STATUS = _area(
         "bit 0 online · 1 busy (trigger seen / inspecting) · 2 fault (health failing: a stage stalled "
         "or died, the engine or model unusable — do not trust verdicts) · 3 degraded (health "
         "degraded, or the engine runs on CPU with `engine.device: auto`: no usable GPU) · 4 camera "
-        "lost · 5 model loaded · 6 result valid · 7 result buffer overrun · 8 PLC heartbeat lost",
+        "lost · 5 model loaded · 6 result valid · 7 result buffer overrun · 8 PLC heartbeat lost · "
+        "9 recipe refused (the *recipe request* names no recipe; the active one stays)",
     ),
     (
         "heartbeat",
@@ -122,7 +123,15 @@ STATUS = _area(
         Encoding.UINT,
         "error code",
         "the error now (0 = none; codes below the table). A fail-safe cause (900–919) stays until "
-        "the next on-time, non-fail-safe result; 922 stays while the PLC heartbeat is lost",
+        "the next on-time, non-fail-safe result; 922 stays while the PLC heartbeat is lost; 927 "
+        "while the *recipe request* names no recipe",
+    ),
+    (
+        "recipe",
+        Encoding.UINT,
+        "recipe acknowledge",
+        "the recipe parts are judged by from now on (0 = the base settings): equal to the *recipe "
+        "request* once the switch is made, the old number while the request is refused (927)",
     ),
 )
 
@@ -170,6 +179,7 @@ RESULT = _area(
     ("avg_ms", Encoding.TENTHS_MS, "average inspection", "since start"),
     ("max_ms", Encoding.TENTHS_MS, "max inspection", "since start"),
     ("dropped", Encoding.UINT, "dropped", "results dropped because the buffer was full"),
+    ("recipe", Encoding.UINT, "recipe", "the recipe this part was judged by (the one active at its capture)"),
     (
         "measurements",
         Encoding.REALS,
@@ -200,6 +210,15 @@ PLC_INPUTS = _area(
         "PLC heartbeat",
         "change it at least every `heartbeat.plc_timeout_ms` (default 1000 ms; 0 = not watched); "
         "when it stalls the daemon logs `plc.heartbeat_stalled`, sets status bit 8 and error 922",
+    ),
+    (
+        "recipe",
+        Encoding.UINT,
+        "recipe request",
+        "the recipe to inspect with (0 = the base settings). A change switches before the next "
+        "captured part; parts already captured finish under the old recipe. Triggered: write it "
+        "with, or before, the trigger; that part is judged by it. An unknown number: error 927 and "
+        "status bit 9, the old recipe stays (a trigger with it is failed safe, 910)",
     ),
 )
 

@@ -23,6 +23,7 @@ class OutputState:
     plc_alive: bool | None = None
     dropped_since_last: bool = False
     last_error: str = ""
+    recipe: int = 0  # the active recipe (acknowledge register)
     counters: PlcCounters = field(default_factory=PlcCounters)
     # Errors whose cause lasts (e.g. 922 while the PLC heartbeat is lost), oldest first: no result
     # clears them, only the end of their cause does.

@@ -50,6 +50,7 @@ class StatusWriter:
             "status_word": int(state.status),
             "heartbeat": state.heartbeat,
             "error_code": state.error_code,
+            "recipe": state.recipe,
         }
         return encode(STATUS, values)
 

@@ -47,6 +47,7 @@ def test_unit_has_the_required_settings() -> None:
     allowed = " ".join(s["DeviceAllow"])
     assert "nvidia" in allowed and "video4linux" in allowed
     assert s["ExecStart"][0].startswith("/opt/inspector/venv/bin/inspector run --config /etc/inspector/")
+    assert s["ExecReload"] == ["/bin/kill -HUP $MAINPID"]  # systemctl reload: the config file again
 
 
 def unit_copy(tmp_path: Path) -> Path:

@@ -35,7 +35,7 @@ def test_each_part_is_one_block_write_then_a_pulse(sim: PlcSimulator, make_outpu
     assert sim.coil_rises(0) == rejected - out.stats().merged_pulses
     # Every block went out in one FC16 request of the full length, before its pulse.
     block_writes = [w for w in sim.writes() if w.address == 10]
-    assert all(w.function_code == 16 and len(w.values) == 26 for w in block_writes)
+    assert all(w.function_code == 16 and len(w.values) == 27 for w in block_writes)
     first_pulse = next(w for w in sim.writes() if w.function_code == 5 and w.values == (1,))
     assert first_pulse.t > block_writes[1].t
 

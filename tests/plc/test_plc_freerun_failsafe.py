@@ -161,7 +161,7 @@ def test_server_role_serves_the_deadline_failsafe(tmp_path: Path) -> None:
         port = int(output.stats().link.rsplit(":", 1)[1])
         polling = client_mod.ModbusClient(host="127.0.0.1", port=port, timeout=2.0, auto_open=True)
         try:
-            block = decode_result(polling.read_holding_registers(10, 26), 4)
+            block = decode_result(polling.read_holding_registers(10, 27), 4)
         finally:
             polling.close()
         assert (block.seq, block.part_id, block.first_code) == (2, 2, FailSafeCause.DEADLINE)

@@ -42,7 +42,7 @@ def test_handshake_step_by_step(sim: PlcSimulator, make_output) -> None:
     out.submit(frame(70001, verdict(VerdictCode.REJECT, 12, (3.5,)), t_capture=got.t_trigger))
     wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
     wait_until(lambda: StatusBit.BUSY not in status(sim))  # verdict in and trigger seen low
-    block = decode_result(sim.read_registers(RESULT, 26), 4)
+    block = decode_result(sim.read_registers(RESULT, 27), 4)
     assert (block.part_id, block.verdict, block.first_code) == (70001, VerdictCode.REJECT, 12)
     assert block.measurements[0] == 3.5
     valid_write = next(
@@ -84,7 +84,7 @@ def test_no_verdict_by_deadline_fails_safe_and_late_verdict_is_dropped(
     got = out.next_trigger(2.0)
     assert got is not None
     wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
-    block = decode_result(sim.read_registers(RESULT, 26), 4)
+    block = decode_result(sim.read_registers(RESULT, 27), 4)
     assert (block.part_id, block.verdict, block.first_code) == (5, VerdictCode.REJECT, FailSafeCause.DEADLINE)
     assert ResultFlag.FAILSAFE in block.flags
     assert sim.read_registers(STATUS + 2, 1)[0] == FailSafeCause.DEADLINE
@@ -103,7 +103,7 @@ def test_trigger_while_busy_fails_that_part_safe(sim: PlcSimulator, make_output)
     trigger(sim, 2)  # PLC ignores busy
     wait_until(lambda: out.stats().missed_triggers == 1)
     wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
-    block = decode_result(sim.read_registers(RESULT, 26), 4)
+    block = decode_result(sim.read_registers(RESULT, 27), 4)
     assert (block.part_id, block.first_code) == (2, FailSafeCause.TRIGGER_OVERRUN)
     assert out.next_trigger(0.05) is None  # part 2 was never handed to the runtime
 
@@ -140,7 +140,7 @@ def test_ack_not_released_sets_921_and_holds_the_next_result(sim: PlcSimulator, 
     assert StatusBit.RESULT_VALID not in status(sim)
     sim.write_registers(INPUTS + 1, [0])
     wait_until(lambda: StatusBit.RESULT_VALID in status(sim))
-    assert decode_result(sim.read_registers(RESULT, 26), 4).part_id == 2
+    assert decode_result(sim.read_registers(RESULT, 27), 4).part_id == 2
 
 
 def test_trigger_held_high_sets_926_until_released(sim: PlcSimulator, make_output) -> None:

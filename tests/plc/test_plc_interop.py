@@ -40,8 +40,8 @@ def test_client_role_against_pymodbustcp_server(foreign_plc, make_output) -> Non
     out = make_output(quick_config(foreign_port(foreign_plc), pulses={"reject_ms": 5}))
     wait_until(lambda: out.link_up)
     out.submit(frame(4242, verdict(VerdictCode.REJECT, 31, (0.5,))))
-    wait_until(lambda: bank.get_holding_registers(10, 26)[0] == 1)
-    block = decode_result(bank.get_holding_registers(10, 26), 4)
+    wait_until(lambda: bank.get_holding_registers(10, 27)[0] == 1)
+    block = decode_result(bank.get_holding_registers(10, 27), 4)
     assert (block.part_id, block.verdict, block.first_code, block.measurements[0]) == (
         4242,
         VerdictCode.REJECT,
@@ -62,7 +62,7 @@ def test_triggered_mode_against_pymodbustcp_server(foreign_plc, make_output) -> 
     bank.set_holding_registers(40, [0])
     out.submit(frame(77, verdict(VerdictCode.PASS), t_capture=trig.t_trigger))
     wait_until(lambda: bank.get_holding_registers(0, 1)[0] & StatusBit.RESULT_VALID)
-    assert decode_result(bank.get_holding_registers(10, 26), 4).part_id == 77
+    assert decode_result(bank.get_holding_registers(10, 27), 4).part_id == 77
     bank.set_holding_registers(41, [1])
     wait_until(lambda: not bank.get_holding_registers(0, 1)[0] & StatusBit.RESULT_VALID)
     bank.set_holding_registers(41, [0])
@@ -83,7 +83,7 @@ def test_server_role_polled_by_pymodbustcp_client(make_output) -> None:
         assert plc.write_single_register(40, 0)
         out.submit(frame(9001, verdict(VerdictCode.REJECT, 2), t_capture=trig.t_trigger))
         wait_until(lambda: plc.read_holding_registers(0, 1)[0] & StatusBit.RESULT_VALID)
-        block = decode_result(plc.read_holding_registers(10, 26), 4)
+        block = decode_result(plc.read_holding_registers(10, 27), 4)
         assert (block.part_id, block.verdict) == (9001, VerdictCode.REJECT)
         wait_until(lambda: out.stats().plc_clients == 1)
         assert plc.write_single_register(41, 1)
@@ -113,6 +113,6 @@ def test_failsafe_pulse_and_error_code_reach_a_pymodbustcp_server(foreign_plc, m
     out.submit(frame(12, lost, t_capture=time.monotonic() - 1.1))  # past a rule reject's window
     wait_until(lambda: bank.get_coils(0, 1)[0])  # the reject coil is switched on ...
     wait_until(lambda: not bank.get_coils(0, 1)[0])  # ... and off again
-    block = decode_result(bank.get_holding_registers(10, 26), 4)
+    block = decode_result(bank.get_holding_registers(10, 27), 4)
     assert (block.part_id, block.first_code) == (12, FailSafeCause.CAMERA_LOST)
     assert bank.get_holding_registers(2, 1)[0] == FailSafeCause.CAMERA_LOST

@@ -41,14 +41,18 @@ def test_result_block_layout() -> None:
         reasons=(Reason("area", 12), Reason("count", 40)),
         measurements=(1.5, float("nan"), 3.0, 4.0, 5.0),
     )
-    record = ResultRecord(seq=7, part_id=0x0102_0304, verdict=verdict, t_capture=0.0, inspect_ms=42.17)
+    record = ResultRecord(
+        seq=7, part_id=0x0102_0304, verdict=verdict, t_capture=0.0, inspect_ms=42.17, recipe=3
+    )
     totals = PlcCounters(ok=70000, ng=3, errors=1, last_ms=42.17, avg_ms=40.0, max_ms=90.0, dropped=2)
     block = encode_result(record, totals, ResultFlag.LATE, measurements=4)
-    assert len(block) == RegisterMap().result_len == 26
+    assert len(block) == RegisterMap().result_len == 27
     assert block[:8] == [7, 0x0102, 0x0304, 2, 12, 2, 422, int(ResultFlag.LATE)]
     # Statistics: counters high word first, times in tenths of a millisecond.
     assert block[8:18] == [1, 70000 - 0x10000, 0, 3, 0, 1, 422, 400, 900, 2]
+    assert block[18] == 3  # the recipe the part was judged by
     decoded = decode_result(block, 4)
+    assert decoded.recipe == 3
     assert (decoded.ok, decoded.ng, decoded.errors) == (70000, 3, 1)
     assert (decoded.last_ms, decoded.avg_ms, decoded.max_ms, decoded.dropped) == (42.2, 40.0, 90.0, 2)
     assert decoded.measurements == (1.5, 0.0, 3.0, 4.0)  # NaN written as 0, extra value cut

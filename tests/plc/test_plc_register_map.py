@@ -43,9 +43,9 @@ def test_areas_are_contiguous_and_config_lengths_come_from_them() -> None:
         for field in area.fields:
             assert field.offset == offset, (area.config_key, field.key)
             offset += field.length
-    assert (STATUS_LEN, PLC_INPUTS_LEN) == (3, 5)
-    assert RegisterMap().result_len == RESULT.length(4) == 26
-    assert RegisterMap(measurements=0).result_len == RESULT.fixed_length == 18
+    assert (STATUS_LEN, PLC_INPUTS_LEN) == (4, 6)
+    assert RegisterMap().result_len == RESULT.length(4) == 27
+    assert RegisterMap(measurements=0).result_len == RESULT.fixed_length == 19
 
 
 @pytest.mark.parametrize("area", AREAS, ids=lambda a: a.config_key)
@@ -66,12 +66,14 @@ def test_every_area_round_trips(area) -> None:
 
 
 def test_status_and_inputs_offsets() -> None:
-    assert [STATUS.offset(k) for k in ("status_word", "heartbeat", "error_code")] == [0, 1, 2]
-    assert [PLC_INPUTS.offset(k) for k in ("trigger", "ack", "part_id", "heartbeat")] == [0, 1, 2, 4]
+    assert [STATUS.offset(k) for k in ("status_word", "heartbeat", "error_code", "recipe")] == [0, 1, 2, 3]
+    assert [PLC_INPUTS.offset(k) for k in ("trigger", "ack", "part_id", "heartbeat", "recipe")] == [
+        0, 1, 2, 4, 5,
+    ]  # fmt: skip
 
 
 def test_config_refuses_an_area_past_the_address_space() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError, match="ends past register 65535"):
-        RegisterMap(result=65515)  # 18 fixed registers fit, the 4 measurements do not
+        RegisterMap(result=65515)  # 19 fixed registers fit, the 4 measurements do not

@@ -133,7 +133,7 @@ def test_result_block_and_reject_pulse_over_rtu_serial(modem: NullModem, make_ou
         assert rejected.measurements == (1.25, -2.5, 0.0, 0.0)
         assert (rejected.ok, rejected.ng, rejected.errors) == (1, 1, 0)
         block_writes = [w for w in sim.writes() if w.address == 10]
-        assert block_writes and all(w.function_code == 16 and len(w.values) == 26 for w in block_writes)
+        assert block_writes and all(w.function_code == 16 and len(w.values) == 27 for w in block_writes)
         coil_writes = [w.values for w in sim.writes() if w.function_code == 5 and w.address == 0]
         assert coil_writes == [(1,), (0,)]
         assert out.stats().reject_pulses == 1

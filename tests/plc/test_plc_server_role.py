@@ -14,7 +14,7 @@ pymodbustcp_client = pytest.importorskip("pyModbusTCP.client")
 
 ILLEGAL_ADDRESS = 0x02
 GATEWAY_TARGET_NO_RESPONSE = 0x0B
-MAP_END = 45  # defaults: status 0-2, result 10-35, PLC inputs 40-44
+MAP_END = 46  # defaults: status 0-3, result 10-36, PLC inputs 40-45
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_the_configured_unit_id_reads_the_whole_map(plc) -> None:
     words = plc.read_holding_registers(0, MAP_END)
     assert words is not None and len(words) == MAP_END
     assert words[0] & StatusBit.ONLINE
-    assert words[3:10] == [0] * 7  # the gap between status and result reads as 0
+    assert words[4:10] == [0] * 6  # the gap between status and result reads as 0
 
 
 @pytest.mark.parametrize(("address", "count"), [(MAP_END, 1), (MAP_END - 1, 2), (1000, 4), (65535, 1)])

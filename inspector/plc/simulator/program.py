@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.plc.config import RegisterMap
@@ -46,6 +47,7 @@ class PlcProgram:
         self._cycles = cycles  # owned by the simulator: survives a kill and restart
         self.ack_enabled = True
         self.timeouts = 0
+        self.recipe_for: Callable[[int], int] | None = None  # part id -> recipe written before its trigger
 
     def start_handshake(self, period_s: float, first_part: int = 1, count: int | None = None) -> None:
         self._tasks.append(asyncio.ensure_future(self._handshake(period_s, first_part, count)))
@@ -97,6 +99,8 @@ class PlcProgram:
         started = time.monotonic()
         if not await self._wait_status(StatusBit.BUSY, False, 2.0):
             self.timeouts += 1  # busy never dropped: trigger anyway, the daemon reports the overrun
+        if self.recipe_for is not None:  # the product of this part, written before its trigger
+            await self._set_inputs(PLC_INPUTS.offset("recipe"), [self.recipe_for(part)])
         await self._set_inputs(PLC_INPUTS.offset("trigger"), [1, 0, *split_u32(part)])
         trigger_high = True
         deadline = started + 5.0

@@ -25,6 +25,7 @@ from inspector.logging import get_logger
 from inspector.plc.config import RegisterMap, SerialConfig
 from inspector.plc.records import DecodedResult, decode_result
 from inspector.plc.register_server import COIL_SPACE, REGISTER_SPACE, RegisterServer
+from inspector.plc.registers import PLC_INPUTS
 from inspector.plc.simulator.program import PlcProgram, SimCycle
 
 T = TypeVar("T")
@@ -294,6 +295,14 @@ class PlcSimulator:
             await program.stop()
 
         self.call(end)
+
+    def select_recipe(self, number: int) -> None:
+        """Write the recipe request register, as a PLC changing products does."""
+        self.write_registers(self.registers.plc_inputs + PLC_INPUTS.offset("recipe"), [number])
+
+    def play_recipes(self, recipe_for: Callable[[int], int] | None) -> None:
+        """The handshake writes ``recipe_for(part)`` into the recipe request before each trigger."""
+        self._program().recipe_for = recipe_for
 
     def set_ack(self, enabled: bool) -> None:
         """Let the simulated PLC ack results (False: it reads them but never acks)."""
