@@ -38,6 +38,7 @@ from inspector.app.processing import InferenceStage, PreprocessStage, RulesStage
 from inspector.app.queues import StageQueue
 from inspector.app.recipe_parts import RecipeFactory
 from inspector.app.recipes import RecipeSwitch, attach_recipes
+from inspector.app.refine_figures import refine_fields, refine_metrics
 from inspector.app.stage_thread import Item, Stage, StageContext
 from inspector.app.stats import StatsCollector
 from inspector.app.stats_reporter import LineFigures, StatsReporter
@@ -127,7 +128,7 @@ def build_line(
         config, control, ctx, queues, seq, outputs, stages, sources or {}, camera_status, recipes
     )
     # the watch (health and watchdogs) and the stats event
-    figures = LineFigures(stats, queues, stages, readers, lane, outputs)
+    figures = LineFigures(stats, queues, stages, readers, lane, outputs, refine_fields(engine))
     view = LineView(
         stages=stage_views(stages, control.intake_stop),
         engine_device=engine.device if isinstance(engine, EngineOnDevice) else None,
@@ -275,6 +276,8 @@ def watched(
     )
     figures.stats.parts.register(watch.metrics.registry)
     watch.metrics.add("parts", part_metrics(figures.stats.parts, figures.outputs))
+    if figures.refine is not None:
+        watch.metrics.add("refine", refine_metrics(figures.refine))
     watch.add_listener(status_heartbeat(watch.health, figures.outputs, control.intake_stop, engine))
     watch.restart.on_request(functools.partial(_restart, control))
 

@@ -22,6 +22,7 @@ from inspector.app.interfaces import (
 from inspector.archive.writer import ArchiveWriter
 from inspector.config.settings import InspectorConfig
 from inspector.engine import load_engine
+from inspector.engine.refine import with_refinement
 from inspector.logging import get_logger
 from inspector.plc import PlcOutput
 from inspector.plc.config import PlcMode
@@ -55,8 +56,9 @@ def build_archive(config: InspectorConfig) -> ArchiveWriter | None:
 
 def build_engine(config: InspectorConfig, given: InferenceEngine | None = None) -> InferenceEngine:
     """The engine from ``engine:`` (loaded and warmed up), or the one given, as it is: its
-    caller has it ready (a test may hold it on purpose)."""
-    return load_engine(config.engine) if given is None else given
+    caller has it ready (a test may hold it on purpose); either wrapped with ``engine.refine``."""
+    engine = load_engine(config.engine) if given is None else given
+    return with_refinement(engine, config.engine.refine)
 
 
 def build_rules(config: InspectorConfig, given: VerdictMaker | None, names: Sequence[str]) -> VerdictMaker:

@@ -18,6 +18,7 @@ from inspector.config.settings import InspectorConfig
 from inspector.engine import load_engine
 from inspector.engine.config import EngineConfig
 from inspector.engine.engine import Engine
+from inspector.engine.refine import with_refinement
 from inspector.errors import ConfigError, ModelError
 from inspector.preprocess import Chain
 from inspector.rules import build_verdicts
@@ -102,16 +103,20 @@ class RecipeFactory:
         return RecipeParts(entry, engine, Chain.from_config(view.preprocess), rules, cameras)
 
     def engine(self, config: EngineConfig) -> InferenceEngine:
-        """The engine of ``config``: the one given, one built before, or a new one (loaded now)."""
-        if self._given_engine is not None:
+        """The engine of ``config``: the one given, one built before, or a new one (loaded now);
+        wrapped with SAM refinement where ``engine.refine`` asks for it."""
+        if self._given_engine is not None and config.refine is None:
             return self._given_engine
         key = config.model_dump_json()
         if key in self._engines:
             return self._engines[key]
-        if self._engine_factory is not None:
+        if self._given_engine is not None:
+            engine = self._given_engine
+        elif self._engine_factory is not None:
             engine = self._engine_factory(config)
         else:
             engine = self._sharing(config) or load_engine(config)
+        engine = with_refinement(engine, config.refine)
         self._engines[key] = engine
         return engine
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from inspector.app.delivery import RescueLane
@@ -28,6 +28,7 @@ class LineFigures:
     readers: Sequence[SourceReader]
     lane: RescueLane
     outputs: Outputs
+    refine: Callable[[], dict[str, int]] | None = None  # SAM refinement's counters (engine.refine)
 
 
 class StatsReporter(threading.Thread):
@@ -70,6 +71,7 @@ class StatsReporter(threading.Thread):
             "sources": sources,
             "stage_errors": {s.stage_name: s.errors for s in line.stages if s.errors},
             "rescued": line.lane.rescued,
+            **({"refine": line.refine()} if line.refine is not None else {}),
             **self._link_stats(),
         }
 

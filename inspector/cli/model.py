@@ -40,7 +40,8 @@ def register(sub: Any, name: str) -> None:
 
 
 EXPORT_FORMATS = ("onnx", "openvino", "tensorrt")
-ARCH_CHOICES = ("maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2", "segformer", "detr")  # ARCH_EXPORTERS
+# ARCH_EXPORTERS (one model file), then FOLDER_EXPORTERS (sam: an encoder/decoder folder)
+ARCH_CHOICES = ("maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2", "segformer", "detr", "sam")
 
 
 def register_export(actions: Any) -> None:
@@ -85,7 +86,8 @@ def register_export(actions: Any) -> None:
         choices=ARCH_CHOICES,
         default=None,
         help="a source that is not a YOLO checkpoint: torchvision Mask R-CNN state_dict, transformers folder "
-        "(SegFormer, DETR panoptic); onnx or openvino",
+        "(SegFormer, DETR panoptic): onnx or openvino; sam: a SAM-family .pt → an encoder/decoder ONNX "
+        "folder (engine.refine)",
     )
     export.add_argument("--names", default=None, help="class names in id order, comma-separated (--arch)")
     export.add_argument("--force", action="store_true", help="overwrite the output if it exists")
@@ -102,7 +104,10 @@ def describe(path: Path) -> dict[str, Any]:
     from inspector.engine.config import EngineConfig
     from inspector.engine.formats import FileKind, sniff
     from inspector.engine.loaders import load_model
+    from inspector.engine.refine import is_sam_pair, read_pair
 
+    if is_sam_pair(path):  # an exported SAM-family encoder/decoder folder (engine.refine)
+        return read_pair(path).as_dict()
     if sniff(path) is FileKind.TORCH:
         return load_model(path).info.as_dict()
     config = EngineConfig(model=path, device="cpu")
@@ -166,9 +171,11 @@ def handle_convert(args: argparse.Namespace) -> int:
 
 def handle_export(args: argparse.Namespace) -> int:
     from inspector.engine.export.options import export_request
-    from inspector.engine.export.registry import ARCH_EXPORTERS, EXPORTERS
+    from inspector.engine.export.registry import ARCH_EXPORTERS, EXPORTERS, FOLDER_EXPORTERS
 
     quiet_logs()
+    if args.arch in FOLDER_EXPORTERS:
+        return handle_folder_export(args)
     if args.config is not None and args.frame is None:
         args.frame = frame_of_line(args.config)
     request = export_request(args)
@@ -181,6 +188,15 @@ def handle_export(args: argparse.Namespace) -> int:
         print(f"max abs diff of raw outputs vs the source model: {result.max_abs_diff:.3g}")
     for line in result.checks:
         print(line)
+    return 0
+
+
+def handle_folder_export(args: argparse.Namespace) -> int:
+    from inspector.engine.export.registry import FOLDER_EXPORTERS
+
+    result = FOLDER_EXPORTERS[args.arch](args)
+    print(f"wrote {result.path} ({args.format}, {result.detail}, from {args.src})")
+    print(f"max abs diff of raw outputs vs the source model: {result.max_abs_diff:.3g}")
     return 0
 
 

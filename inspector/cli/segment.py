@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,41 @@ def register(sub: Any, name: str) -> None:
         default=40.0,
         help="refuse larger images: masks are kept at full size, H x W bytes each (default 40)",
     )
+    parser.add_argument(
+        "--refine",
+        type=Path,
+        metavar="SAM_DIR",
+        help="refine the masks with a SAM-family pair from 'inspector model export --arch sam', each "
+        "instance's box its prompt (after --prompt-box/--prompt-point selection)",
+    )
+    parser.add_argument(
+        "--refine-classes", metavar="A,B", help="with --refine: only these class names (default: all)"
+    )
+    parser.add_argument(
+        "--refine-max-parts", type=int, default=100, help="with --refine: most instances refined per image"
+    )
+    parser.add_argument(
+        "--refine-backend", choices=("onnxruntime", "openvino"), default="onnxruntime", help="with --refine"
+    )
     parser.set_defaults(handler=handle)
+
+
+def refine_config(args: argparse.Namespace, names: Sequence[str]) -> Any:
+    """``engine.refine`` from the ``--refine*`` options (None without ``--refine``)."""
+    from pydantic import ValidationError
+
+    from inspector.config.settings import problems_of
+    from inspector.engine.refine import RefineConfig
+
+    if args.refine is None:
+        return None
+    classes = args.refine_classes.split(",") if args.refine_classes else list(names)
+    try:
+        return RefineConfig(
+            model=args.refine, classes=classes, max_parts=args.refine_max_parts, backend=args.refine_backend
+        )
+    except ValidationError as exc:
+        raise ConfigError("invalid --refine options:", problems_of(exc)) from None
 
 
 def result_record(
@@ -229,6 +264,7 @@ def handle(args: argparse.Namespace) -> int:
     from inspector.config.settings import problems_of
     from inspector.engine import EngineConfig, load_engine
     from inspector.engine.config import PromptConfig
+    from inspector.engine.refine import with_refinement
     from inspector.logging import LogConfig, configure_logging
 
     configure_logging(LogConfig(level="warning"), stream=sys.stderr)  # stdout carries the results only
@@ -260,6 +296,7 @@ def handle(args: argparse.Namespace) -> int:
             raise NothingToSegment("nothing to segment: no argument names an image or video file")
         with activity(line, "loading the model"):
             run.engine = load_engine(config)
+            run.engine = with_refinement(run.engine, refine_config(args, run.engine.names))
         run.all(inputs)
     saved = run.saved()
     if saved:

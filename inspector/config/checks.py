@@ -63,6 +63,19 @@ def engine_problems(config: InspectorConfig) -> list[Problem]:
     return [("engine.model", problem)] if problem else []
 
 
+def refine_problems(config: InspectorConfig) -> list[Problem]:
+    """The SAM pair ``engine.refine`` names exists (its loader checks the rest at start)."""
+    refine = config.engine.refine
+    if refine is None or refine.model.exists():
+        return []
+    return [
+        (
+            "engine.refine.model",
+            f"{refine.model} does not exist (export it: inspector model export --arch sam)",
+        )
+    ]
+
+
 def class_problems(config: InspectorConfig) -> tuple[list[Problem], tuple[str, ...] | None]:
     """Rules against the model's class names, read from the file without torch: a rule that names
     a class the model lacks, or one ``engine.classes`` filters out, can never see it; and the
@@ -79,6 +92,11 @@ def class_problems(config: InspectorConfig) -> tuple[list[Problem], tuple[str, .
             f"{unknown} not in 0..{len(names) - 1}: {path.name} has {len(names)} classes ({', '.join(names)})"
         )
         problems.append(("engine.classes", reason))
+    refine = config.engine.refine  # the refined classes, named like the rules name them
+    for index, name in enumerate(refine.classes if refine is not None else ()):
+        if name not in names:
+            reason = f"{name!r} is not a class of {path.name} ({', '.join(names)})"
+            problems.append((f"engine.refine.classes.{index}", reason))
     return problems + name_problems(config.rules, names, kept), names
 
 
@@ -141,7 +159,7 @@ def line_problems(
     problems += rule_source_problems(config.rules, [c.id for c in config.sources])
     names: tuple[str, ...] | None = None
     if not engine_given:
-        problems += engine_problems(config)
+        problems += engine_problems(config) + refine_problems(config)
         classes, names = class_problems(config)
         problems += classes
     if not output_given:

@@ -9,6 +9,7 @@ from pydantic import Field, field_validator
 
 from inspector.engine.archs.options import PanopticOptions, SemanticOptions
 from inspector.engine.backends.options import OnnxRuntimeOptions, OpenVinoOptions, TensorRtOptions
+from inspector.engine.refine.config import RefineConfig
 from inspector.section import Section
 
 Coordinate = Annotated[float, Field(ge=0.0, le=100_000.0)]
@@ -98,6 +99,11 @@ class EngineConfig(Section):
     prompt: PromptConfig | None = Field(
         None,
         description="Box/point prompt selecting instances (FastSAM style); null = keep every instance.",
+    )
+    refine: RefineConfig | None = Field(
+        None,
+        description="SAM-family mask refinement of chosen classes, prompted by each detection's box "
+        "(null = the detector's masks as they are).",
     )
     half: bool = Field(True, description="Run in FP16 on CUDA (ignored on CPU, which always runs FP32).")
     channels_last: bool = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from inspector.engine.export.maskrcnn import export_maskrcnn
 from inspector.engine.export.onnx import write_onnx
 from inspector.engine.export.openvino import write_openvino
 from inspector.engine.export.tensorrt import export_tensorrt
+from inspector.engine.refine.export import export_sam
 
 
 @dataclass(frozen=True)
@@ -50,4 +52,12 @@ ARCH_EXPORTERS: Mapping[str, Exporter] = {
     "maskrcnn_resnet50_fpn_v2": export_maskrcnn,  # torchvision state_dict, v2
     "segformer": export_hf,  # transformers folder, SegformerForSemanticSegmentation
     "detr": export_hf,  # transformers folder, DetrForSegmentation (panoptic)
+}
+
+# --arch exports that write a folder of files (not one model file), keyed by the --arch name;
+# each reads the export command's options it needs and writes what its runtime loads.
+ArchExporter = Callable[[argparse.Namespace], ExportResult]
+
+FOLDER_EXPORTERS: Mapping[str, ArchExporter] = {
+    "sam": export_sam,  # SAM-family .pt → a folder with encoder.onnx, decoder.onnx and sam.json
 }

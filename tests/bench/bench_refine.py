@@ -1,0 +1,155 @@
+"""SAM-family refinement cost on the CPU: the exported pair on ONNX Runtime and OpenVINO (f32) vs
+ultralytics' SAM predictor, same random weights, same frames, same box prompts.
+
+    PYTHONPATH=. python tests/bench/bench_refine.py [--archs sam-mobile sam2.1-t]
+        [--images 3] [--boxes 4] [--rounds 2] [--threads 2] [--pairs DIR]
+
+Weights: seeded random models from ultralytics' builders, saved as the released ``.pt`` files are
+and exported with ``inspector model export --arch sam`` (``--pairs DIR`` keeps the exports between
+runs). Frames: 640x480 synthetic PCB boards. Per frame the encoder runs once (ultralytics:
+``set_image``; inspector: letterbox + encoder graph), then the decoder once per box (ultralytics:
+one predictor call with ``bboxes``, its masks at frame size; inspector: decoder graph + crop and
+upsampling to the frame). Each round runs every side on every frame, one after the other, so drift
+on a shared machine hits all alike. Reported: medians of encoder ms per frame and decoder ms per
+part, and the ratio to ultralytics.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # as the other benches: no spinning on a shared CPU
+
+import argparse
+import functools
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from inspector.cli import main
+from inspector.engine.refine import SamRefiner
+from inspector.synth import BoardGenerator
+from tests.engine.refine.conftest import FILE_NAMES, reference_module, save_like_release
+
+BACKENDS = ("onnxruntime", "openvino")
+
+
+Times = tuple[float, float]  # wall ms, process CPU ms (all threads): steadier on a shared machine
+
+
+def ms(run: Callable[[], Any]) -> Times:
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return (time.perf_counter() - wall) * 1000.0, (time.process_time() - cpu) * 1000.0
+
+
+def exported(arch: str, folder: Path) -> tuple[Any, Path]:
+    """ultralytics' module and its exported pair (reused from ``folder`` when there)."""
+    model = reference_module(arch)
+    pair = folder / arch
+    if not (pair / "sam.json").is_file():
+        checkpoint = save_like_release(arch, model, folder / FILE_NAMES[arch])
+        assert (
+            main(["model", "export", str(checkpoint), "--arch", "sam", "--format", "onnx", "-o", str(pair)])
+            == 0
+        )
+    return model, pair
+
+
+def predictor(arch: str, model: Any) -> Any:
+    from ultralytics.models.sam.predict import Predictor, SAM2Predictor
+
+    kind = SAM2Predictor if arch.startswith("sam2") else Predictor
+    made = kind(overrides={"conf": 0.0, "imgsz": 1024, "verbose": False, "save": False})
+    threads = torch.get_num_threads()
+    made.setup_model(model=model, verbose=False)
+    torch.set_num_threads(threads)
+    return made
+
+
+def boxes_for(n: int, shape: tuple[int, int]) -> np.ndarray:
+    h, w = shape
+    rng = np.random.default_rng(1)
+    x1, y1 = rng.uniform(0, w * 0.6, n), rng.uniform(0, h * 0.6, n)
+    return np.stack([x1, y1, x1 + rng.uniform(40, w * 0.4, n), y1 + rng.uniform(40, h * 0.4, n)], 1).astype(
+        np.float32
+    )
+
+
+def measure(
+    arch: str, folder: Path, images: list[np.ndarray], args: argparse.Namespace
+) -> dict[str, tuple[list[Times], list[Times]]]:
+    model, pair = exported(arch, folder)
+    sides: dict[str, Any] = {"ultralytics": predictor(arch, model)}
+    sides.update({backend: SamRefiner.open(pair, backend, args.threads) for backend in BACKENDS})
+    times: dict[str, tuple[list[Times], list[Times]]] = {name: ([], []) for name in sides}
+    boxes = boxes_for(args.boxes, images[0].shape[:2])
+    with torch.inference_mode():
+        for side in sides.values():  # warm-up: first runs allocate and plan
+            run_frame(side, images[0], boxes[:1])
+        for _ in range(args.rounds):
+            for image in images:
+                for name, side in sides.items():
+                    encoder, decoder = run_frame(side, image, boxes)
+                    times[name][0].append(encoder)
+                    times[name][1].extend(decoder)
+    return times
+
+
+def run_frame(side: Any, image: np.ndarray, boxes: np.ndarray) -> tuple[Times, list[Times]]:
+    if isinstance(side, SamRefiner):
+        holder: list[Any] = []
+        encoder = ms(lambda: holder.append(side.embed(image)))
+        return encoder, [ms(functools.partial(side.mask, holder[0], box)) for box in boxes]
+    encoder = ms(lambda: side.set_image(image))
+    return encoder, [ms(functools.partial(side, bboxes=box[None])) for box in boxes]
+
+
+def medians(samples: list[Times]) -> Times:
+    return statistics.median(t[0] for t in samples), statistics.median(t[1] for t in samples)
+
+
+def report(arch: str, times: dict[str, tuple[list[Times], list[Times]]]) -> None:
+    (ref_enc, ref_enc_cpu), (ref_dec, ref_dec_cpu) = (medians(v) for v in times["ultralytics"])
+    for name, (enc, dec) in times.items():
+        (e, e_cpu), (d, d_cpu) = medians(enc), medians(dec)
+        encoder = f"{e:.0f} ({e_cpu:.0f}) | {e / ref_enc:.2f} ({e_cpu / ref_enc_cpu:.2f})"
+        decoder = f"{d:.1f} ({d_cpu:.1f}) | {d / ref_dec:.2f} ({d_cpu / ref_dec_cpu:.2f})"
+        print(f"| {arch} | {name} | {encoder} | {decoder} | {len(enc)} / {len(dec)} |", flush=True)
+
+
+def main_bench() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--archs", nargs="+", default=["sam-mobile", "sam2.1-t"])
+    parser.add_argument("--images", type=int, default=3)
+    parser.add_argument("--boxes", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pairs", type=Path, default=None, help="keep the exported pairs here")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    boards = BoardGenerator((640, 480), seed=0)
+    images = [boards.render(i)[0] for i in range(args.images)]
+    cpu = platform.processor() or platform.machine()
+    print(f"CPU: {cpu}, {os.cpu_count()} cores, threads {args.threads}, load {os.getloadavg()}")
+    columns = "encoder ms/frame wall (CPU) | ratio | decoder ms/part wall (CPU) | ratio"
+    print(f"| model | side | {columns} | frames / parts |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = args.pairs or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        for arch in args.archs:
+            report(arch, measure(arch, folder, images, args))
+
+
+if __name__ == "__main__":
+    main_bench()
