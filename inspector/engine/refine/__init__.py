@@ -1,12 +1,32 @@
 """SAM-family mask refinement (``engine.refine``): an exported encoder/decoder pair prompted by
-each detection's box, run by ONNX Runtime or OpenVINO with numpy and OpenCV (no torch)."""
+each detection's box, run by ONNX Runtime or OpenVINO with numpy and OpenCV (no torch).
+
+Exports are lazy: ``inspector.engine.config`` imports ``refine.config``, which runs this file, and
+``inspector check`` must not pull numpy-heavy runtimes, torch or OpenCV."""
 
 from __future__ import annotations
 
-from inspector.engine.refine.config import RefineConfig
-from inspector.engine.refine.engine import Engine, RefineCounts, RefiningEngine
-from inspector.engine.refine.pair import SamPair, is_sam_pair, read_pair
-from inspector.engine.refine.sam import SamRefiner
+from typing import TYPE_CHECKING
+
+from inspector.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from inspector.engine.refine.config import RefineConfig
+    from inspector.engine.refine.engine import RefineCounts, RefiningEngine
+    from inspector.engine.refine.pair import SamPair, is_sam_pair, read_pair
+    from inspector.engine.refine.sam import SamRefiner
+    from inspector.engine.refine.wrap import with_refinement
+
+_EXPORTS = {
+    "RefineConfig": "inspector.engine.refine.config",
+    "RefineCounts": "inspector.engine.refine.engine",
+    "RefiningEngine": "inspector.engine.refine.engine",
+    "SamPair": "inspector.engine.refine.pair",
+    "is_sam_pair": "inspector.engine.refine.pair",
+    "read_pair": "inspector.engine.refine.pair",
+    "SamRefiner": "inspector.engine.refine.sam",
+    "with_refinement": "inspector.engine.refine.wrap",
+}
 
 __all__ = [
     "RefineConfig",
@@ -19,12 +39,4 @@ __all__ = [
     "with_refinement",
 ]
 
-
-def with_refinement(engine: Engine, config: RefineConfig | None) -> Engine:
-    """``engine`` (loaded and warm) wrapped with refinement when ``engine.refine`` is configured,
-    its SAM pair loaded and warmed up too; else ``engine`` as it is."""
-    if config is None:
-        return engine
-    refining = RefiningEngine(engine, SamRefiner.open(config.model, config.backend, config.threads), config)
-    refining.warm_refiner()
-    return refining
+__getattr__ = lazy_exports(__name__, _EXPORTS)
