@@ -189,6 +189,10 @@ class InputWatcher:
         if self.recipe_refused:
             self._log.error("plc.trigger_with_unknown_recipe", part_id=part, requested=self._recipe_seen)
             self._failsafe(part, FailSafeCause.UNKNOWN_RECIPE, "triggered with an unknown recipe", now)
+            # Busy acks the trigger here too: without it a PLC that drops the trigger on busy, or
+            # raises the next one right after the result, may never show this side a low trigger.
+            if self._state.set_flag(StatusBit.BUSY, True):
+                self._status_changed()
             return
         if self.inflight:
             self._state.count(missed_triggers=1)
