@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import threading
 import time
 from pathlib import Path
@@ -30,7 +31,7 @@ class LeakingStage(threading.Thread):
     def __init__(self, mib_per_s: float) -> None:
         super().__init__(name="leaking-stage", daemon=True)
         self.mib_per_s = mib_per_s
-        self.kept: list[bytes] = []
+        self.kept: list[mmap.mmap] = []
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -39,7 +40,11 @@ class LeakingStage(threading.Thread):
         while not self.stop_event.wait(0.02):
             due = round(self.mib_per_s * (time.monotonic() - start) * MIB) - leaked
             if due > 0:
-                self.kept.append(b"\x01" * due)  # written bytes: resident, unlike calloc'd zeros
+                # Fresh anonymous pages, written so they are resident: a malloc'd buffer could reuse
+                # memory earlier tests freed in this process, and RSS would not rise with the leak.
+                pages = mmap.mmap(-1, due)
+                pages.write(b"\x01" * due)
+                self.kept.append(pages)
                 leaked += due
 
 
@@ -54,6 +59,8 @@ def leak_run(watchdog: RssWatchdog, mib_per_s: float, seconds: float) -> None:
     finally:
         stage.stop_event.set()
         stage.join(5)
+        for pages in stage.kept:
+            pages.close()
         stage.kept.clear()
 
 
