@@ -37,6 +37,24 @@ class Instances:
             np.zeros((0, *hw), bool),
         )
 
+    @staticmethod
+    def collected(
+        boxes: Sequence[tuple[float, float, float, float]],
+        scores: Sequence[float],
+        class_ids: Sequence[int],
+        masks: Sequence[np.ndarray],
+        hw: tuple[int, int],
+    ) -> Instances:
+        """Instances gathered one region at a time; empty (at ``hw``) when none was found."""
+        if not boxes:
+            return Instances.empty(hw)
+        return Instances(
+            np.asarray(boxes, np.float32),
+            np.asarray(scores, np.float32),
+            np.asarray(class_ids, np.int64),
+            np.stack(masks),
+        )
+
     def kept(self, keep: np.ndarray) -> Instances:
         return Instances(self.boxes[keep], self.scores[keep], self.class_ids[keep], self.masks[keep])
 

@@ -107,14 +107,7 @@ def as_instances(segmentation: np.ndarray, segments: list[Segment], keep_stuff: 
         scores.append(seg.score)
         ids.append(seg.label_id)
         masks.append(mask)
-    if not boxes:
-        return Instances.empty(hw)
-    return Instances(
-        np.asarray(boxes, np.float32),
-        np.asarray(scores, np.float32),
-        np.asarray(ids, np.int64),
-        np.stack(masks),
-    )
+    return Instances.collected(boxes, scores, ids, masks, hw)
 
 
 class DetrEngine(ArchEngine):

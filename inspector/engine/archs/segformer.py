@@ -68,14 +68,7 @@ def regions(class_map: np.ndarray, prob: np.ndarray, classes: int, min_area: int
             scores.append(float(prob[y : y + h, x : x + w][crop].mean()))
             ids.append(c)
             masks.append(mask)
-    if not boxes:
-        return Instances.empty(hw)
-    return Instances(
-        np.asarray(boxes, np.float32),
-        np.asarray(scores, np.float32),
-        np.asarray(ids, np.int64),
-        np.stack(masks),
-    )
+    return Instances.collected(boxes, scores, ids, masks, hw)
 
 
 class SegformerEngine(ArchEngine):
