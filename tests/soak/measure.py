@@ -13,11 +13,22 @@ MIB = 1024 * 1024
 
 def rss_mib(pid: int | str = "self") -> float:
     """VmRSS of process ``pid`` (this one by default), in MiB."""
+    return memory_mib(pid)[0]
+
+
+def memory_mib(pid: int | str = "self") -> tuple[float, float]:
+    """(VmRSS, RssAnon) of process ``pid`` in MiB. RSS counts the mapped library and model-file
+    pages too, which the kernel drops and reloads with page-cache pressure from other processes;
+    RssAnon is the heap alone, which is what a leak grows."""
+    found: dict[str, float] = {}
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise ValueError(f"no VmRSS for process {pid}")
+            key = line.split(":", 1)[0]
+            if key in ("VmRSS", "RssAnon"):
+                found[key] = int(line.split()[1]) / 1024
+    if len(found) < 2:
+        raise ValueError(f"no VmRSS/RssAnon for process {pid}")
+    return found["VmRSS"], found["RssAnon"]
 
 
 def gpu_mib(gpu_watchdog: object = None) -> dict[str, float] | None:
@@ -39,13 +50,14 @@ def gpu_mib(gpu_watchdog: object = None) -> dict[str, float] | None:
 
 
 class RssTrend:
-    """RSS of process ``pid`` sampled every few seconds; slopes of the first and the second half
-    (after warm-up) in MiB/h."""
+    """RSS and RssAnon of process ``pid`` sampled every few seconds; slopes of the first and the
+    second half (after warm-up) in MiB/h, the anonymous ones prefixed ``anon_``."""
 
     def __init__(self, pid: int | str = "self", period_s: float = 5.0) -> None:
         self.pid = pid
         self.period_s = period_s
         self.samples: list[tuple[float, float]] = []
+        self.anon_samples: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="soak-rss", daemon=True)
 
@@ -53,7 +65,10 @@ class RssTrend:
         t0 = time.monotonic()
         while not self._stop.wait(self.period_s):
             try:
-                self.samples.append((time.monotonic() - t0, rss_mib(self.pid)))
+                rss, anon = memory_mib(self.pid)
+                now = time.monotonic() - t0
+                self.samples.append((now, rss))
+                self.anon_samples.append((now, anon))
             except (OSError, ValueError):  # the process is gone (or a zombie): nothing to measure
                 return
 
@@ -63,7 +78,8 @@ class RssTrend:
     def stop(self) -> dict[str, float]:
         self._stop.set()
         self._thread.join(10)
-        return trend_figures(self.samples)
+        anon = {f"anon_{k}": v for k, v in trend_figures(self.anon_samples).items()}
+        return {**trend_figures(self.samples), **anon}
 
 
 def trend_figures(samples: list[tuple[float, float]]) -> dict[str, float]:

@@ -153,6 +153,7 @@ def run_daemon(args: argparse.Namespace, peer: PlcPeer, folder: Path) -> dict[st
         out["end"] = {"rss_mib": round(rss_mib(daemon.pid), 1) if daemon.proc.poll() is None else None}
         out["end"].update(trend.stop())
         out["rss_samples"] = [(round(t), round(v, 1)) for t, v in trend.samples]
+        out["anon_samples"] = [(round(t), round(v, 1)) for t, v in trend.anon_samples]
     finally:
         for plan in plans:
             plan.stop()
@@ -182,7 +183,7 @@ def merge(raw: dict[str, Any]) -> dict[str, Any]:
     report.setdefault("ended", (raw["harness_errors"] or ["no report from the daemon"])[0])
     for key in ("seconds", "captured", "answered", "verdicts_lost", "plc_verdicts_lost", "failsafe", "fps"):
         report.setdefault(key, 0)
-    for key in ("daemon_pid", "plc_peer_pid", "daemon_exit", "harness_errors", "rss_samples"):
+    for key in ("daemon_pid", "plc_peer_pid", "daemon_exit", "harness_errors", "rss_samples", "anon_samples"):
         report[key] = raw.get(key)
     return report
 
@@ -206,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     report = run(args)
     text = json.dumps(report, indent=1, default=str)
-    print(json.dumps({k: v for k, v in report.items() if k != "rss_samples"}, indent=1, default=str))
+    print(json.dumps({k: v for k, v in report.items() if not k.endswith("_samples")}, indent=1, default=str))
     if args.json is not None:
         args.json.write_text(text)
     print(
@@ -216,7 +217,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{report['faults']['camera_faults']} camera, "
         f"daemon RSS {report['start'].get('rss_mib')} -> {report['end'].get('rss_mib')} MiB, "
         f"second half {report['end'].get('second_half_slope_mib_per_h')}"
-        f" ± {report['end'].get('second_half_slope_stderr_mib_per_h')} MiB/h: "
+        f" ± {report['end'].get('second_half_slope_stderr_mib_per_h')} MiB/h "
+        f"(anonymous {report['end'].get('anon_second_half_slope_mib_per_h')}"
+        f" ± {report['end'].get('anon_second_half_slope_stderr_mib_per_h')}): "
         + ("OK" if report["ok"] else "FAILED"),
         file=sys.stderr,
     )

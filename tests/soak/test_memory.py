@@ -80,6 +80,8 @@ def test_rss_of_another_process_and_the_slopes_of_its_trend() -> None:
     try:
         assert child.stdout is not None and child.stdout.readline() == "up\n"  # running, not just forked
         assert 1.0 < measure.rss_mib(child.pid) < 200.0
+        rss, anon = measure.memory_mib(child.pid)
+        assert 0.0 < anon < rss  # the interpreter's own heap is part of its resident set
     finally:
         child.kill()
         child.wait(10)
