@@ -1,8 +1,9 @@
-"""SAM-family refinement cost on the CPU: the exported pair on ONNX Runtime and OpenVINO (f32) vs
-ultralytics' SAM predictor, same random weights, same frames, same box prompts.
+"""SAM-family refinement cost on the CPU: the exported pair on ONNX Runtime (f32) and OpenVINO (f32,
+and bf16 where the CPU runs it) vs ultralytics' SAM predictor (torch f32), same random weights,
+same frames, same box prompts.
 
     PYTHONPATH=. python tests/bench/bench_refine.py [--archs sam-mobile sam2.1-t]
-        [--images 3] [--boxes 4] [--rounds 2] [--threads 2] [--pairs DIR]
+        [--images 3] [--boxes 4] [--rounds 2] [--threads 2] [--pairs DIR] [--precisions f32 bf16]
 
 Weights: seeded random models from ultralytics' builders, saved as the released ``.pt`` files are
 and exported with ``inspector model export --arch sam`` (``--pairs DIR`` keeps the exports between
@@ -38,7 +39,12 @@ from inspector.engine.refine import SamRefiner
 from inspector.synth import BoardGenerator
 from tests.engine.refine.conftest import FILE_NAMES, reference_module, save_like_release
 
-BACKENDS = ("onnxruntime", "openvino")
+# (side name, backend, precision); bf16 only where the CPU runs it (AVX-512-BF16 or AMX)
+SIDES = (
+    ("onnxruntime", "onnxruntime", "f32"),
+    ("openvino", "openvino", "f32"),
+    ("openvino bf16", "openvino", "bf16"),
+)
 
 
 Times = tuple[float, float]  # wall ms, process CPU ms (all threads): steadier on a shared machine
@@ -88,7 +94,9 @@ def measure(
 ) -> dict[str, tuple[list[Times], list[Times]]]:
     model, pair = exported(arch, folder)
     sides: dict[str, Any] = {"ultralytics": predictor(arch, model)}
-    sides.update({backend: SamRefiner.open(pair, backend, args.threads) for backend in BACKENDS})
+    for name, backend, precision in SIDES:
+        if precision in args.precisions:
+            sides[name] = SamRefiner.open(pair, backend, args.threads, precision)
     times: dict[str, tuple[list[Times], list[Times]]] = {name: ([], []) for name in sides}
     boxes = boxes_for(args.boxes, images[0].shape[:2])
     with torch.inference_mode():
@@ -133,6 +141,7 @@ def main_bench() -> None:
     parser.add_argument("--images", type=int, default=3)
     parser.add_argument("--boxes", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--precisions", nargs="+", default=["f32", "bf16"], help="f32 and/or bf16 (OpenVINO)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--pairs", type=Path, default=None, help="keep the exported pairs here")
     args = parser.parse_args()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from inspector.section import Section
 
@@ -36,8 +37,30 @@ class RefineConfig(Section):
         "detector's mask and are counted as unrefined (stats event, /metrics).",
     )
     backend: Literal["onnxruntime", "openvino"] = Field(
-        "onnxruntime", description="What runs the SAM graphs on the CPU: onnxruntime or openvino (f32)."
+        "onnxruntime", description="What runs the SAM graphs on the CPU: onnxruntime or openvino."
+    )
+    precision: Literal["f32", "bf16"] = Field(
+        "f32",
+        description="Precision of the SAM graphs: f32, or bf16 (backend openvino, CPUs with "
+        "AVX-512-BF16 or AMX; about half the encoder's time), checked against f32 at start.",
+    )
+    check_iou: float = Field(
+        0.9,
+        ge=0.0,
+        le=1.0,
+        description="At start, bf16 masks of check boxes on a check frame are compared with f32's; "
+        "the worst mask IoU below this refuses to start (0 skips the check).",
     )
     threads: int | None = Field(
         None, ge=1, le=256, description="Inference threads of the SAM graphs (empty = the runtime's default)."
     )
+
+    @model_validator(mode="after")
+    def _precision_has_a_runtime(self) -> RefineConfig:
+        if self.precision != "f32" and self.backend != "openvino":
+            raise PydanticCustomError(
+                "refine_precision",
+                "precision {precision} runs on backend openvino only (backend is {backend})",
+                {"precision": self.precision, "backend": self.backend},
+            )
+        return self

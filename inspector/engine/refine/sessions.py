@@ -1,5 +1,5 @@
-"""The SAM pair's two graphs in a CPU runtime (ONNX Runtime or OpenVINO f32): name → array in,
-arrays out. No torch here."""
+"""The SAM pair's two graphs in a CPU runtime (ONNX Runtime f32, OpenVINO f32 or bf16): name →
+array in, arrays out. No torch here."""
 
 from __future__ import annotations
 
@@ -16,7 +16,9 @@ from inspector.errors import ModelError
 Graph = Callable[[Mapping[str, np.ndarray]], list[np.ndarray]]
 
 
-def onnxruntime_graph(path: Path, threads: int | None) -> Graph:
+def onnxruntime_graph(path: Path, threads: int | None, precision: str = "f32") -> Graph:
+    if precision != "f32":  # the config refuses it first; this is for callers that skip the config
+        raise ModelError(f"engine.refine.precision {precision}: ONNX Runtime runs the SAM graphs in f32 only")
     ort = require("onnxruntime", "onnxruntime")
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -39,17 +41,28 @@ def onnxruntime_graph(path: Path, threads: int | None) -> Graph:
     return run
 
 
-def openvino_graph(path: Path, threads: int | None) -> Graph:
+def openvino_graph(path: Path, threads: int | None, precision: str = "f32") -> Graph:
     ov = import_openvino()  # without its usage telemetry (a line PC must not phone home)
     core = ov.Core()
-    # f32 set explicitly: the CPU plugin's default is bf16 on CPUs with AMX/AVX-512-BF16
-    settings: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+    # The hint is always set: the CPU plugin's default is bf16 on CPUs with AMX/AVX-512-BF16
+    settings: dict[str, Any] = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         settings["INFERENCE_NUM_THREADS"] = threads
+    capabilities = [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+    if precision == "bf16" and "BF16" not in capabilities:
+        raise ModelError(
+            f"engine.refine.precision bf16: this CPU ({core.get_property('CPU', 'FULL_DEVICE_NAME')}) "
+            f"cannot run it (OpenVINO capabilities: {', '.join(capabilities)}); use f32"
+        )
     try:
         compiled = core.compile_model(core.read_model(str(path)), "CPU", settings)
     except Exception as exc:
         raise ModelError(f"SAM model file {path}: OpenVINO cannot load it ({str(exc)[:200]})") from None
+    ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+    if {"float32": "f32", "bfloat16": "bf16"}.get(ran, ran) != precision:
+        raise ModelError(
+            f"engine.refine.precision {precision}: OpenVINO ran {ran} instead on this CPU; use f32"
+        )
     request = compiled.create_infer_request()
     outputs = compiled.outputs
 
@@ -60,11 +73,11 @@ def openvino_graph(path: Path, threads: int | None) -> Graph:
     return run
 
 
-RUNTIMES: Mapping[str, Callable[[Path, int | None], Graph]] = {
+RUNTIMES: Mapping[str, Callable[[Path, int | None, str], Graph]] = {
     "onnxruntime": onnxruntime_graph,
     "openvino": openvino_graph,
 }
 
 
-def open_graph(path: Path, backend: str, threads: int | None) -> Graph:
-    return RUNTIMES[backend](path, threads)
+def open_graph(path: Path, backend: str, threads: int | None, precision: str = "f32") -> Graph:
+    return RUNTIMES[backend](path, threads, precision)
