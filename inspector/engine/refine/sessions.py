@@ -45,13 +45,7 @@ def openvino_graph(path: Path, threads: int | None, precision: str = "f32") -> G
     ov = import_openvino()  # without its usage telemetry (a line PC must not phone home)
     core = ov.Core()
     # The hint is always set: the CPU plugin's default is bf16 on CPUs with AMX/AVX-512-BF16
-    settings: dict[str, Any] = {
-        "INFERENCE_PRECISION_HINT": precision,
-        "PERFORMANCE_HINT": "LATENCY",
-        # Subnormal floats flushed to zero: attention's softmax tails make many, and on x86 each
-        # costs a slow microcode path (SAM 2.1-t's encoder 4.25 -> 3.24 s here, masks unchanged).
-        "CPU_DENORMALS_OPTIMIZATION": True,
-    }
+    settings: dict[str, Any] = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         settings["INFERENCE_NUM_THREADS"] = threads
     capabilities = [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
