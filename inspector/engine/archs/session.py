@@ -15,8 +15,8 @@ import torch
 
 from inspector.engine.archs.files import ArchFile
 from inspector.engine.backends.onnxruntime import session_for
-from inspector.engine.backends.openvino import HINT, RAN, check_capability, compile_settings
-from inspector.engine.backends.openvino_model import import_openvino
+from inspector.engine.backends.openvino import HINT, check_capability, compile_settings
+from inspector.engine.backends.openvino_model import RAN, import_openvino
 from inspector.engine.backends.registry import installed
 from inspector.engine.config import EngineConfig
 from inspector.engine.formats import FileKind

@@ -22,7 +22,9 @@ import numpy as np
 import torch
 
 from inspector.engine.backends.openvino_model import (
+    RAN,
     ReadModel,
+    cpu_capabilities,
     import_openvino,
     model_info,
     read_openvino_model,
@@ -39,7 +41,6 @@ log = get_logger("inspector.engine")
 
 HINT = {"f32": "f32", "bf16": "bf16", "f16": "f16", "int8": "f32"}  # int8: f32 for the unquantised parts
 CAPABILITY = {"bf16": "BF16", "f16": "FP16"}  # OPTIMIZATION_CAPABILITIES a precision needs
-RAN = {"f32": "f32", "float32": "f32", "bf16": "bf16", "bfloat16": "bf16", "f16": "f16", "float16": "f16"}
 F32_REFERENCE_SUFFIX = "-f32"  # int8 export: <name>.xml (quantised) and <name>-f32.xml beside it
 
 
@@ -79,10 +80,6 @@ class OpenVinoNetwork:
         if self.ready_rows:
             preds = rows_as_pairs(preds, len(self.info.names))
         return preds, protos
-
-
-def cpu_capabilities(core: Any) -> list[str]:
-    return [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
 
 
 def compile_settings(config: EngineConfig, precision: str) -> dict[str, Any]:

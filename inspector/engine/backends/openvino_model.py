@@ -28,6 +28,14 @@ from inspector.engine.loaders import ModelInfo
 from inspector.errors import ModelError
 
 HOW = "ultralytics (format=openvino or onnx) or `inspector model export --format openvino`"
+# The precision a compiled model reports (INFERENCE_PRECISION_HINT's type name), as configured
+RAN = {"f32": "f32", "float32": "f32", "bf16": "bf16", "bfloat16": "bf16", "f16": "f16", "float16": "f16"}
+
+
+def cpu_capabilities(core: Any) -> list[str]:
+    return [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+
+
 METADATA_SECTION = "framework"  # rt_info section holding the metadata (as OpenVINO's ONNX reader names it)
 ARCH_OF_FAMILY = {"yolov8": "yolov8-seg", "yolo11": "yolo11-seg", "yolo26": "yolo26-seg"}
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from inspector.engine.backends.extras import require
-from inspector.engine.backends.openvino_model import import_openvino
+from inspector.engine.backends.openvino_model import RAN, cpu_capabilities, import_openvino
 from inspector.errors import ModelError
 
 Graph = Callable[[Mapping[str, np.ndarray]], list[np.ndarray]]
@@ -48,7 +48,7 @@ def openvino_graph(path: Path, threads: int | None, precision: str = "f32") -> G
     settings: dict[str, Any] = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY"}
     if threads:
         settings["INFERENCE_NUM_THREADS"] = threads
-    capabilities = [str(c) for c in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+    capabilities = cpu_capabilities(core)
     if precision == "bf16" and "BF16" not in capabilities:
         raise ModelError(
             f"engine.refine.precision bf16: this CPU ({core.get_property('CPU', 'FULL_DEVICE_NAME')}) "
@@ -59,7 +59,7 @@ def openvino_graph(path: Path, threads: int | None, precision: str = "f32") -> G
     except Exception as exc:
         raise ModelError(f"SAM model file {path}: OpenVINO cannot load it ({str(exc)[:200]})") from None
     ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
-    if {"float32": "f32", "bfloat16": "bf16"}.get(ran, ran) != precision:
+    if RAN.get(ran, ran) != precision:
         raise ModelError(
             f"engine.refine.precision {precision}: OpenVINO ran {ran} instead on this CPU; use f32"
         )

@@ -21,7 +21,9 @@ from tests.support.parts import BlobEngine
 
 def cpu_runs_bf16() -> bool:
     ov = pytest.importorskip("openvino")
-    return "BF16" in [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
+    from inspector.engine.backends.openvino_model import cpu_capabilities
+
+    return "BF16" in cpu_capabilities(ov.Core())
 
 
 @pytest.fixture(scope="module")
