@@ -10,9 +10,11 @@ and exported with ``inspector model export --arch sam`` (``--pairs DIR`` keeps t
 runs). Frames: 640x480 synthetic PCB boards. Per frame the encoder runs once (ultralytics:
 ``set_image``; inspector: letterbox + encoder graph), then the decoder once per box (ultralytics:
 one predictor call with ``bboxes``, its masks at frame size; inspector: decoder graph + crop and
-upsampling to the frame). Each round runs every side on every frame, one after the other, so drift
-on a shared machine hits all alike. Reported: medians of encoder ms per frame and decoder ms per
-part, and the ratio to ultralytics.
+upsampling to the frame). Each side runs in a process of its own (spawned, each with its own thread
+pools): compiled OpenVINO models and torch in one process slowed each other when idle ones existed.
+Each round runs every side on every frame, one after the other, so drift on a shared machine hits
+all alike. Reported: medians of encoder ms per frame and decoder ms per part, and the ratio to
+ultralytics.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # as the other benches: no 
 
 import argparse
 import functools
+import multiprocessing as mp
 import platform
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -89,25 +93,57 @@ def boxes_for(n: int, shape: tuple[int, int]) -> np.ndarray:
     )
 
 
+def open_side(arch: str, pair: Path, side: str, threads: int) -> Any:
+    """One side, built in the process that runs it."""
+    torch.set_num_threads(threads)
+    if side == "ultralytics":
+        return predictor(arch, reference_module(arch))
+    backend, precision = next((b, p) for name, b, p in SIDES if name == side)
+    return SamRefiner.open(pair, backend, threads, precision)
+
+
+def serve_side(conn: Connection, arch: str, pair: Path, side: str, threads: int) -> None:
+    """Child process: open the side, then run the frames the parent sends until it sends None."""
+    runner = open_side(arch, pair, side, threads)
+    conn.send("ready")
+    with torch.inference_mode():
+        while (job := conn.recv()) is not None:
+            conn.send(run_frame(runner, *job))
+
+
 def measure(
     arch: str, folder: Path, images: list[np.ndarray], args: argparse.Namespace
 ) -> dict[str, tuple[list[Times], list[Times]]]:
-    model, pair = exported(arch, folder)
-    sides: dict[str, Any] = {"ultralytics": predictor(arch, model)}
-    for name, backend, precision in SIDES:
-        if precision in args.precisions:
-            sides[name] = SamRefiner.open(pair, backend, args.threads, precision)
-    times: dict[str, tuple[list[Times], list[Times]]] = {name: ([], []) for name in sides}
+    _, pair = exported(arch, folder)
+    names = ["ultralytics"] + [name for name, _, precision in SIDES if precision in args.precisions]
+    spawn = mp.get_context("spawn")
+    links: dict[str, Connection] = {}
+    children = []
+    for name in names:
+        parent, child = spawn.Pipe()
+        process = spawn.Process(target=serve_side, args=(child, arch, pair, name, args.threads))
+        process.start()
+        links[name] = parent
+        children.append(process)
+    times: dict[str, tuple[list[Times], list[Times]]] = {name: ([], []) for name in names}
     boxes = boxes_for(args.boxes, images[0].shape[:2])
-    with torch.inference_mode():
-        for side in sides.values():  # warm-up: first runs allocate and plan
-            run_frame(side, images[0], boxes[:1])
+    try:
+        for link in links.values():
+            assert link.recv() == "ready"
+            link.send((images[0], boxes[:1]))  # warm-up: first runs allocate and plan
+            link.recv()
         for _ in range(args.rounds):
             for image in images:
-                for name, side in sides.items():
-                    encoder, decoder = run_frame(side, image, boxes)
+                for name, link in links.items():
+                    link.send((image, boxes))
+                    encoder, decoder = link.recv()
                     times[name][0].append(encoder)
                     times[name][1].extend(decoder)
+    finally:
+        for link in links.values():
+            link.send(None)
+        for process in children:
+            process.join(timeout=60)
     return times
 
 
