@@ -1,9 +1,12 @@
 """Shared fixtures. The autouse ``no_leftovers`` fixture fails any test that leaves
-a thread or a child process running."""
+a thread or a child process running; ``logging_outlives_capture`` keeps the log handler off
+streams pytest closed."""
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -65,6 +68,21 @@ def no_leftovers() -> Iterator[None]:
     threads = [t.name for t in _new_threads(threads_before)]
     children = sorted(_child_pids() - children_before)
     pytest.fail(f"test left running: threads={threads} child processes={children}")
+
+
+@pytest.fixture(autouse=True)
+def logging_outlives_capture() -> Iterator[None]:
+    """A test that configures logging while pytest captures its output (``capsys``, the CLI's
+    ``main``) leaves the root handler writing to that capture, which pytest closes after the test;
+    threads of later tests then print "Logging error: I/O operation on closed file". Torn down
+    after the capture fixtures (autouse fixtures are set up first), this points such a handler
+    at the real stderr."""
+    yield
+    for handler in logging.getLogger().handlers:
+        stream = getattr(handler, "stream", None)
+        if isinstance(handler, logging.StreamHandler) and getattr(stream, "closed", False):
+            with handler.lock or threading.Lock():  # setStream would flush the closed stream
+                handler.stream = sys.__stderr__
 
 
 # ---------------------------------------------------------------------------
