@@ -3,8 +3,7 @@
 The tables drive the encoding of what the daemon writes (status words, result blocks), the
 decoding of what it reads (the PLC's inputs; the simulator reads result blocks back), the
 area lengths the config checks, and the generated tables in ``deploy/plc-register-map.md``
-(``python -m inspector.plc.registers --markdown`` prints them; ``--update FILE`` rewrites them
-in place between their marker comments).
+(``inspector.plc.register_doc`` writes them).
 
 Words are unsigned 16-bit; 32-bit values are two registers, high word first; float32
 measurements are IEEE 754, high word first (REAL, ABCD order); times are in tenths of a
@@ -13,15 +12,11 @@ millisecond, saturating at 65535.
 
 from __future__ import annotations
 
-import argparse
 import math
-import re
 import struct
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 U16_MAX = 0xFFFF
@@ -288,60 +283,3 @@ def decode(area: RegisterArea, block: Sequence[int], reals: int = 0) -> dict[str
         else:
             values[f.key] = block[at]
     return values
-
-
-# The generated tables of deploy/plc-register-map.md ------------------------------------------------
-
-MARK_BEGIN = "<!-- generated from inspector/plc/registers.py: {key} -->"
-MARK_END = "<!-- end generated: {key} -->"
-DEFAULT_REALS = 4  # the default of plc.registers.measurements, for the 'default address' column
-
-
-def _span(start: int, length: int) -> str:
-    return str(start) if length == 1 else f"{start}–{start + length - 1}"
-
-
-def markdown_table(area: RegisterArea) -> str:
-    """The area's table: offset, default address, name, type, meaning."""
-    lines = ["| offset | default address | name | type | meaning |", "|---|---|---|---|---|"]
-    for f in area.fields:
-        if f.encoding is Encoding.REALS:
-            offset = f"{f.offset}…"
-            address = _span(area.default_start + f.offset, 2 * DEFAULT_REALS)
-        else:
-            offset = _span(f.offset, f.length)
-            address = _span(area.default_start + f.offset, f.length)
-        kind = f.encoding.value
-        if f.encoding is Encoding.UDINT:
-            kind += f" (high word at {area.default_start + f.offset})"
-        lines.append(f"| {offset} | {address} | {f.label} | {kind} | {f.meaning} |")
-    return "\n".join(lines)
-
-
-def render_document(text: str) -> str:
-    """``text`` with every area's table between its markers replaced by the generated one."""
-    for area in AREAS:
-        begin, end = MARK_BEGIN.format(key=area.config_key), MARK_END.format(key=area.config_key)
-        pattern = re.compile(re.escape(begin) + r"\n.*?\n" + re.escape(end), re.DOTALL)
-        if len(pattern.findall(text)) != 1:
-            raise ValueError(f"expected one generated table for {area.config_key!r} ({begin} … {end})")
-        start, stop = pattern.search(text).span()  # type: ignore[union-attr]  # found just above
-        text = f"{text[:start]}{begin}\n{markdown_table(area)}\n{end}{text[stop:]}"
-    return text
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m inspector.plc.registers", description=__doc__)
-    parser.add_argument("--markdown", action="store_true", help="print every area's table")
-    parser.add_argument("--update", type=Path, metavar="FILE", help="rewrite the tables in FILE")
-    args = parser.parse_args(argv)
-    if args.update is not None:
-        args.update.write_text(render_document(args.update.read_text(encoding="utf-8")), encoding="utf-8")
-    if args.markdown or args.update is None:
-        for area in AREAS:
-            print(f"{area.config_key}\n\n{markdown_table(area)}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from inspector.plc.config import PLC_INPUTS_LEN, STATUS_LEN, RegisterMap
-from inspector.plc.registers import AREAS, PLC_INPUTS, RESULT, STATUS, decode, encode, main, render_document
+from inspector.plc.register_doc import main, render_document
+from inspector.plc.registers import AREAS, PLC_INPUTS, RESULT, STATUS, decode, encode
 
 MAP = Path(__file__).resolve().parents[2] / "deploy" / "plc-register-map.md"
 
@@ -16,7 +17,7 @@ def test_deployed_register_map_matches_the_table() -> None:
     text = MAP.read_text(encoding="utf-8")
     assert render_document(text) == text, (
         "deploy/plc-register-map.md differs from inspector/plc/registers.py: run "
-        "`python -m inspector.plc.registers --update deploy/plc-register-map.md`"
+        "`python -m inspector.plc.register_doc --update deploy/plc-register-map.md`"
     )
 
 
