@@ -41,6 +41,14 @@ USERS = [
 ]
 
 
+async def recipe_manager(client: Any) -> tuple[Any, int]:
+    """The vision system's RecipeManagement node, and the MachineVision namespace's index."""
+    await client.load_data_type_definitions()
+    system = await vision_system(client)
+    mv = await client.get_namespace_index(MV_URI)
+    return await system.get_child(f"{mv}:RecipeManagement"), mv
+
+
 def test_a_generic_client_finds_the_vision_system_by_its_type() -> None:
     from asyncua import Client
 
@@ -75,10 +83,7 @@ def test_an_operator_selects_a_recipe_by_prepare_recipe(monkeypatch: pytest.Monk
         client.set_user("op")
         client.set_password("op-secret")
         async with client:
-            await client.load_data_type_definitions()
-            system = await vision_system(client)
-            mv = await client.get_namespace_index(MV_URI)
-            manager = await system.get_child(f"{mv}:RecipeManagement")
+            manager, mv = await recipe_manager(client)
             out = await manager.call_method(
                 f"{mv}:PrepareRecipe",
                 ua.RecipeIdExternalDataType(Id="pcb-b"),
@@ -122,10 +127,7 @@ def test_a_client_that_is_no_operator_cannot_select_a_recipe(
             client.set_user(user)
             client.set_password("viewer-secret")
         async with client:
-            await client.load_data_type_definitions()
-            system = await vision_system(client)
-            mv = await client.get_namespace_index(MV_URI)
-            manager = await system.get_child(f"{mv}:RecipeManagement")
+            manager, mv = await recipe_manager(client)
             with pytest.raises(ua.UaStatusCodeError, match="BadUserAccessDenied"):
                 await manager.call_method(f"{mv}:PrepareProduct", ua.ProductIdDataType(Id="2"))
 
