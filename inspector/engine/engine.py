@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,7 +15,7 @@ from inspector.engine.archs.registry import open_arch_engine
 from inspector.engine.backends.registry import open_network
 from inspector.engine.config import EngineConfig
 from inspector.engine.families.topk import select_end_to_end
-from inspector.engine.letterbox import Letterbox, apply_letterbox, plan_letterbox
+from inspector.engine.letterbox import Letterbox, apply_letterbox, plan_letterbox, rgb_planes
 from inspector.engine.loaders import ModelInfo
 from inspector.engine.masks import MaskBuilder
 from inspector.engine.metadata import DEMO_MODEL
@@ -93,6 +94,12 @@ class Engine:
 
     def to_input(self, frames: Sequence[np.ndarray], plans: list[Letterbox]) -> torch.Tensor:
         boxed = [apply_letterbox(f, p) for f, p in zip(frames, plans, strict=False)]
+        if (
+            self.device.type == "cpu"
+            and self.dtype == torch.float32
+            and self.layout == torch.contiguous_format
+        ):
+            return torch.from_numpy(rgb_planes(boxed))  # one pass over each frame, same values
         batch = torch.from_numpy(boxed[0][None] if len(boxed) == 1 else np.stack(boxed))
         if self.device.type == "cuda":
             batch = batch.pin_memory().to(self.device, non_blocking=True)
@@ -140,9 +147,8 @@ class Engine:
         rows = choose(pred.float(), len(self.names), self.nms)
         boxes = boxes_to_original(rows[:, :4], plan)
         masks, keep = self.masks.build(protos, rows[:, 6:], boxes, plan.orig_hw)
-        # As ultralytics does, an instance whose mask is empty is dropped.
-        if not bool(keep.all()):
-            rows, boxes, masks = rows[keep], boxes[keep], masks[keep]
+        if not bool(keep.all()):  # the masks are the kept ones already
+            rows, boxes = rows[keep], boxes[keep]
         dets = Detections(
             boxes=boxes.contiguous(),
             scores=rows[:, 4].contiguous(),
@@ -171,38 +177,40 @@ def load_engine(config: EngineConfig) -> Engine | ArchEngine:
     engine = Engine(network, config)
     engine.warmup()
     info = engine.info
-    log.info(
-        "engine_loaded",
-        model=info.path,
-        format=info.format,
+    log_loaded(
+        info,
+        device,
+        engine.precision,
+        engine.imgsz,
+        t0,
         backend=backend.name,
         backend_reason=backend.reason,
-        arch=info.arch,
         scale=info.scale,
         end2end=info.end2end,
-        classes=list(info.names),
-        device=str(device),
-        precision=engine.precision,  # logged so a silently missing FP16 shows up
-        imgsz=list(engine.imgsz),
         threads=torch.get_num_threads() if device.type == "cpu" else None,
-        load_ms=round(ms_since(t0), 1),
     )
     return engine
 
 
 def warmed_arch_engine(engine: ArchEngine, device: torch.device, t0: float) -> ArchEngine:
     engine.warmup()
-    info = engine.info
+    log_loaded(engine.info, device, engine.precision, engine.imgsz, t0, backend=engine.backend)
+    return engine
+
+
+def log_loaded(
+    info: ModelInfo, device: torch.device, precision: str, imgsz: Sequence[int], t0: float, **extra: Any
+) -> None:
+    """The one ``engine_loaded`` event, for every kind of engine."""
     log.info(
         "engine_loaded",
         model=info.path,
         format=info.format,
-        backend=engine.backend,
         arch=info.arch,
         classes=list(info.names),
         device=str(device),
-        precision=engine.precision,
-        imgsz=list(engine.imgsz),
+        precision=precision,  # logged so a silently missing FP16 shows up
+        imgsz=list(imgsz),
         load_ms=round(ms_since(t0), 1),
+        **extra,
     )
-    return engine

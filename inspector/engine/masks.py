@@ -95,28 +95,34 @@ class MaskBuilder:
     def build(
         self, protos: torch.Tensor, coeffs: torch.Tensor, boxes: torch.Tensor, orig_hw: tuple[int, int]
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Bool masks (N, H, W) for boxes (N, 4) in original pixels (False outside a box), and
-        which of them are not empty (N,) — known from the box windows, without scanning N x H x W."""
+        """Bool masks (K, H, W) of the boxes (N, 4, original pixels) whose mask is not empty (False
+        outside a box), and which those are (N,): as ultralytics does, an instance whose mask is
+        empty is dropped. Emptiness is known from the box windows, without scanning N x H x W."""
         n = coeffs.shape[0]
         if n == 0 or protos.device.type != "cpu":
-            return self._build_torch(protos, coeffs, boxes, orig_hw)
+            masks, keep = self._build_torch(protos, coeffs, boxes, orig_hw)
+            return (masks if bool(keep.all()) else masks[keep]), keep
         # On the CPU the per-box loop runs in numpy (same float32 products, same masks): a torch op
         # costs several microseconds of dispatch, and with ~50 boxes a frame that was half the time.
+        # The frame-sized array is made once the kept ones are known: no second copy to drop some.
         c, mh, mw = protos.shape
         rs = self.resize((mh, mw), orig_hw)
         rows, cols = rs.rows.numpy(), rs.cols.numpy()
         logits = (coeffs.float() @ protos.float().view(c, -1)).view(n, mh, mw).numpy()
-        h, w = orig_hw
-        masks = np.zeros((n, h, w), dtype=bool)
-        nonempty = np.zeros(n, dtype=bool)
+        found: list[tuple[tuple[int, int, int, int], np.ndarray]] = []
+        kept = np.zeros(n, dtype=bool)
         for i, window in enumerate(box_windows(boxes, orig_hw, rs)):
             if window is None:
                 continue
             (y0, y1, x0, x1), (ys, ye, xs, xe) = window
             inside = rows[y0:y1, ys:ye] @ logits[i, ys:ye, xs:xe] @ cols[x0:x1, xs:xe].T > 0
-            masks[i, y0:y1, x0:x1] = inside
-            nonempty[i] = inside.any()
-        return torch.from_numpy(masks), torch.from_numpy(nonempty)
+            if inside.any():
+                kept[i] = True
+                found.append(((y0, y1, x0, x1), inside))
+        frames = np.zeros((len(found), *orig_hw), dtype=bool)
+        for k, ((y0, y1, x0, x1), inside) in enumerate(found):
+            frames[k, y0:y1, x0:x1] = inside
+        return torch.from_numpy(frames), torch.from_numpy(kept)
 
     def _build_torch(
         self, protos: torch.Tensor, coeffs: torch.Tensor, boxes: torch.Tensor, orig_hw: tuple[int, int]
