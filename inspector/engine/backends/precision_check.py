@@ -63,7 +63,8 @@ def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return inter / (area_a[:, None] + area_b[None, :] - inter).clamp(min=1e-9)
 
 
-def mask_iou(a: torch.Tensor, b: torch.Tensor) -> float:
+def mask_iou(a: torch.Tensor | np.ndarray, b: torch.Tensor | np.ndarray) -> float:
+    """IoU of two bool masks (torch or numpy); 1.0 when both are empty."""
     union = int((a | b).sum())
     return 1.0 if union == 0 else int((a & b).sum()) / union
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inspector.engine.backends.precision_check import warmup_frame
+from inspector.engine.backends.precision_check import mask_iou, warmup_frame
 from inspector.engine.refine.sam import SamRefiner
 from inspector.errors import ModelError
 
@@ -42,9 +42,8 @@ def compare_refiners(candidate: SamRefiner, reference: SamRefiner) -> RefineChec
     worst, compared = 1.0, 0
     for box in check_boxes(*CHECK_HW):
         a, b = candidate.mask(got, box)[0], reference.mask(want, box)[0]
-        union = int((a | b).sum())
-        if union:
-            worst = min(worst, int((a & b).sum()) / union)
+        if (a | b).any():  # both empty: nothing to compare
+            worst = min(worst, mask_iou(a, b))
             compared += 1
     return RefineCheck(worst, compared)
 
