@@ -54,12 +54,6 @@ class RefineConfig(Section):
     threads: int | None = Field(
         None, ge=1, le=256, description="Inference threads of the SAM graphs (empty = the runtime's default)."
     )
-    cache_dir: Path | None = Field(
-        None,
-        description="Where OpenVINO keeps the SAM graphs compiled (empty = an openvino-cache folder in "
-        "the pair's folder): SAM 2's encoder takes OpenVINO about two minutes to compile from ONNX, a "
-        "cached one loads in a second. Unused by onnxruntime.",
-    )
 
     @model_validator(mode="after")
     def _precision_has_a_runtime(self) -> RefineConfig:

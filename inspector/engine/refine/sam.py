@@ -70,17 +70,10 @@ class SamRefiner:
         self._decoder = decoder
 
     @classmethod
-    def open(
-        cls,
-        path: Path,
-        backend: str,
-        threads: int | None = None,
-        precision: str = "f32",
-        cache_dir: Path | None = None,
-    ) -> SamRefiner:
+    def open(cls, path: Path, backend: str, threads: int | None = None, precision: str = "f32") -> SamRefiner:
         pair = read_pair(path)
-        encoder = open_graph(pair.encoder, backend, threads, precision, cache_dir)
-        return cls(pair, encoder, open_graph(pair.decoder, backend, threads, precision, cache_dir))
+        encoder = open_graph(pair.encoder, backend, threads, precision)
+        return cls(pair, encoder, open_graph(pair.decoder, backend, threads, precision))
 
     def embed(self, bgr: np.ndarray) -> Embedded:
         start = time.perf_counter()

@@ -1,13 +1,8 @@
 """The SAM pair's two graphs in a CPU runtime (ONNX Runtime f32, OpenVINO f32 or bf16): name →
-array in, arrays out. No torch here.
-
-OpenVINO compiles through its model cache: converting SAM 2.1-t's encoder from ONNX took it 125–134 s
-on two cores (its ONNX frontend's transformations), loading the compiled blob 0.4 s."""
+array in, arrays out. No torch here."""
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,20 +11,12 @@ import numpy as np
 
 from inspector.engine.backends.extras import require
 from inspector.engine.backends.openvino_model import RAN, cpu_capabilities, import_openvino
-from inspector.engine.backends.tensorrt_plan import file_sha256
-from inspector.engine.checkpoint import reason_of
 from inspector.errors import ModelError
-from inspector.logging import get_logger
-
-log = get_logger("inspector.engine")
-CACHE_FOLDER = "openvino-cache"  # in the pair's folder unless engine.refine.cache_dir names one
 
 Graph = Callable[[Mapping[str, np.ndarray]], list[np.ndarray]]
 
 
-def onnxruntime_graph(
-    path: Path, threads: int | None, precision: str = "f32", cache_dir: Path | None = None
-) -> Graph:
+def onnxruntime_graph(path: Path, threads: int | None, precision: str = "f32") -> Graph:
     if precision != "f32":  # the config refuses it first; this is for callers that skip the config
         raise ModelError(f"engine.refine.precision {precision}: ONNX Runtime runs the SAM graphs in f32 only")
     ort = require("onnxruntime", "onnxruntime")
@@ -54,9 +41,7 @@ def onnxruntime_graph(
     return run
 
 
-def openvino_graph(
-    path: Path, threads: int | None, precision: str = "f32", cache_dir: Path | None = None
-) -> Graph:
+def openvino_graph(path: Path, threads: int | None, precision: str = "f32") -> Graph:
     ov = import_openvino()  # without its usage telemetry (a line PC must not phone home)
     core = ov.Core()
     # The hint is always set: the CPU plugin's default is bf16 on CPUs with AMX/AVX-512-BF16
@@ -69,22 +54,10 @@ def openvino_graph(
             f"engine.refine.precision bf16: this CPU ({core.get_property('CPU', 'FULL_DEVICE_NAME')}) "
             f"cannot run it (OpenVINO capabilities: {', '.join(capabilities)}); use f32"
         )
-    cache = compile_cache(path, cache_dir)
-    if cache is not None:
-        settings["CACHE_DIR"] = str(cache)
-    start = time.perf_counter()
-    try:  # from the path: on a cache hit OpenVINO neither reads nor converts the ONNX file
-        compiled = core.compile_model(str(path), "CPU", settings)
+    try:
+        compiled = core.compile_model(core.read_model(str(path)), "CPU", settings)
     except Exception as exc:
         raise ModelError(f"SAM model file {path}: OpenVINO cannot load it ({str(exc)[:200]})") from None
-    log.info(
-        "refine_graph_compiled",
-        model=str(path),
-        precision=precision,
-        cache=None if cache is None else str(cache),
-        from_cache=bool(compiled.get_property("LOADED_FROM_CACHE")),
-        seconds=round(time.perf_counter() - start, 1),
-    )
     ran = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
     if RAN.get(ran, ran) != precision:
         raise ModelError(
@@ -100,36 +73,11 @@ def openvino_graph(
     return run
 
 
-def compile_cache(path: Path, cache_dir: Path | None) -> Path | None:
-    """The folder OpenVINO keeps ``path`` compiled in, created: one per content of the ONNX file
-    (its SHA-256), so a re-exported pair never meets a stale blob; OpenVINO keys its blobs by its
-    own version and the compile settings within. None, with a warning, when it cannot be written:
-    the graph is then compiled from ONNX at every start."""
-    folder = (cache_dir if cache_dir is not None else path.parent / CACHE_FOLDER) / file_sha256(path)[:16]
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".probe-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as exc:
-        log.warning(
-            "refine_cache_unusable",
-            folder=str(folder),
-            reason=reason_of(exc),
-            note="OpenVINO compiles the SAM graphs from ONNX at every start (minutes for SAM 2's encoder); "
-            "set engine.refine.cache_dir to a writable folder",
-        )
-        return None
-    return folder
-
-
-RUNTIMES: Mapping[str, Callable[[Path, int | None, str, Path | None], Graph]] = {
+RUNTIMES: Mapping[str, Callable[[Path, int | None, str], Graph]] = {
     "onnxruntime": onnxruntime_graph,
     "openvino": openvino_graph,
 }
 
 
-def open_graph(
-    path: Path, backend: str, threads: int | None, precision: str = "f32", cache_dir: Path | None = None
-) -> Graph:
-    return RUNTIMES[backend](path, threads, precision, cache_dir)
+def open_graph(path: Path, backend: str, threads: int | None, precision: str = "f32") -> Graph:
+    return RUNTIMES[backend](path, threads, precision)

@@ -15,9 +15,7 @@ def with_refinement(engine: Engine, config: RefineConfig | None) -> Engine:
     its SAM pair loaded, checked at a reduced precision, and warmed up too; else ``engine`` as it is."""
     if config is None:
         return engine
-    refiner = SamRefiner.open(
-        config.model, config.backend, config.threads, config.precision, config.cache_dir
-    )
+    refiner = SamRefiner.open(config.model, config.backend, config.threads, config.precision)
     worst_iou = checked_precision(refiner, config)
     refining = RefiningEngine(engine, refiner, config)
     refining.warm_refiner()
@@ -39,6 +37,6 @@ def checked_precision(refiner: SamRefiner, config: RefineConfig) -> float | None
         return None
     from inspector.engine.refine.precision import check_refine_precision
 
-    reference = SamRefiner.open(config.model, config.backend, config.threads, "f32", config.cache_dir)
+    reference = SamRefiner.open(config.model, config.backend, config.threads, "f32")
     result = check_refine_precision(refiner, reference, config.precision, config.check_iou)
     return round(result.worst_iou, 4)
