@@ -133,3 +133,31 @@ def static_layer_norm() -> Iterator[None]:
         yield
     finally:
         LayerNorm2d.forward = original  # type: ignore[method-assign]
+
+
+@contextlib.contextmanager
+def constant_pos_embed() -> Iterator[None]:
+    """SAM 2's Hiera trunk interpolates its positional embedding to the input size (bicubic) on
+    every call; traced, that is a subgraph of constants that OpenVINO's constant folding took 147 s
+    over (of a 148 s compile of the encoder, two cores). The export's input size is fixed, so the
+    embedding is computed by torch in the eager run before tracing and the trace takes it as a
+    constant: the same values, a plain initializer in the graph."""
+    from ultralytics.models.sam.modules.encoders import Hiera
+
+    original = Hiera._get_pos_embed
+    computed: dict[tuple[int, tuple[int, int]], torch.Tensor] = {}
+
+    def get_pos_embed(self: Any, hw: tuple[int, int]) -> torch.Tensor:
+        key = (id(self), (int(hw[0]), int(hw[1])))
+        if torch.jit.is_tracing() and key in computed:
+            return computed[key]
+        embed = original(self, hw)
+        if not torch.jit.is_tracing():
+            computed[key] = embed.detach().clone()
+        return embed
+
+    Hiera._get_pos_embed = get_pos_embed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Hiera._get_pos_embed = original  # type: ignore[method-assign]

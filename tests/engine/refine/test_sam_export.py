@@ -78,3 +78,24 @@ def test_a_broken_pair_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[st
         read_pair(folder)
     with pytest.raises(ModelError, match="does not exist"):
         read_pair(tmp_path / "missing")
+
+
+def constant_subgraph_ops(path: Path) -> list[str]:
+    """Operators of the graph whose inputs are all constants (what a runtime folds at load)."""
+    onnx = pytest.importorskip("onnx")
+    graph = onnx.load(str(path)).graph
+    constant = {t.name for t in graph.initializer}
+    ops = []
+    for node in graph.node:
+        if node.op_type == "Constant" or (node.input and all(i in constant or not i for i in node.input)):
+            constant.update(node.output)
+            ops.append(node.op_type)
+    return ops
+
+
+def test_sam2_positional_embedding_is_a_constant(sam_models: Callable[[str], tuple[Any, Path, Path]]) -> None:
+    """Traced, Hiera's bicubic resize of its positional embedding was a constant subgraph that
+    OpenVINO took 125-148 s to fold at every start (0.9 s to compile without it): the export
+    writes the embedding itself."""
+    ops = constant_subgraph_ops(sam_models("sam2.1-t")[2] / "encoder.onnx")
+    assert "Resize" not in ops and "Tile" not in ops
