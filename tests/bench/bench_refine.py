@@ -60,17 +60,17 @@ def ms(run: Callable[[], Any]) -> Times:
     return (time.perf_counter() - wall) * 1000.0, (time.process_time() - cpu) * 1000.0
 
 
-def exported(arch: str, folder: Path) -> tuple[Any, Path]:
-    """ultralytics' module and its exported pair (reused from ``folder`` when there)."""
-    model = reference_module(arch)
+def exported(arch: str, folder: Path) -> Path:
+    """The exported pair of ultralytics' seeded module (reused from ``folder`` when there; the
+    module is built here only to export it: every side builds its own in its process)."""
     pair = folder / arch
     if not (pair / "sam.json").is_file():
-        checkpoint = save_like_release(arch, model, folder / FILE_NAMES[arch])
+        checkpoint = save_like_release(arch, reference_module(arch), folder / FILE_NAMES[arch])
         assert (
             main(["model", "export", str(checkpoint), "--arch", "sam", "--format", "onnx", "-o", str(pair)])
             == 0
         )
-    return model, pair
+    return pair
 
 
 def predictor(arch: str, model: Any) -> Any:
@@ -114,7 +114,7 @@ def serve_side(conn: Connection, arch: str, pair: Path, side: str, threads: int)
 def measure(
     arch: str, folder: Path, images: list[np.ndarray], args: argparse.Namespace
 ) -> dict[str, tuple[list[Times], list[Times]]]:
-    _, pair = exported(arch, folder)
+    pair = exported(arch, folder)
     names = ["ultralytics"] + [name for name, _, precision in SIDES if precision in args.precisions]
     spawn = mp.get_context("spawn")
     links: dict[str, Connection] = {}
