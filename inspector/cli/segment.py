@@ -19,7 +19,15 @@ from typing import Any
 import cv2
 
 from inspector.cli.progress import Counter, StatusLine, activity
-from inspector.cli.segment_inputs import BadInput, Input, Video, expand_inputs, load_image
+from inspector.cli.segment_inputs import (
+    BadInput,
+    Input,
+    Video,
+    expand_inputs,
+    load_image,
+    prompt_box,
+    prompt_point,
+)
 from inspector.cli.segment_output import Saver, VideoSaver, output_stems
 from inspector.errors import ConfigError, InspectorError
 from inspector.messages import Detections
@@ -46,29 +54,6 @@ class NothingToSegment(InspectorError):
     """No argument named a readable input; a usage error like argparse's (exit 2)."""
 
     exit_code = 2
-
-
-def numbers(text: str, counts: tuple[int, ...], form: str) -> list[float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        values = []
-    if len(values) not in counts:
-        raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
-    return values
-
-
-def prompt_box(text: str) -> tuple[float, ...]:
-    return tuple(numbers(text, (4,), "X1,Y1,X2,Y2 (four numbers, image pixels)"))
-
-
-def prompt_point(text: str) -> tuple[float, float, int]:
-    form = "X,Y or X,Y,LABEL (image pixels; label 1 keeps, 0 excludes)"
-    values = numbers(text, (2, 3), form)
-    label = values[2] if len(values) == 3 else 1.0
-    if label not in (0.0, 1.0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
-    return values[0], values[1], int(label)
 
 
 def register(sub: Any, name: str) -> None:

@@ -3,6 +3,7 @@ images made 8-bit BGR where that is a plain conversion, a one-line reason where 
 
 from __future__ import annotations
 
+import argparse
 import glob
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -154,3 +155,27 @@ class Video:
                 yield frame
         finally:
             self.capture.release()
+
+
+# Prompt arguments (--prompt-box, --prompt-point): argparse types with a message naming the form.
+def numbers(text: str, counts: tuple[int, ...], form: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) not in counts:
+        raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
+    return values
+
+
+def prompt_box(text: str) -> tuple[float, ...]:
+    return tuple(numbers(text, (4,), "X1,Y1,X2,Y2 (four numbers, image pixels)"))
+
+
+def prompt_point(text: str) -> tuple[float, float, int]:
+    form = "X,Y or X,Y,LABEL (image pixels; label 1 keeps, 0 excludes)"
+    values = numbers(text, (2, 3), form)
+    label = values[2] if len(values) == 3 else 1.0
+    if label not in (0.0, 1.0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not {form}")
+    return values[0], values[1], int(label)

@@ -4,6 +4,7 @@ write, plays the PLC side of the handshake and injects faults (``inspector plc-s
 from __future__ import annotations
 
 from inspector.plc.simulator.program import PlcProgram, SimCycle
-from inspector.plc.simulator.simulator import PlcSimulator, WriteEvent
+from inspector.plc.simulator.simulator import PlcSimulator
+from inspector.plc.simulator.write_log import WriteEvent
 
 __all__ = ["PlcProgram", "PlcSimulator", "SimCycle", "WriteEvent"]

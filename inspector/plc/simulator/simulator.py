@@ -12,10 +12,7 @@ import asyncio
 import contextlib
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 from pymodbus import FramerType
@@ -27,22 +24,11 @@ from inspector.plc.records import DecodedResult, decode_result
 from inspector.plc.register_server import COIL_SPACE, REGISTER_SPACE, RegisterServer
 from inspector.plc.registers import PLC_INPUTS
 from inspector.plc.simulator.program import PlcProgram, SimCycle
+from inspector.plc.simulator.write_log import WRITE_LOG_LIMIT, WriteEvent, WriteLog
 
 T = TypeVar("T")
 CALL_TIMEOUT_S = 5.0
-WRITE_LOG_LIMIT = 200_000
 HEARTBEAT_S = 0.1  # well inside the daemon's default plc.heartbeat.plc_timeout_ms (1000)
-
-
-@dataclass(frozen=True, slots=True)
-class WriteEvent:
-    """One write a client made: when (monotonic and UTC), which function, where, what."""
-
-    t: float
-    utc: str
-    function_code: int
-    address: int
-    values: tuple[int, ...]
 
 
 class PlcSimulator:
@@ -64,7 +50,6 @@ class PlcSimulator:
         self.port = port
         self.device_id = device_id
         self.registers = registers or RegisterMap()
-        self._log_writes = log_writes
         self._framer = FramerType.RTU if rtu_framing else FramerType.SOCKET
         self.serial = serial  # set: serve RTU on this serial line instead of TCP
         # Like the PLC the register map describes, it writes its heartbeat from start (and after a
@@ -72,10 +57,7 @@ class PlcSimulator:
         self.heartbeat_s = heartbeat_s
         self._log = get_logger("inspector.plc.simulator")
         self._lock = threading.Lock()
-        # the newest writes only: a long run in-process (the soak) must not grow with its log
-        self._writes: deque[WriteEvent] = deque(maxlen=write_log_limit)
-        self._coils: dict[int, bool] = {}
-        self._rises: dict[int, int] = {}
+        self.write_log = WriteLog(write_log_limit, log_writes)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._served: RegisterServer | None = None
@@ -120,7 +102,7 @@ class PlcSimulator:
             self.host,
             self.port,
             self.device_id,
-            on_write=self._record,
+            on_write=self.write_log.record,
             framer=self._framer,
             serial=self.serial,
             # a PLC's memory: more than the map, and at least all of it
@@ -181,31 +163,8 @@ class PlcSimulator:
 
     # Write log -----------------------------------------------------------------------------------
 
-    def _record(self, function_code: int, address: int, values: list[int] | list[bool]) -> None:
-        now = time.monotonic()
-        event = WriteEvent(
-            t=now,
-            utc=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
-            function_code=function_code,
-            address=address,
-            values=tuple(int(v) for v in values),
-        )
-        with self._lock:
-            self._writes.append(event)
-            if function_code in (5, 15):
-                for offset, value in enumerate(event.values):
-                    coil = address + offset
-                    if value and not self._coils.get(coil, False):
-                        self._rises[coil] = self._rises.get(coil, 0) + 1
-                    self._coils[coil] = bool(value)
-        if self._log_writes:
-            self._log.info(
-                "plc_sim.write", utc=event.utc, fc=function_code, address=address, values=list(event.values)
-            )
-
     def writes(self) -> list[WriteEvent]:
-        with self._lock:
-            return list(self._writes)
+        return self.write_log.writes()
 
     def cycles(self) -> list[SimCycle]:
         """Results the simulated PLC read and acked in triggered mode, across restarts."""
@@ -214,12 +173,10 @@ class PlcSimulator:
 
     def coil_rises(self, coil: int) -> int:
         """How many times a client switched ``coil`` on (pulses seen by the 'PLC')."""
-        with self._lock:
-            return self._rises.get(coil, 0)
+        return self.write_log.coil_rises(coil)
 
     def coil_state(self, coil: int) -> bool:
-        with self._lock:
-            return self._coils.get(coil, False)
+        return self.write_log.coil_state(coil)
 
     def results(self) -> list[DecodedResult]:
         """Every result block written, decoded, in write order (re-writes included)."""
