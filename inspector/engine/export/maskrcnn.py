@@ -123,6 +123,22 @@ class Unpasted(nn.Module):
         return out["boxes"], out["labels"], out["scores"], out["masks"]
 
 
+def tie_order(
+    boxes: np.ndarray, scores: np.ndarray, ref_boxes: np.ndarray, ref_scores: np.ndarray
+) -> np.ndarray:
+    """Per engine instance, the eager one to compare it with: itself, unless scores within 1e-5
+    put equal-scoring instances in the other order (both sides sort by score; a random or
+    untrained head gives such ties), then the tied one with the nearest box."""
+    order = np.arange(len(scores))
+    free = np.ones(len(ref_scores), dtype=bool)
+    for i in order:
+        tied = np.flatnonzero(free & (np.abs(ref_scores - scores[i]) <= 1e-5))
+        if len(tied) > 1 or (len(tied) == 1 and tied[0] != i):
+            order[i] = tied[np.abs(ref_boxes[tied] - boxes[i]).max(1).argmin()]
+        free[order[i]] = False
+    return order
+
+
 def compare(engine: Any, eager: nn.Module, frames: list[np.ndarray]) -> list[str]:
     """Engine vs eager torchvision per check image: labels, box and score differences, mask IoU."""
     lines, worst_box, worst_score, worst_iou, same = [], 0.0, 0.0, 1.0, True
@@ -131,14 +147,20 @@ def compare(engine: Any, eager: nn.Module, frames: list[np.ndarray]) -> list[str
         with torch.no_grad():
             ref = eager([as_tensor(frame)])[0]
         labels = ref["labels"].numpy() - 1
-        if len(det) != len(labels) or not np.array_equal(det.class_ids.numpy(), labels):
+        boxes, scores = det.boxes.numpy(), det.scores.numpy()
+        order = (
+            tie_order(boxes, scores, ref["boxes"].numpy(), ref["scores"].numpy())
+            if len(det) == len(labels)
+            else None
+        )
+        if order is None or not np.array_equal(det.class_ids.numpy(), labels[order]):
             same = False
             lines.append(f"image {i}: {len(det)} instances vs torchvision's {len(labels)} (labels differ)")
             continue
         if len(labels):
-            worst_box = max(worst_box, float(np.abs(det.boxes.numpy() - ref["boxes"].numpy()).max()))
-            worst_score = max(worst_score, float(np.abs(det.scores.numpy() - ref["scores"].numpy()).max()))
-        for mine, theirs in zip(det.masks.numpy(), ref["masks"][:, 0].numpy() > 0.5, strict=True):
+            worst_box = max(worst_box, float(np.abs(boxes - ref["boxes"].numpy()[order]).max()))
+            worst_score = max(worst_score, float(np.abs(scores - ref["scores"].numpy()[order]).max()))
+        for mine, theirs in zip(det.masks.numpy(), ref["masks"][order, 0].numpy() > 0.5, strict=True):
             if theirs.sum() > MIN_MASK_PX:
                 worst_iou = min(worst_iou, float((mine & theirs).sum() / max((mine | theirs).sum(), 1)))
     lines.insert(
