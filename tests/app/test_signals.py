@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from inspector.app import App, LineParts, build_line
@@ -26,12 +27,23 @@ def looping_config(folder: Path, deadline_s: float = 5.0) -> InspectorConfig:
     )
 
 
-def send_when(condition: object, signals: list[int], gap_s: float = 0.05) -> threading.Thread:
+def send_when(
+    condition: Callable[[], bool], signals: list[int], app: App, gap_s: float = 0.05
+) -> threading.Thread:
+    """Signal this process once ``condition`` holds, while the line's handlers are in place. A line
+    that never gets there (or already returned) is stopped through its control instead: the test
+    then fails on its own asserts, and a signal never reaches a process without the handlers (it
+    would end the test run itself)."""
+
     def run() -> None:
-        deadline = time.monotonic() + 20
-        while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
-            time.sleep(0.01)
+        deadline, met = time.monotonic() + 20, False
+        while not met and time.monotonic() < deadline:
+            met = condition()
+            time.sleep(0 if met else 0.01)
         for signum in signals:
+            if not met or signal.getsignal(signum) in (signal.SIG_DFL, None):
+                app.control.request_shutdown("test: the line never reached the point to signal")
+                return
             os.kill(os.getpid(), signum)
             time.sleep(gap_s)
 
@@ -44,7 +56,7 @@ def test_sigterm_drains_in_flight_frames_and_exits_0(tmp_path: Path, logs: LogCa
     write_frames(tmp_path, 4)
     out = RecordingOutput()
     app = App(build_line(looping_config(tmp_path), LineParts(BlobEngine(delay_s=0.02), DefectRules(), [out])))
-    sender = send_when(lambda: len(out.messages) >= 5, [signal.SIGTERM])
+    sender = send_when(lambda: len(out.messages) >= 5, [signal.SIGTERM], app)
     code = run_app(app)
     sender.join()
     assert code == EXIT_CLEAN
@@ -66,7 +78,7 @@ def test_second_signal_cuts_the_drain_short_and_exits_non_zero(tmp_path: Path) -
         infer = [s for s in app.line.stage_status() if s.name == "infer"]
         return not engine.release.is_set() and bool(infer) and infer[0].busy
 
-    sender = send_when(engine_hangs, [signal.SIGINT, signal.SIGINT], gap_s=0.3)
+    sender = send_when(engine_hangs, [signal.SIGINT, signal.SIGINT], app, gap_s=0.3)
     t0 = time.monotonic()
     code = run_app(app)
     sender.join()
