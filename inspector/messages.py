@@ -8,6 +8,7 @@ stage that still holds it.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -115,6 +116,9 @@ class FrameMsg:
     device_timestamp: int | None = None
     # the recipe (product) the part is judged by: its number, 0 for the config's base settings
     recipe: int = 0
+    # the network's output waiting for post-processing (``runtime.postprocess_stage``): what makes
+    # ``detections`` in the post-processing stage; None everywhere else
+    pending: PendingDetections | None = None
 
     def device_fields(self) -> dict[str, int]:
         """The camera's frame counter and timestamp for a log event or a record: only those present."""
@@ -125,6 +129,14 @@ class FrameMsg:
         """A copy with one more stage timing and the given fields replaced."""
         timings = (*self.timings_ms, (stage, ms))
         return dataclasses.replace(self, timings_ms=timings, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, eq=False)
+class PendingDetections:
+    """A frame's network output and the engine call that turns it into its ``Detections``."""
+
+    finish: Callable[[], Detections]
+    forward_ms: float  # the inference stage's share of this frame (input and network)
 
 
 @dataclass(frozen=True, slots=True)

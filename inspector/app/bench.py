@@ -84,13 +84,14 @@ def raw_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch
     return total / elapsed[0], (time.process_time() - c0) * 1000.0 / total
 
 
-def bench_config(total: int, batch: int, width: int, height: int) -> InspectorConfig:
+def bench_config(total: int, batch: int, width: int, height: int, two_step: bool = False) -> InspectorConfig:
     return InspectorConfig(
         sources=[{"kind": "synthetic", "id": "bench", "width": width, "height": height, "count": total}],
         rules=DEMO_CONFIG["rules"],
         runtime={
             "batch_size": batch,
             "batch_max_wait_ms": 1.0,
+            "postprocess_stage": two_step,
             "frames_queue": {"size": 2 * batch + 2, "overflow": "block"},
             "preprocessed_queue": {"size": 2 * batch + 2},
             "log_inspections": False,
@@ -100,11 +101,12 @@ def bench_config(total: int, batch: int, width: int, height: int) -> InspectorCo
 
 
 def pipeline_fps(
-    engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int
+    engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int, two_step: bool = False
 ) -> tuple[float, float]:
-    """Frames per second through the whole line (capture → preprocess → infer → rules → output)."""
+    """Frames per second through the whole line (capture → preprocess → infer → rules → output);
+    ``two_step``: with its post-processing stage (``runtime.postprocess_stage``)."""
     height, width = frames[0].shape[:2]
-    config = bench_config(total, batch, width, height)
+    config = bench_config(total, batch, width, height, two_step)
     src_cfg = config.sources[0]
     assert isinstance(src_cfg, SyntheticSourceConfig)
     source = SyntheticSource(src_cfg, frames=lambda i: frames[i % len(frames)])

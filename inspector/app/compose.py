@@ -34,7 +34,7 @@ from inspector.app.line import Line, LineControl
 from inspector.app.opcua_output import build_opcua, line_state, opcua_metrics
 from inspector.app.outputs import CameraLostStatus, Outputs
 from inspector.app.part_metrics import part_metrics
-from inspector.app.processing import InferenceStage, PreprocessStage, RulesStage
+from inspector.app.processing import InferenceStage, PostprocessStage, PreprocessStage, RulesStage
 from inspector.app.queues import StageQueue
 from inspector.app.recipe_parts import RecipeFactory
 from inspector.app.recipes import RecipeSwitch, attach_recipes
@@ -142,7 +142,8 @@ def build_line(
         config.watchdog, config.health, view, restart=restart, engine_calls=engine_calls,
         status_prefix=lambda: f"{delivery.delivered} verdicts", routes=routes,
     )  # fmt: skip
-    watched(watch, figures, delivery, inference, engine, engine_calls, archive, control)
+    engine_stages = [s for s in stages if isinstance(s, (InferenceStage, PostprocessStage))]
+    watched(watch, figures, delivery, engine_stages, engine, engine_calls, archive, control)
     attach_web(web, routes, figures, config.sources, watch)
     watch.metrics.add("opcua", opcua_metrics(opcua))
     reporter = StatsReporter(figures, rt.stats_interval_s)
@@ -169,15 +170,17 @@ def processing_stages(
     judge = failsafe_judge(rules)
     delivery = DeliveryStage(ctx, queues["verdicts"], lane, outputs, stats, rt.log_inspections, judge)
     max_wait_s = rt.batch_max_wait_ms / 1000.0
+    two_step = rt.postprocess_stage  # the network's outputs go to a post-processing stage of their own
     inference = InferenceStage(
-        ctx, queues["preprocessed"], queues["detections"], engine, rt.batch_size, max_wait_s, engine_calls,
-        recipes,
+        ctx, queues["preprocessed"], queues["raw" if two_step else "detections"], engine, rt.batch_size,
+        max_wait_s, engine_calls, recipes, two_step,
     )  # fmt: skip
     chain = Chain.from_config(config.preprocess)
     sources = len(config.sources)
     stages: list[Stage] = [
         delivery,
         RulesStage(ctx, queues["detections"], queues["verdicts"], rules, recipes),
+        *([PostprocessStage(ctx, queues["raw"], queues["detections"])] if two_step else []),
         inference,
         PreprocessStage(ctx, queues["frames"], queues["preprocessed"], chain, sources, recipes),
     ]
@@ -185,11 +188,13 @@ def processing_stages(
 
 
 def frame_queues(rt: RuntimeConfig, lane: RescueLane) -> dict[str, StageQueue[Item]]:
-    """The bounded queues capture → preprocess → infer → rules → delivery. A dropped frame is
-    failed safe; after the rules stage its part was counted by the history rules already."""
+    """The bounded queues capture → preprocess → infer (→ postprocess) → rules → delivery. A
+    dropped frame is failed safe; after the rules stage its part was counted by the history rules
+    already."""
     configs = {
         "frames": rt.frames_queue,
         "preprocessed": rt.preprocessed_queue,
+        **({"raw": rt.postprocess_queue} if rt.postprocess_stage else {}),
         "detections": rt.detections_queue,
         "verdicts": rt.verdicts_queue,
     }
@@ -257,7 +262,7 @@ def watched(
     watch: LineWatch,
     figures: LineFigures,
     delivery: DeliveryStage,
-    inference: InferenceStage,
+    engine_stages: Sequence[Stage],
     engine: InferenceEngine,
     engine_calls: EngineCallGuard,
     archive: ArchiveWriter | None,
@@ -268,7 +273,8 @@ def watched(
     device = engine.device if isinstance(engine, EngineOnDevice) else "?"
     watch.add_component("camera", camera_probe(figures.readers))
     watch.add_component("plc", plc_probe(figures.outputs))
-    watch.add_component("engine", engine_probe(lambda: inference.errors, device, engine_calls))
+    errors = functools.partial(sum_errors, engine_stages)  # inference (and post-processing, when a stage)
+    watch.add_component("engine", engine_probe(errors, device, engine_calls))
     if archive is not None:
         watch.add_component(archive.name, archive_probe(archive), archive_metrics(archive))
     watch.metrics.add(
@@ -280,6 +286,10 @@ def watched(
         watch.metrics.add("refine", refine_metrics(figures.refine))
     watch.add_listener(status_heartbeat(watch.health, figures.outputs, control.intake_stop, engine))
     watch.restart.on_request(functools.partial(_restart, control))
+
+
+def sum_errors(stages: Sequence[Stage]) -> int:
+    return sum(stage.errors for stage in stages)
 
 
 def _restart(control: LineControl, reason: RestartReason) -> None:

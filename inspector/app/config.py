@@ -46,7 +46,20 @@ class RuntimeConfig(Section):
     preprocessed_queue: QueueConfig = Field(
         default_factory=QueueConfig, description="Preprocessing → inference queue."
     )
-    detections_queue: QueueConfig = Field(default_factory=QueueConfig, description="Inference → rules queue.")
+    detections_queue: QueueConfig = Field(
+        default_factory=QueueConfig,
+        description="Inference → rules queue (post-processing → rules with postprocess_stage).",
+    )
+    postprocess_stage: bool = Field(
+        False,
+        description="Run the engine's post-processing (NMS, masks) in a stage of its own, so it overlaps "
+        "the network's forward of the next frame: more frames per second where the forward leaves CPU "
+        "time free (a GPU line; a CPU line with engine.cpu_threads below its cores); little on a CPU "
+        "whose cores the forward keeps busy. For the YOLO-family engines; other engines ignore it.",
+    )
+    postprocess_queue: QueueConfig = Field(
+        default_factory=QueueConfig, description="Inference → post-processing queue (with postprocess_stage)."
+    )
     verdicts_queue: QueueConfig = Field(default_factory=QueueConfig, description="Rules → output queue.")
     batch_size: int = Field(
         1, ge=1, le=64, description="Most frames the inference stage passes to the engine at once."

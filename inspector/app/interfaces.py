@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import torch
@@ -63,6 +63,16 @@ class ShrinkingEngine(Protocol):
     """An engine that can lower its input size (the ``degrade_imgsz`` OOM policy)."""
 
     def reduce_imgsz(self) -> bool: ...
+
+
+@runtime_checkable
+class TwoStepEngine(Protocol):
+    """An engine whose network forward and post-processing (NMS, masks) can run in two stages:
+    ``[finish(raw) for raw in forward(frames)]`` is ``infer(frames)`` (``runtime.postprocess_stage``)."""
+
+    def forward(self, frames: Sequence[np.ndarray]) -> Sequence[object]: ...
+
+    def finish(self, raw: Any) -> Detections: ...
 
 
 @runtime_checkable

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from inspector.app.interfaces import InferenceEngine, VerdictMaker, failsafe_judge
+from inspector.app.interfaces import InferenceEngine, TwoStepEngine, VerdictMaker, failsafe_judge
 from inspector.app.queues import StageQueue
 from inspector.app.recipes import RecipeSwitch
 from inspector.app.stage_thread import Item, Stage, StageContext, failsafe_copy, judged, log, ms_since
-from inspector.messages import Detections, EndOfStream, FailSafeCause, FrameMsg, failsafe_verdict
+from inspector.messages import (
+    Detections,
+    EndOfStream,
+    FailSafeCause,
+    FrameMsg,
+    PendingDetections,
+    failsafe_verdict,
+)
 from inspector.preprocess import Chain
 from inspector.watchdog.engine_calls import EngineCallGuard
 
@@ -59,9 +67,12 @@ class InferenceStage(Stage):
         max_wait_s: float,
         guard: EngineCallGuard | None = None,
         recipes: RecipeSwitch | None = None,
+        two_step: bool = False,
     ) -> None:
         super().__init__("infer", ctx, inbox, outbox)
         self.engine = engine
+        # forward only, post-processing left to the next stage (engines that can: TwoStepEngine)
+        self.two_step = two_step
         self.recipes = recipes  # each part runs through its recipe's engine
         self.batch_size = batch_size
         self.max_wait_s = max_wait_s
@@ -123,29 +134,71 @@ class InferenceStage(Stage):
                     raise RuntimeError(f"engine returned {len(results)} results for {len(todo)} frames")
             except Exception as exc:
                 self.errors += 1
-                cause = (
-                    FailSafeCause.OUT_OF_MEMORY
-                    if "out of memory" in str(exc).lower()
-                    else (FailSafeCause.ENGINE_ERROR)
-                )
+                cause = failure_cause(exc)
                 log.error("inference_failed", frames=len(todo), error=str(exc), cause=cause.name)
                 for m in todo:
                     done[id(m)] = failsafe_copy(m, cause, f"inference failed: {exc}")
             else:
                 ms = ms_since(t0)
-                for m, det in zip(todo, results, strict=True):
-                    done[id(m)] = (
-                        m.with_timing("infer", ms, detections=det)
-                        if det is not None
-                        else failsafe_copy(m, FailSafeCause.OUT_OF_MEMORY, "CUDA out of memory")
-                    )
+                for m, result in zip(todo, results, strict=True):
+                    done[id(m)] = self._passed_on(m, ms, result)
             self.batches += 1
 
-    def _infer(self, engine: InferenceEngine, images: list[np.ndarray]) -> Sequence[Detections | None]:
-        """The engine call, through the OOM guard when one is set (None: that frame fails safe)."""
+    @staticmethod
+    def _passed_on(msg: FrameMsg, ms: float, result: Detections | PendingDetections | None) -> FrameMsg:
+        if result is None:
+            return failsafe_copy(msg, FailSafeCause.OUT_OF_MEMORY, "CUDA out of memory")
+        if isinstance(result, PendingDetections):
+            return msg.with_timing("infer", ms, pending=result)
+        return msg.with_timing("infer", ms, detections=result)
+
+    def _infer(
+        self, engine: InferenceEngine, images: list[np.ndarray]
+    ) -> Sequence[Detections | PendingDetections | None]:
+        """The engine call, through the OOM guard when one is set (None: that frame fails safe);
+        with ``two_step``, the forward only: each frame's post-processing is left pending."""
+        call: Callable[[Sequence[np.ndarray]], Sequence[Detections | PendingDetections]] = engine.infer
+        if self.two_step and isinstance(engine, TwoStepEngine):
+            call = functools.partial(forward_only, engine)
         if self.guard is None:
-            return engine.infer(images)
-        return self.guard.infer(engine.infer, images)
+            return call(images)
+        return self.guard.infer(call, images)
+
+
+def forward_only(engine: TwoStepEngine, images: Sequence[np.ndarray]) -> list[PendingDetections]:
+    t0 = time.perf_counter()
+    raws = engine.forward(images)
+    ms = ms_since(t0) / max(len(images), 1)
+    return [PendingDetections(functools.partial(engine.finish, raw), ms) for raw in raws]
+
+
+def failure_cause(exc: Exception) -> FailSafeCause:
+    return FailSafeCause.OUT_OF_MEMORY if "out of memory" in str(exc).lower() else FailSafeCause.ENGINE_ERROR
+
+
+class PostprocessStage(Stage):
+    """The engine's post-processing (NMS, masks) of each frame the inference stage left pending
+    (``runtime.postprocess_stage``), while that stage runs the network on the next frame."""
+
+    def __init__(self, ctx: StageContext, inbox: StageQueue[Item], outbox: StageQueue[Item]) -> None:
+        super().__init__("postprocess", ctx, inbox, outbox)
+
+    def process(self, msg: FrameMsg) -> None:
+        if msg.pending is None:  # failed safe upstream, or an engine that finished in one step
+            self.emit(msg)
+            return
+        t0 = time.perf_counter()
+        try:
+            detections = msg.pending.finish()
+        except Exception as exc:
+            self.errors += 1
+            cause = failure_cause(exc)
+            log.error(
+                "postprocess_failed", seq=msg.seq, source=msg.source_id, error=str(exc), cause=cause.name
+            )
+            self.emit(failsafe_copy(msg, cause, f"post-processing failed: {exc}"))
+            return
+        self.emit(msg.with_timing("postprocess", ms_since(t0), detections=detections, pending=None))
 
 
 class RulesStage(Stage):

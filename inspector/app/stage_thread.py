@@ -42,8 +42,8 @@ class StageStatus:
 
 
 def failsafe_copy(msg: FrameMsg, cause: FailSafeCause, message: str) -> FrameMsg:
-    """``msg`` with a fail-safe verdict (rejected, never passed) and no detections."""
-    return dataclasses.replace(msg, detections=None, verdict=failsafe_verdict(cause, message))
+    """``msg`` with a fail-safe verdict (rejected, never passed), no detections and nothing pending."""
+    return dataclasses.replace(msg, detections=None, pending=None, verdict=failsafe_verdict(cause, message))
 
 
 def judged(msg: FrameMsg, judge: Callable[[Verdict, str], Verdict] | None) -> FrameMsg:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,17 @@ log = get_logger("inspector.engine")
 
 def ms_since(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
+
+
+@dataclass(frozen=True, eq=False)
+class RawFrame:
+    """One frame's network outputs and letterbox, and what its input and forward cost (ms)."""
+
+    preds: torch.Tensor  # (4 + nc + nm, anchors), or an end-to-end head's rows
+    protos: torch.Tensor  # (nm, mh, mw) mask prototypes
+    plan: Letterbox
+    pre_ms: float
+    net_ms: float
 
 
 class Engine:
@@ -116,6 +128,11 @@ class Engine:
 
     def infer(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         """Instances in each frame (sizes may differ), boxes and masks in original pixels, on ``device``."""
+        return [self.finish(raw) for raw in self.forward(frames)]
+
+    def forward(self, frames: Sequence[np.ndarray]) -> list[RawFrame]:
+        """The network's outputs per frame, before NMS and masks (``finish`` makes them Detections):
+        a line may post-process one frame while the network runs the next."""
         if not frames:
             return []
         t0 = time.perf_counter()
@@ -128,18 +145,18 @@ class Engine:
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
         t_net = ms_since(t1) / len(frames)
-        out = []
-        # Post-processing outside inference mode: the Detections are ordinary tensors that later
-        # stages may modify in place.
+        # Every backend returns outputs of its own (never a buffer the next call reuses), so a
+        # frame's outputs stay valid while the network runs the next one.
+        return [RawFrame(preds[i], protos[i], plan, t_pre, t_net) for i, plan in enumerate(plans)]
+
+    def finish(self, raw: RawFrame) -> Detections:
+        """One frame's Detections from its raw outputs: NMS (or top-k), boxes to original pixels, masks."""
+        t0 = time.perf_counter()
+        # Outside inference mode: the Detections are ordinary tensors later stages may modify in place.
         with torch.no_grad():
-            for i, plan in enumerate(plans):
-                t2 = time.perf_counter()
-                dets = self.detections(preds[i], protos[i], plan)
-                timings = (("preprocess", t_pre), ("inference", t_net), ("postprocess", ms_since(t2)))
-                out.append(
-                    Detections(dets.boxes, dets.scores, dets.class_ids, dets.masks, self.names, timings)
-                )
-        return out
+            dets = self.detections(raw.preds, raw.protos, raw.plan)
+        timings = (("preprocess", raw.pre_ms), ("inference", raw.net_ms), ("postprocess", ms_since(t0)))
+        return Detections(dets.boxes, dets.scores, dets.class_ids, dets.masks, self.names, timings)
 
     def detections(self, pred: torch.Tensor, protos: torch.Tensor, plan: Letterbox) -> Detections:
         # A one-to-one (end-to-end) head has no duplicates to suppress: top-k selection, no NMS.
