@@ -8,7 +8,13 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from inspector.app.interfaces import InferenceEngine, TwoStepEngine, VerdictMaker, failsafe_judge
+from inspector.app.interfaces import (
+    InferenceEngine,
+    ShrinkingEngine,
+    TwoStepEngine,
+    VerdictMaker,
+    failsafe_judge,
+)
 from inspector.app.queues import StageQueue
 from inspector.app.recipes import RecipeSwitch
 from inspector.app.stage_thread import Item, Stage, StageContext, failsafe_copy, judged, log, ms_since
@@ -162,7 +168,9 @@ class InferenceStage(Stage):
             call = functools.partial(forward_only, engine)
         if self.guard is None:
             return call(images)
-        return self.guard.infer(call, images)
+        # degrade_imgsz shrinks the engine that ran out of memory: this part's recipe's engine
+        shrink = engine.reduce_imgsz if isinstance(engine, ShrinkingEngine) else None
+        return self.guard.infer(call, images, shrink)
 
 
 def forward_only(engine: TwoStepEngine, images: Sequence[np.ndarray]) -> list[PendingDetections]:

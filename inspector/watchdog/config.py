@@ -33,7 +33,8 @@ class OomConfig(Section):
         OomAction.DEGRADE_BATCH,
         description=(
             "degrade_batch: halve the inference batch size (exit once it is 1); degrade_imgsz: ask the "
-            "engine for a smaller input size (exit if it cannot); exit: stop with a non-zero code so "
+            "engine that ran out of memory (the part's recipe's) for a smaller input size (exit if it "
+            "cannot); exit: stop with a non-zero code so "
             "systemd restarts the service."
         ),
     )

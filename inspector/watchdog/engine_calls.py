@@ -35,9 +35,14 @@ class EngineCallGuard(OomGuard):
         self.failed_in_a_row = 0
         self.failed_calls = 0
 
-    def infer(self, infer: Callable[[Sequence[F]], Sequence[T]], frames: Sequence[F]) -> list[T | None]:
+    def infer(
+        self,
+        infer: Callable[[Sequence[F]], Sequence[T]],
+        frames: Sequence[F],
+        reduce_imgsz: Callable[[], bool] | None = None,
+    ) -> list[T | None]:
         try:
-            out = super().infer(infer, frames)
+            out = super().infer(infer, frames, reduce_imgsz)
         except Exception:
             self._count_failure()
             raise

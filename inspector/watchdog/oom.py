@@ -85,16 +85,24 @@ class OomGuard:
     def max_batch(self) -> int:
         return self._max_batch
 
-    def infer(self, infer: Callable[[Sequence[F]], Sequence[T]], frames: Sequence[F]) -> list[T | None]:
-        """``infer(frames)`` with the OOM policy; None marks a frame that must be failed safe."""
-        first = self._attempt(infer, frames, retry=False)
+    def infer(
+        self,
+        infer: Callable[[Sequence[F]], Sequence[T]],
+        frames: Sequence[F],
+        reduce_imgsz: Callable[[], bool] | None = None,
+    ) -> list[T | None]:
+        """``infer(frames)`` with the OOM policy; None marks a frame that must be failed safe.
+        ``reduce_imgsz``: how the engine of this call shrinks its input (a recipe's own engine),
+        instead of the one given at construction (the base engine's)."""
+        shrink = reduce_imgsz or self._reduce_imgsz
+        first = self._attempt(infer, frames, retry=False, shrink=shrink)
         if first is not None:
             return first
         if not self.config.retry_smaller_batch:
             return self._failed(len(frames))
         out: list[T | None] = []
         for chunk in self._retry_chunks(frames):
-            result = self._attempt(infer, chunk, retry=True)
+            result = self._attempt(infer, chunk, retry=True, shrink=shrink)
             if result is None:
                 out.extend(self._failed(len(chunk)))
             else:
@@ -103,7 +111,11 @@ class OomGuard:
         return out
 
     def _attempt(
-        self, infer: Callable[[Sequence[F]], Sequence[T]], frames: Sequence[F], retry: bool
+        self,
+        infer: Callable[[Sequence[F]], Sequence[T]],
+        frames: Sequence[F],
+        retry: bool,
+        shrink: Callable[[], bool] | None,
     ) -> list[T | None] | None:
         """The results, or None after an OOM (handled); any other error propagates."""
         try:
@@ -111,7 +123,7 @@ class OomGuard:
         except RuntimeError as exc:
             if not is_cuda_oom(exc):
                 raise
-            self._on_oom(len(frames), exc, retry=retry)
+            self._on_oom(len(frames), exc, retry, shrink)
             return None
 
     @staticmethod
@@ -125,7 +137,7 @@ class OomGuard:
         self.failsafe_frames += n
         return [None] * n
 
-    def _on_oom(self, batch: int, exc: BaseException, retry: bool) -> None:
+    def _on_oom(self, batch: int, exc: BaseException, retry: bool, shrink: Callable[[], bool] | None) -> None:
         now = self._clock()
         with self._lock:
             self.oom_events += 1
@@ -138,14 +150,14 @@ class OomGuard:
         log.error("cuda_out_of_memory", batch=batch, retry=retry, error=str(exc).splitlines()[0][:200])
         self._free_cache()
         if repeating:
-            self._on_repeat()
+            self._on_repeat(shrink)
 
-    def _on_repeat(self) -> None:
+    def _on_repeat(self, shrink: Callable[[], bool] | None) -> None:
         action = self.config.on_repeat
         if action is OomAction.DEGRADE_BATCH and self._max_batch > 1:
             self._max_batch = max(1, self._max_batch // 2)
             self._degrade(f"batch reduced to {self._max_batch}")
-        elif action is OomAction.DEGRADE_IMGSZ and self._reduce_imgsz is not None and self._reduce_imgsz():
+        elif action is OomAction.DEGRADE_IMGSZ and shrink is not None and shrink():
             self._degrade("input size reduced")
         else:
             self._restart.request(RestartExit.CUDA_OOM, f"CUDA out of memory repeats ({action.value})")

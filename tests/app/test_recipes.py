@@ -4,15 +4,19 @@ recipe in each part's ``inspection`` event, and recipes sharing what they can.""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+from torch.cuda import OutOfMemoryError
 
 from inspector.app import App, LineParts, build_line
 from inspector.app.interfaces import RecipeControl, RecipeEntry
 from inspector.config.settings import InspectorConfig
 from inspector.engine.config import EngineConfig
 from inspector.errors import UnknownRecipe
+from inspector.messages import Detections
 from tests.support import wait_until
 from tests.support.logs import LogCapture
 from tests.support.parts import BlobEngine, RecordingOutput, write_frames
@@ -90,3 +94,48 @@ def test_recipes_differing_in_thresholds_share_one_network(tiny_seg_checkpoint: 
     assert strict.engine is not base.engine  # its own thresholds...
     assert strict.engine.network is base.engine.network  # type: ignore[attr-defined]  # ...one network
     assert strict.engine.nms.conf == 0.6  # type: ignore[attr-defined]
+
+
+class ShrinkingBlobEngine(BlobEngine):
+    """A blob engine that runs out of CUDA memory while ``oom_left`` and can shrink its input."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__(threshold=threshold)
+        self.oom_left = 0
+        self.shrinks = 0
+
+    def reduce_imgsz(self) -> bool:
+        self.shrinks += 1
+        return True
+
+    def infer(self, frames: Sequence[np.ndarray]) -> list[Detections]:
+        if self.oom_left > 0:
+            self.oom_left -= 1
+            raise OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")
+        return super().infer(frames)
+
+
+def test_degrade_imgsz_shrinks_the_recipe_engine_that_ran_out_of_memory(tmp_path: Path) -> None:
+    write_frames(tmp_path / "frames", 4, seed=5)
+    engines: dict[float, ShrinkingBlobEngine] = {}
+
+    def engine_for(config: EngineConfig) -> ShrinkingBlobEngine:
+        engines[config.conf] = ShrinkingBlobEngine(blob_engine_for(config).threshold)
+        return engines[config.conf]
+
+    config = recipe_config(
+        tmp_path / "frames", {}, watchdog={"oom": {"repeat_count": 1, "on_repeat": "degrade_imgsz"}}
+    )
+    out = RecordingOutput()
+    app = App(build_line(config, LineParts(outputs=[out], engine_factory=engine_for)))
+    base, recipe = engines[0.25], engines[0.99]
+    app.line.recipes.request(1, "test")
+    recipe.oom_left = 1  # the first part under recipe 1 hits OOM, its retry passes
+    app.start()
+    try:
+        assert wait_until(lambda: len(out.messages) >= 4, timeout=30)
+    finally:
+        app.request_shutdown("test done")
+        app.run_until_stopped()
+    assert recipe.shrinks == 1 and base.shrinks == 0  # the engine that ran out of memory shrank
+    assert not app.line.watch.restart.requested  # degraded, no restart asked

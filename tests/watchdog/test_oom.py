@@ -116,6 +116,21 @@ def test_imgsz_policy(can_shrink: bool, restarts: bool) -> None:
     assert calls == [1] and restart.requested is restarts
 
 
+def test_imgsz_policy_shrinks_the_engine_of_the_call_not_the_base_one() -> None:
+    """A recipe's own engine ran out of memory: that one shrinks (the base engine is another)."""
+    shrunk: list[str] = []
+    guard, engine, restart = make(
+        OomConfig(repeat_count=1, on_repeat=OomAction.DEGRADE_IMGSZ),
+        reduce_imgsz=lambda: shrunk.append("base") is None,
+    )
+    engine.arm(times=1)
+    guard.infer(engine.infer, frames(2), reduce_imgsz=lambda: shrunk.append("recipe") is None)
+    assert shrunk == ["recipe"] and not restart.requested
+    engine.arm(times=1)
+    guard.infer(engine.infer, frames(2))  # a base-engine call: the base engine shrinks
+    assert shrunk == ["recipe", "base"]
+
+
 # The messages CUDA libraries give when an allocation fails outside torch's caching allocator
 # (as reported in pytorch's and users' issue threads): torch raises them as plain RuntimeError,
 # or torch.AcceleratorError (a RuntimeError) in newer versions.
