@@ -90,6 +90,14 @@ def register_export(actions: Any) -> None:
         "folder (engine.refine)",
     )
     export.add_argument("--names", default=None, help="class names in id order, comma-separated (--arch)")
+    export.add_argument(
+        "--setting",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        help="--arch maskrcnn_*: a torchvision test-time setting the model was evaluated with, e.g. "
+        "box_detections_per_img=200 or rpn_post_nms_top_n_test=300 (repeatable; default torchvision's)",
+    )
     export.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     export.set_defaults(handler=handle_export)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,15 +35,20 @@ def require(module: str) -> Any:
 
 
 def maskrcnn_model(
-    v2: bool, classes: int = len(NAMES) + 1, hw: tuple[int, int] = MASKRCNN_HW
+    v2: bool,
+    classes: int = len(NAMES) + 1,
+    hw: tuple[int, int] = MASKRCNN_HW,
+    settings: Sequence[tuple[str, float]] = (),
 ) -> torch.nn.Module:
     """A seeded random torchvision Mask R-CNN at ``hw`` whose detections exist: some classes'
-    score biases raised (+3, +2), the mask logits scaled down (smooth masks)."""
+    score biases raised (+3, +2), the mask logits scaled down (smooth masks); ``settings``:
+    test-time settings as ``--setting`` gives them."""
     detection = require("torchvision.models.detection")
     torch.manual_seed(7 if v2 else 3)
     builder = detection.maskrcnn_resnet50_fpn_v2 if v2 else detection.maskrcnn_resnet50_fpn
+    kwargs = {name: int(value) if value == int(value) else value for name, value in settings}
     model = builder(
-        weights=None, weights_backbone=None, num_classes=classes, min_size=min(hw), max_size=max(hw)
+        weights=None, weights_backbone=None, num_classes=classes, min_size=min(hw), max_size=max(hw), **kwargs
     )
     with torch.no_grad():
         bias = model.roi_heads.box_predictor.cls_score.bias

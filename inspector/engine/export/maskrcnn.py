@@ -19,6 +19,7 @@ from __future__ import annotations
 import pickle
 import re
 import types
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from inspector.engine.export.archs import (
     to_onnx,
     write,
 )
+from inspector.engine.export.maskrcnn_settings import builder_kwargs
 from inspector.errors import ModelError, UnsafeModelError
 
 if TYPE_CHECKING:
@@ -84,12 +86,18 @@ def variant_of(state: dict[str, torch.Tensor], path: Path) -> tuple[str, int]:
 
 
 def build(
-    builder: str, classes: int, hw: tuple[int, int], state: dict[str, torch.Tensor], path: Path
+    builder: str,
+    classes: int,
+    hw: tuple[int, int],
+    state: dict[str, torch.Tensor],
+    path: Path,
+    settings: Sequence[tuple[str, float]] = (),
 ) -> nn.Module:
     detection = require_export("torchvision.models.detection")
     model = getattr(detection, builder)(
-        weights=None, weights_backbone=None, num_classes=classes, min_size=min(hw), max_size=max(hw)
-    )
+        weights=None, weights_backbone=None, num_classes=classes, min_size=min(hw), max_size=max(hw),
+        **builder_kwargs(settings),
+    )  # fmt: skip
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -187,7 +195,7 @@ def export_maskrcnn(request: ExportRequest) -> ExportResult:
             "(its box predictor has one more row: torchvision's background label 0)"
         )
     hw = request.imgsz or DEFAULT_HW
-    module = Unpasted(build(builder, classes, hw, state, request.source))
+    module = Unpasted(build(builder, classes, hw, state, request.source, request.settings))
     staged = request.output.with_name(f".{request.output.name}.onnx.tmp")
     example = as_tensor(check_frames(hw, 1)[0])
     axes = {
@@ -197,15 +205,18 @@ def export_maskrcnn(request: ExportRequest) -> ExportResult:
     try:
         to_onnx(module, example, staged, ["image"], ["boxes", "labels", "scores", "masks"], axes)
         meta = metadata(
-            BUILDERS[builder], names, hw, request.source, background="torchvision label 0 (not a class)"
-        )
+            BUILDERS[builder], names, hw, request.source, background="torchvision label 0 (not a class)",
+            settings=dict(builder_kwargs(request.settings)),
+        )  # fmt: skip
         written = write(request, staged, meta)
     finally:
         staged.unlink(missing_ok=True)
     engine = engine_for(written, request, max_det=1000)
-    checks = compare(engine, build(builder, classes, hw, state, request.source), check_frames(hw))
+    eager = build(builder, classes, hw, state, request.source, request.settings)
+    checks = compare(engine, eager, check_frames(hw))
+    given = "".join(f", {name}={value:g}" for name, value in request.settings)
     detail = (
         f"{BUILDERS[builder]}, {len(names)} classes, {hw[0]}x{hw[1]}, f32, opset 17, "
-        "28x28 masks pasted by the engine"
+        f"28x28 masks pasted by the engine{given}"
     )
     return ExportResult(path=written, max_abs_diff=float("nan"), detail=detail, checks=tuple(checks))

@@ -61,6 +61,28 @@ def parse_names(text: str | None) -> tuple[str, ...] | None:
     return names
 
 
+def parse_settings(pairs: list[str] | None, arch: str | None) -> tuple[tuple[str, float], ...]:
+    """``["box_detections_per_img=200", ...]`` → (("box_detections_per_img", 200.0), ...): names
+    and ranges checked by the Mask R-CNN exporter's table (its only user)."""
+    from inspector.engine.export.maskrcnn_settings import check_setting
+
+    if not pairs:
+        return ()
+    if not (arch or "").startswith("maskrcnn_"):
+        raise ModelError("--setting applies to --arch maskrcnn_resnet50_fpn[_v2] only")
+    found: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not sep or value != value:
+            raise ModelError(f"--setting {pair!r}: expected NAME=NUMBER, e.g. box_detections_per_img=200")
+        found[name.strip()] = check_setting(name.strip(), value)
+    return tuple(sorted(found.items()))
+
+
 def export_request(args: argparse.Namespace) -> ExportRequest:
     if args.int8 and args.calib is None:
         raise ModelError("--int8 needs --calib DIR: a folder of the line's own images")
@@ -78,6 +100,7 @@ def export_request(args: argparse.Namespace) -> ExportRequest:
         int8_calib=args.calib if args.int8 else None,
         end2end=None if args.end2end == "auto" else args.end2end == "true",
         arch=getattr(args, "arch", None),
+        settings=parse_settings(getattr(args, "setting", None), getattr(args, "arch", None)),
         names=parse_names(getattr(args, "names", None)),
         format=args.format,
     )

@@ -28,6 +28,7 @@ class ExportRequest:
     arch: str | None = None  # --arch: a non-YOLO source (Mask R-CNN state_dict, transformers folder)
     names: tuple[str, ...] | None = None  # --names: class names in id order
     format: str = "onnx"  # what an --arch exporter writes: onnx or openvino
+    settings: tuple[tuple[str, float], ...] = ()  # --setting NAME=VALUE: torchvision test-time settings
 
 
 @dataclass(frozen=True)

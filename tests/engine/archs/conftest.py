@@ -31,15 +31,30 @@ class Exported:
     reference: nn.Module | None = None  # the eager module with the same weights (Mask R-CNN)
 
 
-def export(source: Path, out: Path, arch: str, fmt: str, hw: tuple[int, int]) -> ExportResult:
-    request = ExportRequest(source, out, hw, None, 1, False, None, None, arch=arch, names=NAMES, format=fmt)
+# v2 at 300 proposals (torchvision's default 1000): its four-conv box head runs on each, ~2 s an
+# image here at 1000; the setting also goes through the export and its check as a user's would
+V2_SETTINGS = (("rpn_post_nms_top_n_test", 300.0),)
+
+
+def export(
+    source: Path,
+    out: Path,
+    arch: str,
+    fmt: str,
+    hw: tuple[int, int],
+    settings: tuple[tuple[str, float], ...] = (),
+) -> ExportResult:
+    request = ExportRequest(
+        source, out, hw, None, 1, False, None, None, arch=arch, names=NAMES, format=fmt, settings=settings
+    )
     return ARCH_EXPORTERS[arch](request)
 
 
 @pytest.fixture(scope="session")
 def maskrcnn_export(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bool, str], Exported]:
     """``maskrcnn_export(v2, "onnx" | "openvino")``: a random Mask R-CNN (detections patched in)
-    saved as a state_dict and exported by ``inspector model export --arch`` at 240x320."""
+    saved as a state_dict and exported by ``inspector model export --arch`` at 240x320 (v2 with
+    ``V2_SETTINGS``, its eager reference too)."""
     made: dict[tuple[bool, str], Exported] = {}
     models: dict[bool, tuple[nn.Module, Path]] = {}
 
@@ -49,7 +64,7 @@ def maskrcnn_export(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bool,
             import torch
 
             folder = tmp_path_factory.mktemp("maskrcnn")
-            model = maskrcnn_model(v2)
+            model = maskrcnn_model(v2, settings=V2_SETTINGS if v2 else ())
             state = folder / "model.pth"
             torch.save(model.state_dict(), state)
             models[v2] = (model, state)
@@ -57,7 +72,8 @@ def maskrcnn_export(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bool,
             model, state = models[v2]
             arch = "maskrcnn_resnet50_fpn_v2" if v2 else "maskrcnn_resnet50_fpn"
             out = state.with_name(f"model-{fmt}{'.onnx' if fmt == 'onnx' else '.xml'}")
-            made[v2, fmt] = Exported(state, out, export(state, out, arch, fmt, MASKRCNN_HW), model)
+            result = export(state, out, arch, fmt, MASKRCNN_HW, V2_SETTINGS if v2 else ())
+            made[v2, fmt] = Exported(state, out, result, model)
         return made[v2, fmt]
 
     return build

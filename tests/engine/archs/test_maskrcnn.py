@@ -189,3 +189,38 @@ def test_the_export_check_pairs_instances_whose_scores_tie() -> None:
     # a real difference stays one: no tie, the index is kept
     far = np.array([0.9, 0.6, 0.4, 0.2], np.float32)
     assert tie_order(boxes, far, ref_boxes, ref_scores).tolist() == [0, 1, 2, 3]
+
+
+def test_test_time_settings_reach_the_graph_and_its_check(
+    maskrcnn_export: Callable[[bool, str], Exported],
+) -> None:
+    """v2 is exported with ``rpn_post_nms_top_n_test=300`` (``V2_SETTINGS``): the file records it,
+    the export names it, and its own check compared against eager torchvision with the same."""
+    from inspector.engine.backends.onnx_file import read_onnx
+
+    exported = maskrcnn_export(True, "onnx")
+    assert str(read_onnx(exported.path).metadata["settings"]) == str({"rpn_post_nms_top_n_test": 300})
+    assert exported.result.detail.endswith("rpn_post_nms_top_n_test=300")
+    assert exported.result.checks[0].startswith("vs eager torchvision on 4 check images: labels equal")
+    assert exported.reference is not None and exported.reference.rpn._post_nms_top_n["testing"] == 300
+
+
+@pytest.mark.parametrize(
+    ("setting", "arch", "message"),
+    [
+        ("bogus=3", "maskrcnn_resnet50_fpn", "--setting bogus: not a Mask R-CNN test-time setting; known: "),
+        ("box_detections_per_img=2.5", "maskrcnn_resnet50_fpn", "expected a whole number from 1 to 1000"),
+        ("box_nms_thresh=1.5", "maskrcnn_resnet50_fpn_v2", "expected a number from 0 to 1"),
+        ("box_nms_thresh", "maskrcnn_resnet50_fpn", "expected NAME=NUMBER"),
+        ("box_nms_thresh=0.4", "segformer", "--setting applies to --arch maskrcnn_resnet50_fpn[_v2] only"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_error(
+    setting: str, arch: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from inspector.cli import main
+
+    args = ["model", "export", str(tmp_path / "model.pth"), "--arch", arch, "--format", "onnx"]
+    assert main([*args, "--setting", setting]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
