@@ -36,6 +36,15 @@ class Engine(Protocol):
     def warmup(self) -> None: ...
 
 
+@dataclass(frozen=True, eq=False)
+class PendingFrame:
+    """A frame between ``forward`` and ``finish``: the image SAM embeds, and the inner engine's
+    raw output (or its Detections already, for an inner engine with one step)."""
+
+    frame: np.ndarray
+    inner: object
+
+
 @dataclass(frozen=True)
 class RefineCounts:
     """Running totals since start: frames encoded, parts refined, parts left unrefined over
@@ -108,6 +117,21 @@ class RefiningEngine:
     def infer(self, frames: Sequence[np.ndarray]) -> list[Detections]:
         detections = self._inner.infer(frames)
         return [self.refine(frame, found) for frame, found in zip(frames, detections, strict=True)]
+
+    def forward(self, frames: Sequence[np.ndarray]) -> list[PendingFrame]:
+        """The inner engine's forward (its whole ``infer`` when it has one step only); SAM waits
+        for ``finish``, so with ``runtime.postprocess_stage`` it runs in the post-processing stage."""
+        two_step = callable(getattr(self._inner, "forward", None)) and callable(
+            getattr(self._inner, "finish", None)
+        )
+        firsts = self._inner.forward(frames) if two_step else self._inner.infer(frames)  # type: ignore[attr-defined]
+        return [PendingFrame(frame, first) for frame, first in zip(frames, firsts, strict=True)]
+
+    def finish(self, pending: PendingFrame) -> Detections:
+        found = pending.inner
+        if not isinstance(found, Detections):
+            found = self._inner.finish(found)  # type: ignore[attr-defined]
+        return self.refine(pending.frame, found)
 
     def chosen(self, found: Detections) -> tuple[list[int], int]:
         """Indices to refine (highest score first, at most ``max_parts``) and how many were over."""

@@ -24,14 +24,21 @@ from tests.support.reference import build_checkpoint, synthetic_image
 
 
 @pytest.mark.slow
-def test_the_demo_line_runs_with_refinement(sam_models: Callable[[str], tuple[Any, Path, Path]]) -> None:
+@pytest.mark.parametrize("post_stage", [False, True], ids=["one step", "postprocess stage"])
+def test_the_demo_line_runs_with_refinement(
+    sam_models: Callable[[str], tuple[Any, Path, Path]], post_stage: bool
+) -> None:
     pair = sam_models("sam-mobile")[2]
     args = argparse.Namespace(size="640x480", seed=0, frames=2, batch=1, verbose=False, device="cpu")
     config = demo_config(args, DEMO_MODEL, None)
     # every demo class, at most two a frame: a PCB board has far more joints, so the cap shows
     refine = RefineConfig(model=pair, classes=DEMO_CLASSES, max_parts=2)
     config = config.model_copy(update={"engine": config.engine.model_copy(update={"refine": refine})})
+    # with the post-processing stage, SAM runs there (in the refining engine's finish), not skipped
+    runtime = config.runtime.model_copy(update={"postprocess_stage": post_stage})
+    config = config.model_copy(update={"runtime": runtime})
     app = App(build_line(config))
+    assert ("postprocess" in app.line.stage_names()) is post_stage
     assert run_line(app, timeout=300)
     engine = app.line.engine
     assert isinstance(engine, RefiningEngine)

@@ -75,3 +75,29 @@ def test_the_inner_engines_capabilities_pass_through(mobile_refiner: SamRefiner)
     assert engine.names == inner.names
     engine.warmup()
     assert inner.calls == []  # the blob engine's warm-up clears its calls; the refiner's ran after
+
+
+class TwoStepBlobs(BlobEngine):
+    """The blob engine split as the YOLO engine is: ``forward`` now, ``finish`` later."""
+
+    def forward(self, frames: list[np.ndarray]) -> list[np.ndarray]:
+        self.calls.append(len(frames))
+        return list(frames)
+
+    def finish(self, raw: np.ndarray) -> Any:
+        return self._one(raw)
+
+
+@pytest.mark.parametrize("inner", [BlobEngine, TwoStepBlobs], ids=["one-step inner", "two-step inner"])
+def test_forward_then_finish_refines_in_finish(mobile_refiner: SamRefiner, inner: type[BlobEngine]) -> None:
+    """With ``runtime.postprocess_stage`` the inference stage calls ``forward`` and the next stage
+    ``finish``: SAM runs in ``finish`` (never skipped), with the masks ``infer`` gives."""
+    config = RefineConfig(model=mobile_refiner.pair.folder, classes=["solder_bridge"])
+    engine = RefiningEngine(inner(), mobile_refiner, config)
+    frame = blobs_frame(3)
+    (whole,) = engine.infer([frame])
+    (pending,) = engine.forward([frame])
+    assert engine.counts().frames == 1  # forward refined nothing yet
+    split = engine.finish(pending)
+    assert engine.counts().frames == 2 and "refine_encoder" in dict(split.timings_ms)
+    assert torch.equal(split.masks, whole.masks) and torch.equal(split.boxes, whole.boxes)
