@@ -23,7 +23,7 @@ from inspector.errors import ConfigError
 from inspector.logging import LogConfig, configure_logging
 from inspector.plc.simulator import PlcSimulator
 
-STAGES = ("capture", "preprocess", "infer", "rules", "output", "e2e")
+STAGES = ("capture", "preprocess", "infer", "postprocess", "rules", "output", "e2e")  # those that ran
 
 
 def register(sub: Any, name: str) -> None:
