@@ -136,7 +136,6 @@ class PendingDetections:
     """A frame's network output and the engine call that turns it into its ``Detections``."""
 
     finish: Callable[[], Detections]
-    forward_ms: float  # the inference stage's share of this frame (input and network)
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,15 +169,17 @@ class InferenceStage(Stage):
         if self.guard is None:
             return call(images)
         # degrade_imgsz shrinks the engine that ran out of memory: this part's recipe's engine
-        shrink = engine.reduce_imgsz if isinstance(engine, ShrinkingEngine) else None
+        shrink = engine.reduce_imgsz if isinstance(engine, ShrinkingEngine) else cannot_shrink
         return self.guard.infer(call, images, shrink)
 
 
 def forward_only(engine: TwoStepEngine, images: Sequence[np.ndarray]) -> list[PendingDetections]:
-    t0 = time.perf_counter()
-    raws = engine.forward(images)
-    ms = ms_since(t0) / max(len(images), 1)
-    return [PendingDetections(functools.partial(engine.finish, raw), ms) for raw in raws]
+    return [PendingDetections(functools.partial(engine.finish, raw)) for raw in engine.forward(images)]
+
+
+def cannot_shrink() -> bool:
+    """An engine without ``reduce_imgsz``: the OOM policy goes on to a restart."""
+    return False
 
 
 def failure_cause(exc: Exception) -> FailSafeCause:

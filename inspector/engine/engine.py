@@ -47,7 +47,8 @@ class RawFrame:
 
 
 class Engine:
-    """A loaded model on its device, ready for ``infer``. Not thread-safe: one caller at a time."""
+    """A loaded model on its device, ready for ``infer``. Not thread-safe: one caller at a time,
+    except that ``forward`` and ``finish`` may run on two threads (they share no mutable state)."""
 
     def __init__(self, network: Network, config: EngineConfig) -> None:
         self.network = network
