@@ -165,7 +165,9 @@ def open_maskrcnn(file: ArchFile, config: EngineConfig, device: torch.device) ->
         fixed_imgsz=not standard,
         weights_dtype="float32",
         extra={
-            "recipe": "torchvision standard (masks pasted in the graph)" if standard else "inspector export"
+            "recipe": "torchvision standard (masks pasted in the graph)" if standard else "inspector export",
+            # torchvision test-time settings given at export (--setting): none means torchvision's defaults
+            **({"settings": str(file.metadata["settings"])} if file.metadata.get("settings") else {}),
         },
     )
     return MaskRcnnEngine(info, session, config, pasted=standard)

@@ -195,7 +195,8 @@ def test_test_time_settings_reach_the_graph_and_its_check(
     maskrcnn_export: Callable[[bool, str], Exported],
 ) -> None:
     """v2 is exported with ``rpn_post_nms_top_n_test=300`` (``V2_SETTINGS``): the file records it,
-    the export names it, and its own check compared against eager torchvision with the same."""
+    the export names it, its own check compared against eager torchvision with the same, and the
+    engine (``model info``) shows it."""
     from inspector.engine.backends.onnx_file import read_onnx
 
     exported = maskrcnn_export(True, "onnx")
@@ -203,6 +204,8 @@ def test_test_time_settings_reach_the_graph_and_its_check(
     assert exported.result.detail.endswith("rpn_post_nms_top_n_test=300")
     assert exported.result.checks[0].startswith("vs eager torchvision on 4 check images: labels equal")
     assert exported.reference is not None and exported.reference.rpn._post_nms_top_n["testing"] == 300
+    info = load_engine(EngineConfig(model=exported.path, device="cpu", warmup=0)).info.as_dict()
+    assert info["settings"] == str({"rpn_post_nms_top_n_test": 300})  # what `model info` shows
 
 
 @pytest.mark.parametrize(
