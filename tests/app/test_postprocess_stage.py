@@ -31,12 +31,14 @@ def demo_engine() -> Engine:
     return engine
 
 
-def line_config(two_step: bool) -> InspectorConfig:
+def line_config(two_step: bool, batch: int = 1) -> InspectorConfig:
     return InspectorConfig(
         health={"interval_s": 60},  # no evaluation during the run: the test's own look sees fresh errors
         sources=[{"kind": "synthetic", "id": "pcb0", "scene": "pcb", "width": 320, "height": 240, "seed": 3}],
         runtime={
             "postprocess_stage": two_step,
+            "batch_size": batch,
+            "batch_max_wait_ms": 50 if batch > 1 else 2,
             "max_frames": FRAMES,
             "poll_timeout_s": 0.02,
             "frames_queue": {"size": 2, "overflow": "block"},
@@ -52,11 +54,14 @@ def run_line(config: InspectorConfig, engine: Any) -> tuple[list[FrameMsg], App]
     return sorted(out.messages, key=lambda m: m.seq), app
 
 
-def test_the_stage_gives_the_parts_and_detections_of_the_line_without_it(demo_engine: Engine) -> None:
+@pytest.mark.parametrize("batch", [1, 2])
+def test_the_stage_gives_the_parts_and_detections_of_the_line_without_it(
+    demo_engine: Engine, batch: int
+) -> None:
     assert isinstance(demo_engine, TwoStepEngine)
-    two_step, app = run_line(line_config(True), demo_engine)
+    two_step, app = run_line(line_config(True, batch), demo_engine)
     assert "postprocess" in app.line.stage_names() and "raw" in app.line.queues
-    one_step, plain = run_line(line_config(False), demo_engine)
+    one_step, plain = run_line(line_config(False, batch), demo_engine)
     assert "postprocess" not in plain.line.stage_names() and "raw" not in plain.line.queues
     assert [m.seq for m in two_step] == [m.seq for m in one_step] and len(two_step) == FRAMES
     found = 0
