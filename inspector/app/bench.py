@@ -6,6 +6,7 @@ close to the engine alone; the ratio says how close.
 
 from __future__ import annotations
 
+import functools
 import os
 import statistics
 import threading
@@ -132,8 +133,10 @@ def run_bench(
     batch: int,
     repeats: int,
     report: Callable[[str], Any] = print,
+    two_step: bool = False,
 ) -> BenchResult:
-    """Alternate raw and pipeline runs ``repeats`` times (so drift hits both alike)."""
+    """Alternate raw and pipeline runs ``repeats`` times (so drift hits both alike); ``two_step``:
+    the pipeline with its post-processing stage."""
     raw: list[float] = []
     pipe: list[float] = []
     raw_cpu: list[float] = []
@@ -141,7 +144,8 @@ def run_bench(
     engine.infer(frames[:batch])  # warm-up at this batch size
     raw_fps(engine, frames, batch, batch)  # and on a worker thread
     for i in range(repeats):
-        for fps_list, cpu_list, measure in ((raw, raw_cpu, raw_fps), (pipe, pipe_cpu, pipeline_fps)):
+        line = functools.partial(pipeline_fps, two_step=two_step)
+        for fps_list, cpu_list, measure in ((raw, raw_cpu, raw_fps), (pipe, pipe_cpu, line)):
             fps, cpu_ms = measure(engine, frames, total, batch)
             fps_list.append(fps)
             cpu_list.append(cpu_ms)

@@ -26,6 +26,11 @@ def register(sub: Any, name: str) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (both sides)")
     parser.add_argument("--imgsz", type=int, default=None, help="network input size (default: model's)")
+    parser.add_argument(
+        "--postprocess-stage",
+        action="store_true",
+        help="the pipeline with runtime.postprocess_stage (NMS and masks in a stage of their own)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -63,7 +68,9 @@ def handle(args: argparse.Namespace) -> int:
     print(describe(model, engine, torch.get_num_threads(), frames, args.batch, args.frames))
     if stand_in:
         print("  (stand-in model with random weights: throughput is real, detections are not)")
-    result = run_bench(engine, frames, args.frames, args.batch, args.repeats)
+    if args.postprocess_stage:
+        print("  pipeline with runtime.postprocess_stage: true")
+    result = run_bench(engine, frames, args.frames, args.batch, args.repeats, two_step=args.postprocess_stage)
     for label, median, runs in (
         ("raw engine", result.raw_median, result.raw_fps),
         ("pipeline", result.pipeline_median, result.pipeline_fps),

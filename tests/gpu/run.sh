@@ -6,7 +6,9 @@
 #   * tests/gpu/bench_gpu.py: FP16 batch 1 and 8, inspector (torch, TensorRT) vs ultralytics predict
 #     on the same weights and vs ultralytics' TensorRT export; peak GPU memory for n/s at
 #     imgsz 320/640/1280 (torch max_memory_allocated and nvidia-smi);
-#   * a 5-minute GPU soak of the demo line (tests/soak/soak.py --duration 300 --device cuda).
+#   * a 5-minute GPU soak of the demo line (tests/soak/soak.py --duration 300 --device cuda);
+#   * the demo line's throughput vs the engine's, without and with runtime.postprocess_stage
+#     (tests/bench/bench_pipeline.py --device cuda [--postprocess-stage]), if time is left.
 # The soak runs alongside the tests, the builds (plans, exports) and the memory rows (each its own
 # process); the timed speed runs come after it, on an idle GPU. Every step has a time limit.
 #
@@ -66,7 +68,8 @@ cpu_path() {
     local why="no CUDA GPU on this machine ($1)"
     for what in "CUDA tests (pytest -m gpu, ${CUDA_TESTS[*]})" "TensorRT build/parity/cache tests" \
         "bench_gpu.py speed (FP16 batch 1 and 8 vs ultralytics predict and its TensorRT export)" \
-        "bench_gpu.py memory (n/s at 320/640/1280)" "5-minute GPU soak of the demo line"; do
+        "bench_gpu.py memory (n/s at 320/640/1280)" "5-minute GPU soak of the demo line" \
+        "line vs engine throughput without and with runtime.postprocess_stage (bench_pipeline.py)"; do
         skip "$what" "$why"
     done
     {
@@ -135,6 +138,9 @@ step memory 150 "$PY" tests/gpu/bench_gpu.py memory --workdir "$WORK" --timeout 
 wait $SOAK
 # The timed runs, on an idle GPU.
 step speed 120 "$PY" tests/gpu/bench_gpu.py speed --workdir "$WORK" --frames 30 --rounds 3
+step line-one-step 40 "$PY" tests/bench/bench_pipeline.py --device cuda --frames 128 --repeats 2
+step line-post-stage 40 "$PY" tests/bench/bench_pipeline.py --device cuda --frames 128 --repeats 2 \
+    --postprocess-stage
 
 {
     echo "# GPU checks (tests/gpu/run.sh) — $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -162,6 +168,15 @@ step speed 120 "$PY" tests/gpu/bench_gpu.py speed --workdir "$WORK" --frames 30 
     echo "## Speed"
     echo
     grep -E "^(#|\||$)" "$LOGS/speed.log" || tail -20 "$LOGS/speed.log"
+    echo "## Line vs engine (bench_pipeline.py, demo model, batch 1): without / with runtime.postprocess_stage"
+    echo
+    for name in line-one-step line-post-stage; do
+        echo "\`$name\`:"
+        echo '```'
+        grep -E "^(model|  pipeline|raw engine|pipeline|CPU ms|ratio)" "$LOGS/$name.log" 2> /dev/null || echo "(not run)"
+        echo '```'
+    done
+    echo
     echo "## Memory"
     echo
     grep -E "^(#|\||$)" "$LOGS/memory.log" || tail -20 "$LOGS/memory.log"
