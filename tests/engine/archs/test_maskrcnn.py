@@ -1,6 +1,8 @@
 """Mask R-CNN exported by ``inspector model export --arch`` and run by the engine (ONNX Runtime,
 OpenVINO f32) against eager torchvision on the same weights and images: labels equal, boxes
-within 0.01 px, scores within 1e-3, mask IoU >= 0.98 for masks over 200 px; v1 and v2.
+within 0.01 px, scores within 1e-3, mask IoU >= 0.98 for masks over 200 px; v1 (torchvision's
+default settings) and v2 (exported with ``--setting rpn_post_nms_top_n_test=300``, its eager
+reference built with the same).
 
 The random v1 model finds 100 instances per image (the cap), and below a score of ~0.72 their
 scores lie within 1e-4 of each other, where a 1e-5 difference lets another proposal win the
