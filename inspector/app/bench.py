@@ -60,23 +60,32 @@ def make_frames(count: int, width: int, height: int, seed: int = 0) -> list[np.n
 
 
 def raw_fps(engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int) -> tuple[float, float]:
-    """Frames per second of ``engine.infer`` alone, called back to back.
-
-    It runs on a worker thread like the pipeline's inference stage: with OpenMP's default
-    (active) wait policy on an oversubscribed CPU, the main thread measured several times slower.
-    """
-    elapsed: list[float] = []
+    """Frames per second of ``engine.infer`` alone, called back to back (and CPU ms per frame)."""
 
     def forward_loop() -> None:
-        t0 = time.perf_counter()
         done = 0
         while done < total:
             n = min(batch, total - done)
             engine.infer([frames[(done + k) % len(frames)] for k in range(n)])
             done += n
+
+    return on_worker(forward_loop, total)
+
+
+def on_worker(loop: Callable[[], object], total: int) -> tuple[float, float]:
+    """Frames per second of ``loop`` (``total`` frames) and process CPU ms per frame.
+
+    It runs on a worker thread like the pipeline's stages: with OpenMP's default (active) wait
+    policy on an oversubscribed CPU, the main thread measured several times slower.
+    """
+    elapsed: list[float] = []
+
+    def timed() -> None:
+        t0 = time.perf_counter()
+        loop()
         elapsed.append(time.perf_counter() - t0)
 
-    worker = threading.Thread(target=forward_loop, name="bench-raw")
+    worker = threading.Thread(target=timed, name="bench-raw")
     c0 = time.process_time()
     worker.start()
     worker.join()
@@ -102,10 +111,16 @@ def bench_config(total: int, batch: int, width: int, height: int, two_step: bool
 
 
 def pipeline_fps(
-    engine: InferenceEngine, frames: list[np.ndarray], total: int, batch: int, two_step: bool = False
+    engine: InferenceEngine,
+    frames: list[np.ndarray],
+    total: int,
+    batch: int,
+    two_step: bool = False,
+    time_build: bool = True,
 ) -> tuple[float, float]:
     """Frames per second through the whole line (capture → preprocess → infer → rules → output);
-    ``two_step``: with its post-processing stage (``runtime.postprocess_stage``)."""
+    ``two_step``: with its post-processing stage (``runtime.postprocess_stage``); ``time_build``:
+    the build (warm-up included) is timed, as it always was; False: from the start of the built line."""
     height, width = frames[0].shape[:2]
     config = bench_config(total, batch, width, height, two_step)
     src_cfg = config.sources[0]
@@ -113,8 +128,9 @@ def pipeline_fps(
     source = SyntheticSource(src_cfg, frames=lambda i: frames[i % len(frames)])
     c0 = time.process_time()
     t0 = time.perf_counter()
-    # the build (warm-up included) is timed, as it always was
     app = App(build_line(config, LineParts(engine=engine, outputs=[CountingOutput()]), {"bench": source}))
+    if not time_build:
+        c0, t0 = time.process_time(), time.perf_counter()
     app.start()
     app.line.delivery.join(timeout=3600)  # it ends once the last frame is out
     elapsed = time.perf_counter() - t0

@@ -25,60 +25,16 @@ import argparse
 import os
 import statistics
 import tempfile
-import threading
-import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from inspector.app.app import App
-from inspector.app.bench import bench_config, make_frames
-from inspector.app.compose import LineParts, build_line
+from inspector.app.bench import make_frames, on_worker, pipeline_fps
 from inspector.app.demo import DEMO_CLASSES
-from inspector.app.outputs import CountingOutput
 from inspector.engine import EngineConfig, load_engine
-from inspector.engine.engine import Engine
 from inspector.logging import LogConfig, configure_logging
-from inspector.sources.config import SyntheticSourceConfig
-from inspector.sources.synthetic import SyntheticSource
 from tests.bench.bench_backends import cpu_flags, cpu_name, export
 from tests.bench.bench_families import demo_as_ultralytics
-
-
-def on_worker(total: int, call: object) -> float:
-    """Frames per second of ``call(i)`` for i < total, run on a worker thread as a stage runs."""
-    elapsed: list[float] = []
-
-    def loop() -> None:
-        t0 = time.perf_counter()
-        for i in range(total):
-            call(i)  # type: ignore[operator]
-        elapsed.append(time.perf_counter() - t0)
-
-    worker = threading.Thread(target=loop, name="bench-worker")
-    worker.start()
-    worker.join()
-    return total / elapsed[0]
-
-
-def line_fps(engine: Engine, frames: list[np.ndarray], total: int, two_step: bool) -> float:
-    """Frames per second through the whole line, timed from its start (built and warm) to its last
-    verdict: ``inspector.app.bench.pipeline_fps`` also times the build, a fixed cost per run."""
-    height, width = frames[0].shape[:2]
-    config = bench_config(total, 1, width, height, two_step)
-    source_config = config.sources[0]
-    assert isinstance(source_config, SyntheticSourceConfig)
-    source = SyntheticSource(source_config, frames=lambda i: frames[i % len(frames)])
-    app = App(build_line(config, LineParts(engine=engine, outputs=[CountingOutput()]), {"bench": source}))
-    t0 = time.perf_counter()
-    app.start()
-    app.line.delivery.join(timeout=600)
-    elapsed = time.perf_counter() - t0
-    app.stop(deadline_s=10.0)
-    if app.line.stats.total()["frames"] != total:
-        raise RuntimeError(f"the line delivered {app.line.stats.total()['frames']} of {total} frames")
-    return total / elapsed
 
 
 def main() -> None:
@@ -110,17 +66,25 @@ def main() -> None:
           f"torch {torch.__version__}; frames {width}x{height}, {statistics.mean(counts):.1f} instances "
           f"each; {args.frames} frames x {args.rounds} rounds")  # fmt: skip
 
-    def forward(i: int) -> object:
+    def forwards() -> None:
         with torch.inference_mode():
-            return engine.run_network(inputs[i % len(inputs)])  # type: ignore[union-attr]
+            for i in range(args.frames):
+                engine.run_network(inputs[i % len(inputs)])  # type: ignore[union-attr]
+
+    def infers() -> None:
+        for i in range(args.frames):
+            engine.infer([frames[i % len(frames)]])
+
+    def line(two_step: bool) -> float:  # timed from the start of the built line to its last verdict
+        return pipeline_fps(engine, frames, args.frames, 1, two_step, time_build=False)[0]
 
     runs: dict[str, list[float]] = {"raw forward": [], "engine.infer": [], "line, one step": [],
                                     "line, post stage": []}  # fmt: skip
     for r in range(args.rounds):
-        runs["raw forward"].append(on_worker(args.frames, forward))
-        runs["engine.infer"].append(on_worker(args.frames, lambda i: engine.infer([frames[i % len(frames)]])))
-        runs["line, one step"].append(line_fps(engine, frames, args.frames, two_step=False))
-        runs["line, post stage"].append(line_fps(engine, frames, args.frames, two_step=True))
+        runs["raw forward"].append(on_worker(forwards, args.frames)[0])
+        runs["engine.infer"].append(on_worker(infers, args.frames)[0])
+        runs["line, one step"].append(line(two_step=False))
+        runs["line, post stage"].append(line(two_step=True))
         raw = runs["raw forward"][-1]
         print(
             f"  round {r + 1}: "
