@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 import torch
 
+from inspector.engine.export.maskrcnn_settings import builder_kwargs
+
 MASKRCNN_HW = (240, 320)
 SEGFORMER_HW = (128, 160)
 DETR_HW = (128, 160)
@@ -46,9 +48,13 @@ def maskrcnn_model(
     detection = require("torchvision.models.detection")
     torch.manual_seed(7 if v2 else 3)
     builder = detection.maskrcnn_resnet50_fpn_v2 if v2 else detection.maskrcnn_resnet50_fpn
-    kwargs = {name: int(value) if value == int(value) else value for name, value in settings}
     model = builder(
-        weights=None, weights_backbone=None, num_classes=classes, min_size=min(hw), max_size=max(hw), **kwargs
+        weights=None,
+        weights_backbone=None,
+        num_classes=classes,
+        min_size=min(hw),
+        max_size=max(hw),
+        **builder_kwargs(settings),
     )
     with torch.no_grad():
         bias = model.roi_heads.box_predictor.cls_score.bias
