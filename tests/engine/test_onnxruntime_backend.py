@@ -8,9 +8,7 @@ import shutil
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 import torch
 
@@ -19,12 +17,16 @@ from inspector.engine.backends.onnxruntime import OnnxRuntimeNetwork
 from inspector.engine.backends.registry import BACKENDS, choose_backend
 from inspector.engine.export.onnx import write_onnx
 from inspector.engine.export.registry import ExportRequest
-from inspector.engine.loaders import load_model
-from inspector.engine.network import RawHead
 from inspector.errors import ConfigError
-from inspector.messages import Detections
 from tests.engine.test_families_engine import IMAGE_SIZES, in_reference_order
-from tests.support.reference import as_batch, assert_same_detections, synthetic_image, yolo
+from tests.support.reference import (
+    as_batch,
+    assert_raw_close,
+    assert_same_detections,
+    float32_noise,
+    synthetic_image,
+    yolo,
+)
 
 CPU = torch.device("cpu")
 SIDE = 256  # small and quick; every family is compared at it (TorchScript exports are tested at 256 too)
@@ -84,47 +86,6 @@ def ultralytics_onnx(source: Source, tmp_path_factory: pytest.TempPathFactory) -
     return export
 
 
-def float32_noise(source: Path, end2end: bool, x: torch.Tensor, nc: int) -> list[float]:
-    """How far torch's own float32 outputs are from float64 ones: predictions, prototypes, class
-    scores. Random-initialised YOLO11 and YOLO26 are ill-conditioned: boxes reach ~600 px and
-    prototypes ~50, where float32 alone is 0.02-0.25 px off, and YOLO26's scores up to 2e-3."""
-    module = load_model(source, CPU, True if end2end else None).module
-    with torch.no_grad():
-        f32, f64 = module(x), module.double()(x.double())
-    noise = [float((a.double() - b).abs().max()) for a, b in zip(f32, f64, strict=True)]
-    return [*noise, float((f32[0][:, 4 : 4 + nc].double() - f64[0][:, 4 : 4 + nc]).abs().max())]
-
-
-def assert_raw_close(ours: RawHead, theirs: RawHead, nc: int, noise: list[float]) -> None:
-    """Every output, and the class scores (what selects instances) alone, within 1e-3 plus twice
-    torch's own float32 error: ONNX Runtime's result is as exact as torch's."""
-    pairs = [*zip(ours, theirs, strict=True), (ours[0][:, 4 : 4 + nc], theirs[0][:, 4 : 4 + nc])]
-    diffs = []
-    for (ours_t, theirs_t), f32_error in zip(pairs, noise, strict=True):
-        assert ours_t.shape == theirs_t.shape and ours_t.device == CPU
-        diffs.append(float((ours_t - theirs_t).abs().max()))
-        assert diffs[-1] <= 1e-3 + 2 * f32_error, f"max abs diffs {diffs}, torch's own float32 error {noise}"
-
-
-def assert_same_instances(ours: Detections, ref: Any, image: np.ndarray) -> None:
-    """``assert_same_detections``, except that a mask under its IoU 0.98 may differ from the
-    reference's by at most one row or column of its box: float32 noise in these ill-conditioned
-    random networks can move a box edge across a pixel boundary, and the crop then takes or
-    leaves one row of the mask (seen: 11 pixels of a 198-pixel mask, IoU 0.947)."""
-    try:
-        assert_same_detections(ours, ref, image)
-        return
-    except AssertionError as exc:
-        if "worst mask IoU" not in str(exc):
-            raise
-    masks, box = ref.masks.data.bool(), ref.boxes.xyxy
-    xor = (ours.masks ^ masks).flatten(1).sum(1)
-    union = (ours.masks | masks).flatten(1).sum(1)
-    one_edge = (box[:, 2:] - box[:, :2]).max(1).values.ceil() + 1
-    fits = (xor <= 0.02 * union) | (xor <= one_edge)  # IoU >= 0.98, or one row/column of the box
-    assert bool(fits.all()), f"masks differ by {xor[~fits].tolist()} pixels, boxes {box[~fits].tolist()}"
-
-
 def images_batch() -> torch.Tensor:
     return as_batch([synthetic_image(SIDE, SIDE, seed=s) for s in (3, 4)])
 
@@ -142,7 +103,7 @@ def assert_matches_predict(path: Path, source: Path, model: str) -> None:
         (ref,) = reference.predict(
             image, conf=conf, imgsz=SIDE, rect=False, nms=nms, retina_masks=True, verbose=False
         )
-        assert_same_instances(in_reference_order(ours, ref), ref, image)
+        assert_same_detections(in_reference_order(ours, ref), ref, image)
         total += len(ours)
     assert total >= 10  # the comparison is not vacuous
 

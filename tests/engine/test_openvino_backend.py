@@ -23,7 +23,16 @@ from inspector.errors import ModelError
 from inspector.messages import Detections
 from tests.engine.test_families_engine import in_reference_order
 from tests.support.logs import LogCapture
-from tests.support.reference import as_batch, assert_same_detections, setup_offline, synthetic_image, yolo
+from tests.support.reference import (
+    as_batch,
+    assert_raw_close,
+    assert_same_detections,
+    float32_noise,
+    masks_agree,
+    setup_offline,
+    synthetic_image,
+    yolo,
+)
 
 CPU = torch.device("cpu")
 # different sizes in one batch: the torch backend pads them to the full square, as a fixed-size export is
@@ -83,18 +92,9 @@ def ir_of(
     return ir
 
 
-def assert_raw_close(got: tuple[torch.Tensor, ...], want: tuple[torch.Tensor, ...], side: int) -> None:
-    """Raw outputs within 1e-3, box coordinates in units of the input side (they are pixels, up to
-    ``side``: the same float error weighs ``side`` times more there than in a score)."""
-    scale = torch.ones(got[0].shape[1], 1)
-    scale[:4] = 1.0 / side
-    torch.testing.assert_close(got[0] * scale, want[0] * scale, rtol=1e-3, atol=1e-3)
-    torch.testing.assert_close(got[1], want[1], rtol=1e-3, atol=1e-3)
-
-
 def assert_same(ours: Detections, ref: Detections) -> None:
     """Same instances (those whose scores tie may come in either order), boxes within a pixel,
-    scores within 1e-3, masks IoU >= 0.98: what the engine's parity tests ask of ultralytics."""
+    scores within 1e-3, masks as ``masks_agree`` asks: what the engine's parity tests ask of ultralytics."""
     assert len(ours) == len(ref), f"{len(ours)} instances vs {len(ref)}"
     used: set[int] = set()
     for j in range(len(ref)):
@@ -110,19 +110,18 @@ def assert_same(ours: Detections, ref: Detections) -> None:
         assert fits, f"reference instance {j} (class {int(ref.class_ids[j])}) has no counterpart"
         i = min(fits, key=lambda k: float(box_diff[k]))
         used.add(i)
-        iou = mask_iou_inside(ours.masks[i], ref.masks[j], torch.stack((ours.boxes[i], ref.boxes[j])))
-        assert iou >= 0.98, f"mask IoU {iou:.4f}"
+        pair = torch.stack((ours.boxes[i], ref.boxes[j]))
+        assert masks_agree_inside(ours.masks[i], ref.masks[j], pair), f"masks of instance {j} differ"
 
 
-def mask_iou_inside(a: torch.Tensor, b: torch.Tensor, boxes: torch.Tensor) -> float:
-    """Mask IoU inside both boxes, a pixel in from their edges: masks are cropped to their box, and
-    a box edge within float noise of a pixel row moves that whole row in or out (see the trained
-    sizes in tests/conftest.py); that row says nothing about the backend."""
+def masks_agree_inside(a: torch.Tensor, b: torch.Tensor, boxes: torch.Tensor) -> bool:
+    """``masks_agree`` inside both boxes, a pixel in from their edges: masks are cropped to their
+    box, and a box edge within float noise of a pixel row moves that whole row in or out (see the
+    trained sizes in tests/conftest.py); that row says nothing about the backend."""
     x1, y1 = (int(boxes[:, k].max().ceil()) + 1 for k in (0, 1))
     x2, y2 = (int(boxes[:, k].min().floor()) - 1 for k in (2, 3))
     a, b = a[y1:y2, x1:x2], b[y1:y2, x1:x2]
-    union = int((a | b).sum())
-    return 1.0 if union == 0 else int((a & b).sum()) / union
+    return bool(masks_agree(a[None], b[None], boxes[:1]).all())
 
 
 @pytest.mark.parametrize(
@@ -148,7 +147,7 @@ def test_inspector_export_equals_the_torch_backend(
     )
     x = as_batch([synthetic_image(side, side, seed=3)])
     with torch.inference_mode():
-        assert_raw_close(ov_net(x), torch_net(x), side)
+        assert_raw_close(ov_net(x), torch_net(x), 5, float32_noise(source, one_to_one, x, 5))
     images = [synthetic_image(h, w, seed=h * w) for h, w in IMAGE_SIZES]
     ours, theirs = Engine(ov_net, config).infer(images), Engine(torch_net, config).infer(images)
     for a, b in zip(ours, theirs, strict=True):

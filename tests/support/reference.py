@@ -19,6 +19,8 @@ import cv2
 import numpy as np
 import torch
 
+from inspector.engine.loaders import load_model
+from inspector.engine.network import RawHead
 from inspector.messages import Detections
 
 DEMO_NAMES = ("good_joint", "solder_bridge", "insufficient_solder", "excess_solder", "missing_joint")
@@ -175,6 +177,19 @@ def build_checkpoint(
     return path
 
 
+def masks_agree(ours: torch.Tensor, ref: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """Per instance (N, H, W masks, N boxes): IoU >= 0.98, or the masks differ by no more pixels
+    than one row or column of the box holds. float32 noise in these ill-conditioned random
+    networks moves a box edge across a pixel boundary (the crop then takes or leaves a row), or
+    flips a pixel whose logit is within noise of the threshold: on a small mask either drops the
+    IoU under 0.98 without a real difference (seen: 11 pixels of a 198-pixel mask, IoU 0.947; one
+    pixel of a 42-pixel one on an AVX2-only CPU, 0.976)."""
+    xor = (ours ^ ref).flatten(1).sum(1)
+    union = (ours | ref).flatten(1).sum(1)
+    one_edge = (boxes[:, 2:] - boxes[:, :2]).max(1).values.ceil() + 1
+    return (xor <= 0.02 * union) | (xor <= one_edge)
+
+
 def assert_same_detections(ours: Detections, ref: object, image: np.ndarray) -> None:
     boxes = ref.boxes  # type: ignore[attr-defined]
     assert len(ours) == len(boxes), f"{len(ours)} instances vs reference {len(boxes)}"
@@ -186,7 +201,29 @@ def assert_same_detections(ours: Detections, ref: object, image: np.ndarray) -> 
     ref_masks = ref.masks.data.bool()  # type: ignore[attr-defined]
     assert ours.masks.shape == ref_masks.shape == (len(ours), *image.shape[:2])
     assert ours.masks.dtype == torch.bool
-    inter = (ours.masks & ref_masks).flatten(1).sum(1)
-    union = (ours.masks | ref_masks).flatten(1).sum(1)
-    iou = inter.float() / union.float()
-    assert iou.min() >= 0.98, f"worst mask IoU {iou.min():.4f}"
+    fits = masks_agree(ours.masks, ref_masks, boxes.xyxy)
+    xor = (ours.masks ^ ref_masks).flatten(1).sum(1)
+    bad = ~fits
+    assert bool(fits.all()), f"masks differ by {xor[bad].tolist()} pixels, boxes {boxes.xyxy[bad].tolist()}"
+
+
+def float32_noise(source: Path, end2end: bool, x: torch.Tensor, nc: int) -> list[float]:
+    """How far torch's own float32 outputs are from float64 ones: predictions, prototypes, class
+    scores. Random-initialised YOLO11 and YOLO26 are ill-conditioned: boxes reach ~600 px and
+    prototypes ~50, where float32 alone is 0.02-0.25 px off, and YOLO26's scores up to 2e-3."""
+    module = load_model(source, torch.device("cpu"), True if end2end else None).module
+    with torch.no_grad():
+        f32, f64 = module(x), module.double()(x.double())
+    noise = [float((a.double() - b).abs().max()) for a, b in zip(f32, f64, strict=True)]
+    return [*noise, float((f32[0][:, 4 : 4 + nc].double() - f64[0][:, 4 : 4 + nc]).abs().max())]
+
+
+def assert_raw_close(ours: RawHead, theirs: RawHead, nc: int, noise: list[float]) -> None:
+    """Every output, and the class scores (what selects instances) alone, within 1e-3 plus twice
+    torch's own float32 error: the runtime's result is as exact as torch's."""
+    pairs = [*zip(ours, theirs, strict=True), (ours[0][:, 4 : 4 + nc], theirs[0][:, 4 : 4 + nc])]
+    diffs = []
+    for (ours_t, theirs_t), f32_error in zip(pairs, noise, strict=True):
+        assert ours_t.shape == theirs_t.shape and ours_t.device.type == "cpu"
+        diffs.append(float((ours_t - theirs_t).abs().max()))
+        assert diffs[-1] <= 1e-3 + 2 * f32_error, f"max abs diffs {diffs}, torch's own float32 error {noise}"
