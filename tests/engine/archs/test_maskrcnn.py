@@ -1,8 +1,9 @@
 """Mask R-CNN exported by ``inspector model export --arch`` and run by the engine (ONNX Runtime,
 OpenVINO f32) against eager torchvision on the same weights and images: labels equal, boxes
-within 0.01 px, scores within 1e-3, mask IoU >= 0.98 for masks over 200 px; v1 (torchvision's
-default settings) and v2 (exported with ``--setting rpn_post_nms_top_n_test=300``, its eager
-reference built with the same).
+within 0.01 px, scores within 1e-3, mask IoU >= 0.98 for masks over 200 px (where a box edge
+sits within float noise of a whole pixel, against torchvision's paste at our box: ``eager_mask_at``);
+v1 (torchvision's default settings) and v2 (exported with ``--setting rpn_post_nms_top_n_test=300``,
+its eager reference built with the same).
 
 The random v1 model finds 100 instances per image (the cap), and below a score of ~0.72 their
 scores lie within 1e-4 of each other, where a 1e-5 difference lets another proposal win the
@@ -20,7 +21,7 @@ import torch
 
 from inspector.engine import EngineConfig, load_engine
 from inspector.engine.archs.maskrcnn import paste_masks
-from inspector.engine.export.maskrcnn import read_state_dict, tie_order
+from inspector.engine.export.maskrcnn import eager_mask_at, read_state_dict, tie_order
 from inspector.errors import ModelError, UnsafeModelError
 from tests.engine.archs.conftest import Exported
 from tests.support.archs import MASKRCNN_HW, NAMES, as_tensor, frames, require
@@ -59,25 +60,6 @@ def eager_instances(reference: torch.nn.Module, image: np.ndarray) -> dict[str, 
     return _EAGER[key]
 
 
-def torchvision_mask_at(
-    box: np.ndarray, ref: dict[str, np.ndarray], k: int, hw: tuple[int, int]
-) -> np.ndarray:
-    """torchvision's own 28x28 mask ``k`` pasted by torchvision at ``box`` (ours) where the two boxes
-    land on different whole pixels; its own mask otherwise.
-
-    torchvision grows a box by 30/28 and truncates it to whole pixels before the paste: when a grown
-    edge lies within float noise of a whole pixel, boxes equal within 1e-3 px truncate a pixel apart
-    and the whole pasted mask moves (seen on an AVX2-only CPU: boxes 0.0002 px apart, IoU 0.855). The
-    paste itself is checked against torchvision's by ``test_paste_follows_torchvision``."""
-    ops = require("torchvision.models.detection.roi_heads")
-    boxes = torch.from_numpy(np.stack([box, ref["boxes"][k]]).astype(np.float32))
-    grid = ops.expand_boxes(boxes, 30 / 28).to(torch.int64)
-    if torch.equal(grid[0], grid[1]):
-        return ref["masks"][k]
-    probs = torch.from_numpy(ref["unpasted"][k : k + 1])
-    return ops.paste_masks_in_image(probs, boxes[:1], hw)[0, 0].numpy() > 0.5
-
-
 def assert_parity(engine: object, reference: torch.nn.Module, images: list[np.ndarray]) -> int:
     """The engine's instances equal torchvision's on every image; the number compared."""
     compared = big_masks = 0
@@ -90,7 +72,11 @@ def assert_parity(engine: object, reference: torch.nn.Module, images: list[np.nd
         for k, mine in enumerate(det.masks.numpy()):
             if ref["masks"][k].sum() > MIN_MASK_PX:
                 big_masks += 1
-                theirs = torchvision_mask_at(det.boxes[k].numpy(), ref, k, image.shape[:2])
+                hw = image.shape[:2]  # torchvision's own mask, rebuilt from its 28x28 by the helper:
+                own = eager_mask_at(ref["boxes"][k], ref["boxes"][k], ref["unpasted"][k], hw)
+                assert np.array_equal(own, ref["masks"][k])
+                # at our box where the two boxes truncate to different whole pixels (eager_mask_at)
+                theirs = eager_mask_at(det.boxes[k].numpy(), ref["boxes"][k], ref["unpasted"][k], hw)
                 assert (mine & theirs).sum() / (mine | theirs).sum() >= 0.98
         compared += len(det)
     assert big_masks > 0, "no mask over 200 px was compared"
