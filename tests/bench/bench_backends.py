@@ -14,7 +14,8 @@ medians and the ratio inspector / ultralytics per pair:
   with the f32 hint (set here: ultralytics leaves the plugin's default);
 * OpenVINO default: inspector bf16 (and bf16 with the rectangular input that fits the frame, and
   int8 when nncf is installed) vs ultralytics' OpenVINO export as it runs by default (bf16 on a CPU
-  with AVX-512-BF16 or AMX: the plugin's default, which ultralytics keeps).
+  with AVX-512-BF16 or AMX: the plugin's default, which ultralytics keeps). On a CPU without bf16
+  (AVX2 only, say) the default is f32: inspector f32 with the rectangular input takes bf16's rows.
 
 For each inspector runner it also times the raw network forward on a ready input: ``forward
 share`` = raw forward / whole pipeline (letterbox, forward, NMS, masks), the rest is overhead.
@@ -62,7 +63,8 @@ def cpu_name() -> str:
 
 def cpu_flags() -> str:
     text = Path("/proc/cpuinfo").read_text()
-    return ", ".join(flag for flag in ("avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni") if flag in text)
+    flags = ("avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni", "avx512f", "avx2")
+    return ", ".join(flag for flag in flags if f" {flag}" in text)
 
 
 def cycling(images: list[np.ndarray]) -> Callable[[], np.ndarray]:
@@ -177,17 +179,26 @@ def openvino_runners(
     frame = images[0].shape[:2]
     square = export("openvino", pt, work / "square" / "inspector.xml", args)
     rect = export("openvino", pt, work / "rect" / "inspector.xml", args, frame=frame)
-    bf16 = {"backend": "openvino", "openvino": {"precision": "bf16"}}
-    runners = [
-        inspector_runner("inspector openvino f32", square, images, args, backend="openvino"),
-        inspector_runner("inspector openvino bf16", square, images, args, **bf16),
-        inspector_runner("inspector openvino bf16 rect", rect, images, args, **bf16),
-    ]
+    runners = [inspector_runner("inspector openvino f32", square, images, args, backend="openvino")]
+    if cpu_has_bf16():
+        bf16 = {"backend": "openvino", "openvino": {"precision": "bf16"}}
+        runners.append(inspector_runner("inspector openvino bf16", square, images, args, **bf16))
+        runners.append(inspector_runner("inspector openvino bf16 rect", rect, images, args, **bf16))
+    else:  # OpenVINO's default is then f32 too: the rectangular input is what is left to gain
+        print("  this CPU has no bf16 (OpenVINO capabilities lack BF16): f32 rect instead of bf16")
+        f32_rect = inspector_runner("inspector openvino f32 rect", rect, images, args, backend="openvino")
+        runners.append(f32_rect)
     if installed("nncf"):
         runners += int8_runner(pt, work, images, args)
     f32 = ultralytics_runner("ultralytics openvino f32", theirs, images, args)
     force_f32(f32.model, next(theirs.glob("*.xml")))
     return [*runners, f32, ultralytics_runner("ultralytics openvino default", theirs, images, args)]
+
+
+def cpu_has_bf16() -> bool:
+    from inspector.engine.backends.openvino_model import cpu_capabilities, import_openvino
+
+    return "BF16" in cpu_capabilities(import_openvino().Core())
 
 
 def int8_runner(pt: Path, work: Path, images: list[np.ndarray], args: argparse.Namespace) -> list[Runner]:
@@ -222,6 +233,11 @@ PAIRS = (
     (
         "OpenVINO, bf16 + rect input vs its default",
         "inspector openvino bf16 rect",
+        "ultralytics openvino default",
+    ),
+    (
+        "OpenVINO, f32 + rect input vs its default (f32: a CPU without bf16)",
+        "inspector openvino f32 rect",
         "ultralytics openvino default",
     ),
     (
