@@ -1,5 +1,6 @@
 """The whole line with and without its post-processing stage vs the raw network forward, on the
-fastest CPU backend (OpenVINO bf16, rectangular input that fits the frame).
+fastest CPU backend (OpenVINO bf16 — f32 on a CPU without bf16 —, rectangular input that fits the
+frame).
 
     PYTHONPATH=. python tests/bench/bench_postprocess.py [--frames 48] [--rounds 5]
         [--threads 2] [--size 640x480]
@@ -33,7 +34,7 @@ from inspector.app.bench import make_frames, on_worker, pipeline_fps
 from inspector.app.demo import DEMO_CLASSES
 from inspector.engine import EngineConfig, load_engine
 from inspector.logging import LogConfig, configure_logging
-from tests.bench.bench_backends import cpu_flags, cpu_name, export
+from tests.bench.bench_backends import cpu_flags, cpu_has_bf16, cpu_name, export
 from tests.bench.bench_families import demo_as_ultralytics
 
 
@@ -53,18 +54,21 @@ def main() -> None:
     weights = demo_as_ultralytics(work / "demo.pt")
     imgsz = argparse.Namespace(imgsz=max(width, height))
     xml = export("openvino", weights, work / "rect" / "inspector.xml", imgsz, frame=(height, width))
+    precision = "bf16" if cpu_has_bf16() else "f32"
     config = EngineConfig(
         model=xml, device="cpu", cpu_threads=args.threads, backend="openvino",
-        openvino={"precision": "bf16", "threads": args.threads},
+        openvino={"precision": precision, "threads": args.threads},
     )  # fmt: skip
     engine = load_engine(config)
     engine.names = DEMO_CLASSES  # type: ignore[misc]  # the demo's class names, as the line's demo rules name them
     frames = make_frames(16, width, height, seed=5)
     inputs = [engine.to_input([f], engine.plans([f])) for f in frames]  # type: ignore[union-attr]
     counts = [len(d) for f in frames for d in engine.infer([f])]
-    print(f"CPU: {cpu_name()} ({cpu_flags()}), {os.cpu_count()} cores; forward threads {args.threads}; "
-          f"torch {torch.__version__}; frames {width}x{height}, {statistics.mean(counts):.1f} instances "
-          f"each; {args.frames} frames x {args.rounds} rounds")  # fmt: skip
+    print(
+        f"CPU: {cpu_name()} ({cpu_flags()}), {os.cpu_count()} cores; forward threads {args.threads}; "
+        f"torch {torch.__version__}; OpenVINO {precision}; frames {width}x{height}, "
+        f"{statistics.mean(counts):.1f} instances each; {args.frames} frames x {args.rounds} rounds"
+    )  # fmt: skip
 
     def forwards() -> None:
         with torch.inference_mode():
