@@ -196,9 +196,9 @@ def openvino_runners(
 
 
 def cpu_has_bf16() -> bool:
-    from inspector.engine.backends.openvino_model import cpu_capabilities, import_openvino
+    from tests.support.openvino import openvino_cpu_capabilities
 
-    return "BF16" in cpu_capabilities(import_openvino().Core())
+    return "BF16" in openvino_cpu_capabilities()
 
 
 def int8_runner(pt: Path, work: Path, images: list[np.ndarray], args: argparse.Namespace) -> list[Runner]:

@@ -14,7 +14,6 @@ import torch
 
 from inspector.engine import EngineConfig, load_engine
 from inspector.engine.backends.openvino import OpenVinoNetwork, open_openvino
-from inspector.engine.backends.openvino_model import import_openvino
 from inspector.engine.backends.registry import BACKENDS
 from inspector.engine.engine import Engine
 from inspector.engine.export.openvino import write_openvino
@@ -23,6 +22,7 @@ from inspector.errors import ModelError
 from inspector.messages import Detections
 from tests.engine.test_families_engine import in_reference_order
 from tests.support.logs import LogCapture
+from tests.support.openvino import openvino_cpu_capabilities
 from tests.support.reference import (
     as_batch,
     assert_raw_close,
@@ -35,6 +35,7 @@ from tests.support.reference import (
 )
 
 CPU = torch.device("cpu")
+CPU_CAPABILITIES = openvino_cpu_capabilities()  # what OpenVINO can run on this machine
 # different sizes in one batch: the torch backend pads them to the full square, as a fixed-size export is
 IMAGE_SIZES = [(240, 320), (300, 200), (257, 413), (120, 400)]
 # (family, one-to-one head, input side, conf): the families' trained sizes (see tests/conftest.py)
@@ -51,11 +52,6 @@ def no_telemetry(monkeypatch: pytest.MonkeyPatch) -> None:
     """ultralytics converts with ``openvino.convert_model``, which sends usage telemetry (from
     threads it leaves running) unless it runs in CI: tests stay off the network."""
     monkeypatch.setenv("CI", "true")
-
-
-def ov_capabilities() -> list[str]:
-    ov = import_openvino()  # as the backend does: without OpenVINO's telemetry
-    return [str(c) for c in ov.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")]
 
 
 def export_ir(source: Path, out: Path, side: int) -> Path:
@@ -211,7 +207,7 @@ def bf16_config(model: Path, check_iou: float) -> EngineConfig:
     return EngineConfig(model=model, device="cpu", backend="openvino", warmup=0, openvino=options)
 
 
-@pytest.mark.skipif("BF16" not in ov_capabilities(), reason="this CPU has no BF16 (AVX-512-BF16 or AMX)")
+@pytest.mark.skipif("BF16" not in CPU_CAPABILITIES, reason="this CPU has no BF16 (AVX-512-BF16 or AMX)")
 @pytest.mark.parametrize("side", [160, 320])
 def test_bf16_runs_and_its_start_up_check_decides_by_check_iou(
     ir_of: Callable[[str, bool, int], Path], logs: LogCapture, side: int
@@ -236,7 +232,7 @@ def test_bf16_runs_and_its_start_up_check_decides_by_check_iou(
             assert logs.events("openvino_compiled")[-1]["worst_mask_iou"] >= threshold
 
 
-@pytest.mark.skipif("FP16" in ov_capabilities(), reason="this CPU runs f16")
+@pytest.mark.skipif("FP16" in CPU_CAPABILITIES, reason="this CPU runs f16")
 def test_f16_on_a_cpu_without_it_is_refused_not_run_as_bf16(ir_of: Callable[[str, bool, int], Path]) -> None:
     config = EngineConfig(device="cpu", backend="openvino", openvino={"precision": "f16"})
     with pytest.raises(ModelError, match=r"engine\.openvino\.precision f16: this CPU .* cannot run it"):

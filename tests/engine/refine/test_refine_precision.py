@@ -20,10 +20,10 @@ from tests.support.parts import BlobEngine
 
 
 def cpu_runs_bf16() -> bool:
-    ov = pytest.importorskip("openvino")
-    from inspector.engine.backends.openvino_model import cpu_capabilities
+    pytest.importorskip("openvino")
+    from tests.support.openvino import openvino_cpu_capabilities
 
-    return "BF16" in cpu_capabilities(ov.Core())
+    return "BF16" in openvino_cpu_capabilities()
 
 
 @pytest.fixture(scope="module")
